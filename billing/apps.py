@@ -1,0 +1,8 @@
+"""Plans, customers, subscriptions, invoices and payments (mode-scoped)."""
+
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    name = "billing"
+    verbose_name = "Billing"

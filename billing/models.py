@@ -1,0 +1,247 @@
+"""Billing models (mode-scoped: they live in the ``test`` or ``live`` store).
+
+Merchants live in ``core``, so ``merchant_id`` here is a plain id, never a
+cross-store foreign key.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from duro.ids import new_id
+from duro.models import CURRENCY_CHOICES
+
+
+def _plan_id() -> str:
+    return new_id("pln")
+
+
+class Interval(models.TextChoices):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    BIANNUALLY = "biannually"
+    ANNUALLY = "annually"
+
+
+class Plan(models.Model):
+    id = models.CharField(primary_key=True, max_length=32, default=_plan_id, editable=False)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=500, blank=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="NGN")
+    interval = models.CharField(max_length=12, choices=Interval.choices)
+    interval_count = models.PositiveIntegerField(default=1)
+    trial_days = models.PositiveIntegerField(default=0)
+    invoice_limit = models.PositiveIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant_id", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _customer_id() -> str:
+    return new_id("cus")
+
+
+def _card_id() -> str:
+    return new_id("card")
+
+
+def _subscription_id() -> str:
+    return new_id("sub")
+
+
+def _invoice_id() -> str:
+    return new_id("inv")
+
+
+def _payment_id() -> str:
+    return new_id("pay")
+
+
+class Customer(models.Model):
+    id = models.CharField(primary_key=True, max_length=32, default=_customer_id, editable=False)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    email = models.CharField(max_length=254, blank=True)  # lower-cased
+    phone = models.CharField(max_length=20, blank=True)  # E.164
+    name = models.CharField(max_length=120, blank=True)
+    blacklisted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant_id", "email"], condition=~models.Q(email=""),
+                name="customer_unique_email",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant_id", "phone"])]
+
+    def __str__(self) -> str:
+        return self.email or self.phone or self.id
+
+
+class Card(models.Model):
+    """A customer's saved card: what may be shown (brand, last4, expiry) and the rail's
+    reusable authorization for renewals. Never the number or the CVC."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=_card_id, editable=False)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="cards")
+    rail = models.CharField(max_length=24, default="card")
+    brand = models.CharField(max_length=20)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    authorization = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4}"
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        TRIALING = "trialing"
+        ACTIVE = "active"
+        PAST_DUE = "past_due"
+        NON_RENEWING = "non_renewing"
+        CANCELED = "canceled"
+        COMPLETED = "completed"
+
+    id = models.CharField(
+        primary_key=True, max_length=32, default=_subscription_id, editable=False
+    )
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    card = models.ForeignKey(Card, on_delete=models.SET_NULL, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    anchor = models.DateTimeField()
+    period_index = models.PositiveIntegerField(default=0)
+    current_period_start = models.DateTimeField()
+    current_period_end = models.DateTimeField()
+    trial_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    invoices_paid = models.PositiveIntegerField(default=0)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant_id", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice number of a merchant in this mode; locked to number without gaps."""
+
+    merchant_id = models.CharField(primary_key=True, max_length=32)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        PAID = "paid"
+        VOID = "void"
+        UNCOLLECTIBLE = "uncollectible"
+
+    id = models.CharField(primary_key=True, max_length=32, default=_invoice_id, editable=False)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    number = models.PositiveIntegerField()
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    description = models.CharField(max_length=500, blank=True)
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"], name="invoice_one_per_period"
+            ),
+            models.UniqueConstraint(fields=["merchant_id", "number"], name="invoice_number_unique"),
+        ]
+        indexes = [models.Index(fields=["merchant_id", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.number}"
+
+
+class PaymentAttempt(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        REQUIRES_OTP = "requires_otp"
+        PROCESSING = "processing"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.CharField(primary_key=True, max_length=32, default=_payment_id, editable=False)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    session_id = models.CharField(max_length=32, blank=True, db_index=True)
+    rail = models.CharField(max_length=24)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    card_exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    rail_reference = models.CharField(max_length=120, blank=True)
+    failure_code = models.CharField(max_length=40, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["merchant_id", "-created_at"]),
+            models.Index(fields=["status", "updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class SandboxCharge(models.Model):
+    """The sandbox rail's own ledger: one row per idempotency key, so a charge asked
+    twice answers twice with the first outcome. It stands where a processor would."""
+
+    idempotency_key = models.CharField(primary_key=True, max_length=80)
+    rail = models.CharField(max_length=24)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    outcome = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.idempotency_key

@@ -1,0 +1,35 @@
+"""Plan services: create and update, refusing price changes once a plan has subscribers."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from billing.models import Plan, Subscription
+from duro.api.errors import ApiError
+from duro.modes import current_mode
+
+PRICE_FIELDS = ("amount", "currency", "interval", "interval_count")
+
+
+def plan_create(*, merchant_id: str, **fields) -> Plan:
+    return Plan.objects.create(merchant_id=merchant_id, **fields)
+
+
+def plan_has_subscribers(plan: Plan) -> bool:
+    return Subscription.objects.filter(plan_id=plan.id).exists()
+
+
+def plan_update(*, plan: Plan, **changes) -> Plan:
+    with transaction.atomic(using=current_mode()):
+        plan = Plan.objects.select_for_update().get(pk=plan.pk)
+        changed_price = [f for f in PRICE_FIELDS if f in changes and changes[f] != getattr(plan, f)]
+        if changed_price and plan_has_subscribers(plan):
+            raise ApiError(
+                "This plan has subscribers: its price and interval cannot change. "
+                "Create a new plan instead.",
+                param=changed_price[0], code="plan_has_subscribers",
+            )
+        for field, value in changes.items():
+            setattr(plan, field, value)
+        plan.save()
+    return plan

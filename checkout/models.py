@@ -1,0 +1,58 @@
+"""Checkout sessions (mode-scoped). A session is what the hosted page sells."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from billing.models import Customer, Invoice, PaymentAttempt, Plan, Subscription
+from duro.ids import new_id
+from duro.models import CURRENCY_CHOICES
+
+
+def _session_id() -> str:
+    return new_id("cks")
+
+
+class CheckoutSession(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        PROCESSING = "processing"
+        COMPLETED = "completed"
+        EXPIRED = "expired"
+
+    id = models.CharField(primary_key=True, max_length=32, default=_session_id, editable=False)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    merchant_name = models.CharField(max_length=120)
+    token = models.CharField(max_length=64, unique=True)
+    reference = models.CharField(max_length=40, unique=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    description = models.CharField(max_length=500, blank=True)
+    success_url = models.URLField(max_length=2000, blank=True)
+    cancel_url = models.URLField(max_length=2000, blank=True)
+    customer_email = models.CharField(max_length=254, blank=True)
+    customer_phone = models.CharField(max_length=32, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField()
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True)
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True
+    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True)
+    payment = models.ForeignKey(
+        PaymentAttempt, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant_id", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at <= (now or timezone.now())

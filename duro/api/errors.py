@@ -1,0 +1,148 @@
+"""The API error envelope and the one exception handler that produces it.
+
+Every failure leaves as ``{"error": {"type", "code", "message", "param"}}``.
+Domain code raises :class:`ApiError` (or a subclass); DRF's own exceptions
+are translated here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None,
+                 status: int | None = None, type: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        if type:
+            self.type = type
+
+
+class NotFoundError(ApiError):
+    status = 404
+    type = "not_found"
+    code = "resource_missing"
+
+
+class IdempotencyError(ApiError):
+    status = 409
+    type = "idempotency_error"
+    code = "idempotency_conflict"
+
+
+class PaymentError(ApiError):
+    status = 402
+    type = "payment_error"
+    code = "payment_failed"
+
+
+def camel(name: str | None) -> str | None:
+    if not name:
+        return None
+    return ".".join(camelize_re.sub(underscore_to_camel, part) for part in name.split("."))
+
+
+def envelope(type_: str, code: str, message: str, param: str | None = None) -> dict:
+    return {"error": {"type": type_, "code": code, "message": message, "param": param}}
+
+
+def _first_validation_error(detail, path: str = "") -> tuple[str | None, str, str]:
+    """Walk DRF's nested error detail to the first (param, message, code)."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            sub = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            return _first_validation_error(value, sub)
+    if isinstance(detail, list) and detail:
+        first = detail[0]
+        if isinstance(first, dict | list):
+            return _first_validation_error(first, path)
+        return path or None, str(first), getattr(first, "code", "invalid")
+    return path or None, str(detail), getattr(detail, "code", "invalid")
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApiError):
+        body = envelope(exc.type, exc.code, exc.message, camel(exc.param))
+        return Response(body, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    headers = {}
+    if isinstance(exc, exceptions.APIException):
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, exceptions.ValidationError):
+        param, message, code = _first_validation_error(exc.detail)
+        body = envelope("invalid_request_error", str(code), message, camel(param))
+        return Response(body, status=400)
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        return Response(
+            envelope("authentication_error", exc.default_code, str(exc.detail)),
+            status=401, headers={"WWW-Authenticate": 'Bearer realm="duro"'},
+        )
+    if isinstance(exc, exceptions.PermissionDenied):
+        return Response(envelope("permission_error", "forbidden", str(exc.detail)), status=403)
+    if isinstance(exc, exceptions.NotFound):
+        return Response(
+            envelope("not_found", "resource_missing", "No such resource."), status=404
+        )
+    if isinstance(exc, exceptions.Throttled):
+        return Response(
+            envelope("rate_limit_error", "rate_limited", "Too many requests; slow down."),
+            status=429, headers=headers,
+        )
+    if isinstance(exc, exceptions.APIException):
+        type_ = "invalid_request_error" if exc.status_code < 500 else "api_error"
+        return Response(
+            envelope(type_, exc.default_code, str(exc.detail)), status=exc.status_code,
+            headers=headers,
+        )
+    logger.exception("Unhandled API error", exc_info=exc)
+    return Response(
+        envelope("api_error", "internal_error", "Something went wrong on Duro's side."),
+        status=500,
+    )
+
+
+def json_not_found(request, exception=None):
+    """404 for unknown URLs under /v1 in the envelope; the HTML page elsewhere."""
+    if request.path.startswith("/v1/"):
+        return JsonResponse(
+            envelope("not_found", "resource_missing", "Unknown API endpoint."), status=404
+        )
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def json_server_error(request):
+    if request.path.startswith("/v1/"):
+        return JsonResponse(
+            envelope("api_error", "internal_error", "Something went wrong on Duro's side."),
+            status=500,
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)

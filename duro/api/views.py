@@ -1,0 +1,84 @@
+"""The base API view (error envelope, idempotent POSTs) and the core endpoints."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from duro.api.idempotency import (
+    Replay,
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_release,
+    request_fingerprint,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Replays the first response for the same key and body (kept ≥ 24 h).",
+)
+
+
+class DuroAPIView(APIView):
+    """Every authenticated endpoint derives from this: POSTs honour ``Idempotency-Key``."""
+
+    _idempotency_record = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        key = request.headers.get("Idempotency-Key")
+        if request.method == "POST" and key is not None and request.auth is not None:
+            self._idempotency_record = idempotency_claim(
+                merchant=request.user, mode=request.mode, key=key,
+                fingerprint=request_fingerprint(request),
+            )
+
+    def handle_exception(self, exc):
+        if isinstance(exc, Replay):
+            response = HttpResponse(exc.body, status=exc.status, content_type="application/json")
+            response["Idempotent-Replayed"] = "true"
+            return response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        record = self._idempotency_record
+        if record is not None:
+            self._idempotency_record = None
+            try:
+                response.render()
+                idempotency_complete(record, status=response.status_code, body=response.content)
+            except Exception:
+                idempotency_release(record)
+                raise
+        return response
+
+
+class MerchantView(DuroAPIView):
+    """Who am I: the merchant behind the key and the mode it sets."""
+
+    @extend_schema(
+        summary="The merchant behind this key",
+        responses=inline_serializer(
+            "MerchantEnvelope",
+            {"data": inline_serializer("Merchant", {
+                "id": serializers.CharField(), "name": serializers.CharField(),
+                "mode": serializers.ChoiceField(["test", "live"]),
+                "supportEmail": serializers.EmailField(), "timezone": serializers.CharField(),
+                "defaultCurrency": serializers.CharField(),
+            })},
+        ),
+    )
+    def get(self, request):
+        merchant = request.user
+        return Response({"data": {
+            "id": merchant.id,
+            "name": merchant.name,
+            "mode": request.mode,
+            "support_email": merchant.support_email,
+            "timezone": merchant.timezone,
+            "default_currency": merchant.default_currency,
+        }})

@@ -1,0 +1,19 @@
+"""Request middleware of the core: every request starts and ends with no mode.
+
+A worker thread serves many requests; without this a mode set by one request
+could leak into the next.
+"""
+
+from duro.modes import reset_mode, set_mode
+
+
+class ModeResetMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = set_mode(None)
+        try:
+            return self.get_response(request)
+        finally:
+            reset_mode(token)
