@@ -1,0 +1,39 @@
+"""Payment rails behind one small interface, found by identifier.
+
+    rail = get_rail("card")
+    errors = rail.validate(details, now=now)          # never moves money
+    result = rail.charge(mode=..., amount=..., currency=..., details=..., idempotency_key=...)
+
+Rails register themselves in :data:`REGISTRY`; the hosted page offers every
+rail in :func:`enabled_rails` (only ``card`` today; ``bank_transfer`` and
+``ussd`` slot in the same way).
+"""
+
+from __future__ import annotations
+
+from billing.rails.base import ChargeResult, PaymentRail, RailError
+from billing.rails.card import CardRail
+
+REGISTRY: dict[str, PaymentRail] = {}
+
+
+def register(rail: PaymentRail) -> PaymentRail:
+    REGISTRY[rail.identifier] = rail
+    return rail
+
+
+register(CardRail())
+
+
+def get_rail(identifier: str) -> PaymentRail:
+    try:
+        return REGISTRY[identifier]
+    except KeyError:
+        raise RailError("unknown_rail", f"Unknown payment rail {identifier!r}.") from None
+
+
+def enabled_rails() -> list[PaymentRail]:
+    return list(REGISTRY.values())
+
+
+__all__ = ["ChargeResult", "PaymentRail", "RailError", "enabled_rails", "get_rail", "register"]

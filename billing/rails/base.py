@@ -1,0 +1,73 @@
+"""The rail interface: validate (no money moves), charge, charge a saved authorization,
+complete an OTP, and look up the outcome of an earlier charge by its idempotency key."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+
+class RailError(Exception):
+    """A rail cannot act at all (unknown rail, no live processor configured)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """What may be kept of a card: never the number, never the CVC."""
+
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    status: str  # succeeded | failed | requires_otp | processing
+    reference: str = ""
+    failure_code: str = ""
+    failure_message: str = ""
+    card: CardDetails | None = None
+    authorization: str = ""  # reusable for renewals, when the rail offers one
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ChargeResult:
+        card = data.get("card")
+        return cls(**{**data, "card": CardDetails(**card) if card else None})
+
+
+class PaymentRail:
+    identifier: str = ""
+    label: str = ""
+
+    def validate(self, details: dict, *, now: datetime, mode: str) -> dict[str, str]:
+        """Field errors (``{"card.number": "…"}``) for the details; empty when valid."""
+        raise NotImplementedError
+
+    def charge(self, *, mode: str, amount: int, currency: str, details: dict,
+               idempotency_key: str) -> ChargeResult:
+        raise NotImplementedError
+
+    def submit_otp(self, *, mode: str, idempotency_key: str, otp: str) -> ChargeResult:
+        raise RailError("otp_unsupported", f"The {self.label} rail takes no OTP.")
+
+    def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
+                             idempotency_key: str) -> ChargeResult:
+        raise RailError("no_authorization", f"The {self.label} rail cannot charge again.")
+
+    def lookup(self, *, mode: str, idempotency_key: str) -> ChargeResult | None:
+        """The outcome of an earlier charge, or None when the rail never saw it."""
+        raise NotImplementedError

@@ -1,0 +1,46 @@
+"""Pure card arithmetic: digits, Luhn, brand detection (Verve included), expiry."""
+
+from __future__ import annotations
+
+import re
+
+_NON_DIGITS = re.compile(r"[\s-]")
+
+
+def card_digits(number: str) -> str:
+    return _NON_DIGITS.sub("", number or "")
+
+
+def luhn_ok(digits: str) -> bool:
+    if not digits.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def card_brand(digits: str) -> str:
+    """Brand from the leading digits: verve, visa, mastercard, amex, or unknown."""
+    if not digits.isdigit():
+        return "unknown"
+    six = int(digits[:6]) if len(digits) >= 6 else -1
+    if 506099 <= six <= 506198 or 650002 <= six <= 650027 or 507865 <= six <= 507964:
+        return "verve"
+    if digits.startswith("4"):
+        return "visa"
+    four = int(digits[:4]) if len(digits) >= 4 else -1
+    if 51 <= int(digits[:2] or 0) <= 55 or 2221 <= four <= 2720:
+        return "mastercard"
+    if digits[:2] in ("34", "37"):
+        return "amex"
+    return "unknown"
+
+
+def normalise_year(year: int) -> int:
+    return year + 2000 if 0 <= year < 100 else year
