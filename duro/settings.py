@@ -237,3 +237,4 @@ LOGGING = {
     },
 }
 DURO_MAX_AMOUNT = env.int("DURO_MAX_AMOUNT", default=100_000_000_000)  # ₦1bn in kobo
+DURO_CARD_PROCESSOR = env.str("DURO_CARD_PROCESSOR", default="")  # dotted path; live cards
