@@ -32,8 +32,9 @@ def invoice_number_next(*, merchant_id: str) -> int:
     return counter.last_number
 
 
-def invoice_create(*, merchant_id: str, customer: Customer, subscription: Subscription | None = None,
-                   amount: int, currency: str, description: str = "",
+def invoice_create(*, merchant_id: str, customer: Customer,
+                   subscription: Subscription | None = None, amount: int, currency: str,
+                   description: str = "",
                    period_start: datetime | None = None, period_end: datetime | None = None,
                    status: str = Invoice.Status.OPEN, paid_at: datetime | None = None) -> Invoice:
     return Invoice.objects.create(

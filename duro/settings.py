@@ -160,7 +160,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    f"checkout-recover-payments-{mode}": {
+        "task": "checkout.recover_payments", "schedule": 60.0, "args": [mode],
+    }
+    for mode in ("test", "live")
+}
 
 # --- REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -171,7 +176,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "duro.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "JSON_UNDERSCOREIZE": {"no_underscore_before_number": True},
+}
+# camelCase on the wire, snake_case inside; a merchant's metadata keys pass untouched.
+JSON_CAMEL_CASE = {
+    "JSON_UNDERSCOREIZE": {"no_underscore_before_number": True, "ignore_fields": ("metadata",)},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Duro API",
@@ -238,3 +246,7 @@ LOGGING = {
 }
 DURO_MAX_AMOUNT = env.int("DURO_MAX_AMOUNT", default=100_000_000_000)  # ₦1bn in kobo
 DURO_CARD_PROCESSOR = env.str("DURO_CARD_PROCESSOR", default="")  # dotted path; live cards
+DURO_PAY_RATE_WINDOW = env.int("DURO_PAY_RATE_WINDOW", default=600)  # seconds
+DURO_PAY_RATE_PER_TOKEN = env.int("DURO_PAY_RATE_PER_TOKEN", default=20)
+DURO_PAY_RATE_PER_IP = env.int("DURO_PAY_RATE_PER_IP", default=60)
+DURO_TRUST_X_FORWARDED_FOR = env.bool("DURO_TRUST_X_FORWARDED_FOR", default=False)

@@ -4,7 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from billing.api import PlanDetailView, PlanListView
+from billing.api import (
+    CustomerBlacklistView,
+    CustomerDetailView,
+    CustomerListView,
+    PlanDetailView,
+    PlanListView,
+)
+from checkout.urls import page_urls, public_api_urls, session_api_urls
 from duro.api.views import MerchantView
 from duro.health import healthz
 
@@ -16,12 +23,19 @@ api_v1 = [
     path("merchant", MerchantView.as_view(), name="merchant"),
     path("plans", PlanListView.as_view(), name="plans"),
     path("plans/<str:pk>", PlanDetailView.as_view(), name="plan"),
+    path("customers", CustomerListView.as_view(), name="customers"),
+    path("customers/<str:pk>", CustomerDetailView.as_view(), name="customer"),
+    path("customers/<str:pk>/blacklist", CustomerBlacklistView.as_view(),
+         name="customer-blacklist"),
+    *session_api_urls,
+    path("public/checkout/", include(public_api_urls)),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
 ]
 
 urlpatterns = [
     path("v1/", include(api_v1)),
+    path("checkout/", include(page_urls)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
