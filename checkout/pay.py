@@ -20,10 +20,12 @@ by asking the rail what happened.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from django.conf import settings
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
@@ -138,7 +140,7 @@ def _clean_contact(request: PayRequest) -> tuple[str, str]:
 
 
 def _lock(session_id: str) -> CheckoutSession:
-    return (CheckoutSession.objects.select_for_update()
+    return (CheckoutSession.objects.select_for_update(of=("self",))
             .select_related("payment").get(pk=session_id))
 
 
@@ -149,6 +151,17 @@ def pay_session(*, session_id: str, request: PayRequest, now: datetime | None = 
     rail = get_rail(request.rail)
 
     # Phase 1: claim.
+    with transaction.atomic(using=mode):
+        session = _lock(session_id)
+        if session.status == CheckoutSession.Status.PROCESSING:
+            waiting = True
+        elif session.status == CheckoutSession.Status.COMPLETED:
+            return outcome_of(session)
+        else:
+            waiting = False
+    if waiting:  # another pay holds the session: answer with its outcome, never charge again
+        return _outcome_when_settled(session_id)
+
     with transaction.atomic(using=mode):
         session = _lock(session_id)
         if session.status in (CheckoutSession.Status.COMPLETED, CheckoutSession.Status.PROCESSING):
@@ -206,6 +219,16 @@ def pay_session(*, session_id: str, request: PayRequest, now: datetime | None = 
 
     # Phase 3: settle.
     return attempt_settle(attempt_id=attempt.id, result=result, now=now)
+
+
+def _outcome_when_settled(session_id: str) -> PayOutcome:
+    """Wait briefly for a concurrent pay to settle, then answer with the session's outcome."""
+    deadline = time.monotonic() + settings.DURO_PAY_WAIT_SECONDS
+    while True:
+        session = CheckoutSession.objects.select_related("payment").get(pk=session_id)
+        if session.status != CheckoutSession.Status.PROCESSING or time.monotonic() > deadline:
+            return outcome_of(session)
+        time.sleep(0.05)
 
 
 def _fail(attempt: PaymentAttempt, code: str, message: str) -> None:

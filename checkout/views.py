@@ -62,7 +62,9 @@ def hosted(view):
             targets = [o for o in {_origin(session.success_url), _origin(session.cancel_url)} if o]
         response["Content-Security-Policy"] = content_security_policy(sorted(targets))
         response["Cache-Control"] = "no-store"
-        response["Referrer-Policy"] = "no-referrer"
+        # same-origin, not no-referrer: with no-referrer the browser sends "Origin: null"
+        # on the form post and the CSRF origin check refuses it.
+        response["Referrer-Policy"] = "same-origin"
         response["X-Frame-Options"] = "DENY"
         return response
 
