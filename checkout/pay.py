@@ -224,11 +224,13 @@ def pay_session(*, session_id: str, request: PayRequest, now: datetime | None = 
 def _outcome_when_settled(session_id: str) -> PayOutcome:
     """Wait briefly for a concurrent pay to settle, then answer with the session's outcome."""
     deadline = time.monotonic() + settings.DURO_PAY_WAIT_SECONDS
+    pause = 0.05
     while True:
         session = CheckoutSession.objects.select_related("payment").get(pk=session_id)
         if session.status != CheckoutSession.Status.PROCESSING or time.monotonic() > deadline:
             return outcome_of(session)
-        time.sleep(0.05)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.5)  # back off: the waiters must not starve the payer
 
 
 def _fail(attempt: PaymentAttempt, code: str, message: str) -> None:

@@ -15,10 +15,6 @@ from checkout.urls import page_urls, public_api_urls, session_api_urls
 from duro.api.views import MerchantView
 from duro.health import healthz
 
-admin.site.site_header = "Duro"
-admin.site.site_title = "Duro"
-admin.site.index_title = "Dashboard"
-
 api_v1 = [
     path("merchant", MerchantView.as_view(), name="merchant"),
     path("plans", PlanListView.as_view(), name="plans"),
@@ -38,6 +34,7 @@ urlpatterns = [
     path("checkout/", include(page_urls)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
 ]
 
 handler404 = "duro.api.errors.json_not_found"
