@@ -6,6 +6,8 @@ an unknown prefix is a 404 that touches no store.
 
 from __future__ import annotations
 
+from django.db.models import Q
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -39,7 +41,13 @@ class SessionListView(DuroAPIView):
         if status := request.query_params.get("status"):
             if status not in CheckoutSession.Status.values:
                 raise ApiError("Unknown status.", param="status")
-            rows = rows.filter(status=status)
+            now = timezone.now()
+            if status == CheckoutSession.Status.OPEN:
+                rows = rows.filter(status=status, expires_at__gt=now)
+            elif status == CheckoutSession.Status.EXPIRED:
+                rows = rows.filter(Q(status=status) | Q(status="open", expires_at__lte=now))
+            else:
+                rows = rows.filter(status=status)
         if reference := request.query_params.get("reference"):
             rows = rows.filter(reference=reference)
         page, has_more = paginate(rows, request.query_params)
@@ -98,7 +106,7 @@ def hydrate_payload(session: CheckoutSession) -> dict:
     return {
         "merchant": {"name": session.merchant_name},
         "mode": "live" if session.token.startswith("cs_live_") else "test",
-        "reference": session.reference, "status": session.status,
+        "reference": session.reference, "status": session.effective_status,
         "amount": session.amount, "currency": session.currency,
         "amountLabel": amount_label(session), "description": session.description or None,
         "plan": plan_summary(session),
@@ -154,5 +162,6 @@ class StatusView(PublicView):
     def get(self, request, token):
         session = self.session_for(token)
         outcome = outcome_of(session)
-        return Response({"data": {"status": session.status, "reference": session.reference,
+        return Response({"data": {"status": session.effective_status,
+                                  "reference": session.reference,
                                   "redirectUrl": outcome.redirect_url}})

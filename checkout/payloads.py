@@ -17,7 +17,7 @@ def session_payload(s: CheckoutSession) -> dict:
     """The verify call's answer (API.md §3)."""
     return {
         "id": s.id, "token": s.token, "url": hosted_url(s), "reference": s.reference,
-        "status": s.status, "amount": s.amount, "currency": s.currency,
+        "status": s.effective_status, "amount": s.amount, "currency": s.currency,
         "description": s.description or None, "planId": s.plan_id,
         "successUrl": s.success_url or None, "cancelUrl": s.cancel_url or None,
         "customerEmail": s.customer_email or None, "customerPhone": s.customer_phone or None,

@@ -64,3 +64,11 @@ def session_expire(*, session: CheckoutSession) -> CheckoutSession:
 def session_by_token(token: str) -> CheckoutSession | None:
     """One query on the current mode's store: the session and its plan."""
     return CheckoutSession.objects.select_related("plan").filter(token=token).first()
+
+
+def sessions_expire_due(*, now: datetime | None = None) -> int:
+    """Write down the expiry of open sessions past their time (readers already see it)."""
+    now = now or timezone.now()
+    return CheckoutSession.objects.filter(
+        status=CheckoutSession.Status.OPEN, expires_at__lte=now).update(
+        status=CheckoutSession.Status.EXPIRED)

@@ -162,9 +162,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
-    f"checkout-recover-payments-{mode}": {
-        "task": "checkout.recover_payments", "schedule": 60.0, "args": [mode],
-    }
+    f"{task.replace('.', '-')}-{mode}": {"task": task, "schedule": 60.0, "args": [mode]}
+    for task in ("checkout.recover_payments", "checkout.expire_sessions")
     for mode in ("test", "live")
 }
 

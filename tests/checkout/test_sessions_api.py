@@ -121,3 +121,24 @@ def test_plan_price_is_frozen_once_it_has_subscribers(api):
     assert response.status_code == 400 and response.json()["error"]["param"] == "amount"
     assert api.patch(f"/v1/plans/{plan['id']}", {"name": "Gold+"},
                      format="json").status_code == 200
+
+
+def test_a_session_past_its_expiry_reads_as_expired_everywhere(api):
+    from rest_framework.test import APIClient
+
+    from checkout.tasks import expire_sessions
+
+    session = make_session(api)
+    with mode_context("test"):
+        CheckoutSession.objects.filter(pk=session["id"]).update(
+            expires_at=timezone.now() - timedelta(seconds=1))
+    assert api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]["status"] == (
+        "expired")
+    assert api.get("/v1/checkout/sessions?status=open").json()["data"] == []
+    assert len(api.get("/v1/checkout/sessions?status=expired").json()["data"]) == 1
+    public = APIClient()
+    assert public.get(f"/v1/public/checkout/{session['token']}").json()["data"]["status"] == (
+        "expired")
+    assert expire_sessions("test") == 1
+    with mode_context("test"):
+        assert CheckoutSession.objects.get().status == "expired"
