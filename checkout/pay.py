@@ -30,6 +30,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from appearance.tasks import send_receipt
 from billing.contacts import InvalidPhone, normalise_email, normalise_phone
 from billing.customers import customer_find_by_contact, customer_resolve
 from billing.cycle import subscription_start
@@ -331,8 +332,18 @@ def _complete(*, session: CheckoutSession, attempt: PaymentAttempt, result: Char
 
 
 def _after_pay(session_id: str) -> None:
-    """Side effects after commit (receipt email arrives with the appearance work)."""
+    """Side effects after commit: enqueue the receipt email.
+
+    A broker that is down must never fail a pay that has already committed:
+    the failure is logged (with the session id, to resend by hand) and swallowed.
+    """
     logger.info("checkout completed", extra={"session": session_id})
+    mode = current_mode()
+    try:
+        send_receipt.apply_async(args=(mode, session_id), retry=False)
+    except Exception:  # any broker/transport failure: the pay stands regardless
+        logger.exception("receipt email not enqueued", extra={"session": session_id,
+                                                                "mode": mode})
 
 
 def attempts_recover(*, now: datetime | None = None) -> int:
