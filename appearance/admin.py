@@ -35,6 +35,7 @@ from billing.models import Plan
 from checkout.models import CheckoutSession
 from checkout.views import content_security_policy, page_context
 from duro.models import Merchant
+from duro.modes import TEST, mode_context
 
 
 def _member_merchant_id(user) -> str | None:
@@ -187,10 +188,12 @@ class AppearanceAdmin(admin.ModelAdmin):
         query = request.GET.urlencode()
         appearance = Appearance(merchant_id=merchant.id, tokens=tokens,
                                 theme_url=f"{css_url}?{query}" if query else css_url)
-        session = sample_session(merchant)
-        context = {**page_context(session, appearance=appearance), "preview": True,
-                   "values": {"email": "", "phone": ""}}
-        response = render(request, "checkout/page.html", context)
+        # A test-mode sample: the router wants a mode even for an unsaved instance.
+        with mode_context(TEST):
+            session = sample_session(merchant)
+            context = {**page_context(session, appearance=appearance), "preview": True,
+                       "values": {"email": "", "phone": ""}}
+            response = render(request, "checkout/page.html", context)
         response["Content-Security-Policy"] = content_security_policy([]).replace(
             "frame-ancestors 'none'", "frame-ancestors 'self'")
         response["X-Frame-Options"] = "SAMEORIGIN"
