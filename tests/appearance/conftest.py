@@ -14,7 +14,6 @@ from PIL import Image
 
 from appearance.logos import logo_clean
 from appearance.services import store_config_draft_update, store_config_publish
-from tests.browser import chromium, page, shop  # noqa: F401
 
 AXE_VERSION = "4.10.3"
 
