@@ -80,7 +80,7 @@ def store_config_publish(*, merchant: Merchant, user=None) -> StoreConfigVersion
     with transaction.atomic(using=CORE):
         config = store_config_get_or_create(merchant=merchant)
         config = StoreConfig.objects.select_for_update().get(pk=config.pk)
-        tokens = tokens_validate({}, base={**DEFAULTS, **config.draft})
+        tokens = tokens_validate({**DEFAULTS, **config.draft})  # every value, checked again
         return _append_version(config, tokens=tokens, note="Published", user=user)
 
 
@@ -89,7 +89,7 @@ def store_config_rollback(*, merchant: Merchant, number: int, user=None) -> Stor
     with transaction.atomic(using=CORE):
         config = StoreConfig.objects.select_for_update().get(merchant=merchant)
         source = config.versions.get(number=number)
-        tokens = tokens_validate({}, base={**DEFAULTS, **source.tokens})
+        tokens = tokens_validate({**DEFAULTS, **source.tokens})
         config.draft = dict(tokens)
         return _append_version(config, tokens=tokens, note=f"Rolled back to v{number}",
                                user=user)
