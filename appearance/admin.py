@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
@@ -34,6 +35,7 @@ from appearance.tokens import CHECKS, DEFAULTS, TokenErrors, contrast_warnings, 
 from billing.models import Plan
 from checkout.models import CheckoutSession
 from checkout.views import content_security_policy, page_context
+from duro.dashboard.tenancy import EDIT, access
 from duro.models import Merchant
 from duro.modes import TEST, mode_context
 
@@ -89,7 +91,7 @@ class AppearanceAdmin(admin.ModelAdmin):
         return self._allowed(request)
 
     def has_change_permission(self, request, obj=None):
-        return self._allowed(request)
+        return self._allowed(request) and access(request, "appearance") == EDIT
 
     def has_add_permission(self, request):
         return False
@@ -131,6 +133,8 @@ class AppearanceAdmin(admin.ModelAdmin):
         merchant = merchant_for(request, merchant_id)
         config = store_config_get_or_create(merchant=merchant)
         draft = {**DEFAULTS, **config.draft}
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied("Only the merchant's owner changes its appearance.")
         if request.method == "POST":
             form = AppearanceForm(request.POST, request.FILES, draft=draft)
             if form.is_valid():
@@ -160,12 +164,15 @@ class AppearanceAdmin(admin.ModelAdmin):
             "logo_url": Appearance(tokens=draft).logo_url,
             "preview_url": reverse("admin:appearance-preview", args=[merchant.id]),
             "unpublished": config.published is None or config.published.tokens != draft,
+            "can_edit": self.has_change_permission(request),
         }
         return TemplateResponse(request, "appearance/admin/builder.html", context)
 
     @staticmethod
     def _rollback(request, merchant_id: str, number: int):
         merchant = merchant_for(request, merchant_id)
+        if access(request, "appearance") != EDIT:
+            raise PermissionDenied("Only the merchant's owner changes its appearance.")
         if not StoreConfigVersion.objects.filter(config__merchant=merchant,
                                                  number=number).exists():
             raise Http404("No such version")

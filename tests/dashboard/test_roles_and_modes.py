@@ -133,3 +133,13 @@ def test_staff_without_membership_cannot_enter(db, django_user_model):
     client = Client()
     client.force_login(user)
     assert client.get(reverse("admin:index")).status_code == 302  # to the login page
+
+
+def test_only_the_owner_changes_the_appearance(two_merchants):
+    a, _ = two_merchants
+    developer = staff_client(a, Membership.Role.DEVELOPER)
+    url = reverse("admin:appearance-builder", args=[a.merchant.id])
+    assert developer.get(url).status_code == 200  # may look
+    response = developer.post(url, {"brand_color": "#112233", "action": "publish"})
+    assert response.status_code == 403
+    assert owner_client(a).get(url).status_code == 200
