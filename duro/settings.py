@@ -106,10 +106,13 @@ if env.str("DATABASE_URL", default=""):
         _db["CONN_HEALTH_CHECKS"] = True
         DATABASES[_alias] = _db
 else:
+    # DURO_SQLITE_TEST_FILES=1 opens the test_ files: a Celery worker started by the
+    # tests must see the same stores as the pytest process.
+    _sqlite_prefix = "test_" if env.bool("DURO_SQLITE_TEST_FILES", default=False) else ""
     DATABASES = {
         alias: {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / f"{schema}.sqlite3"),
+            "NAME": str(DATA_DIR / f"{_sqlite_prefix}{schema}.sqlite3"),
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
             # Files, not memory, so that a worker process in the tests sees the same data.
             "TEST": {"NAME": str(DATA_DIR / f"test_{schema}.sqlite3")},
@@ -160,7 +163,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # The database is the source of truth for webhooks: every minute, per mode,
+    # re-queue every delivery that is due and not leased by a worker.
+    **{f"webhooks-sweep-{_mode}": {"task": "webhooks.sweep", "schedule": 60.0, "args": [_mode]}
+       for _mode in ("test", "live")},
+}
 
 # --- REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -224,6 +232,17 @@ if env.bool("SECURE_PROXY_SSL", default=False):
 
 # --- Duro --------------------------------------------------------------------------
 DURO_IDEMPOTENCY_TTL_HOURS = env.int("DURO_IDEMPOTENCY_TTL_HOURS", default=24)
+# Webhooks: a 2xx within the timeout is success; a worker's lease on a delivery must
+# outlast one attempt; short retries go back to the broker with a countdown up to
+# DURO_WEBHOOK_MAX_COUNTDOWN seconds (far below the 1 h visibility timeout), longer
+# ones wait for the sweep.
+DURO_WEBHOOK_TIMEOUT = env.float("DURO_WEBHOOK_TIMEOUT", default=15.0)
+DURO_WEBHOOK_LEASE_SECONDS = env.int("DURO_WEBHOOK_LEASE_SECONDS", default=120)
+DURO_WEBHOOK_MAX_COUNTDOWN = env.int("DURO_WEBHOOK_MAX_COUNTDOWN", default=300)
+DURO_WEBHOOK_ROTATION_GRACE_HOURS = env.int("DURO_WEBHOOK_ROTATION_GRACE_HOURS", default=24)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND",
+                        default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Duro <no-reply@duro.local>")
 
 # --- Logging: one JSON object a line ----------------------------------------------
 LOGGING = {

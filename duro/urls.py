@@ -7,6 +7,14 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from billing.api import PlanDetailView, PlanListView
 from duro.api.views import MerchantView
 from duro.health import healthz
+from webhooks.api import (
+    EndpointDetailView,
+    EndpointListView,
+    EndpointRotateSecretView,
+    EventDetailView,
+    EventListView,
+    EventResendView,
+)
 
 admin.site.site_header = "Duro"
 admin.site.site_title = "Duro"
@@ -16,6 +24,13 @@ api_v1 = [
     path("merchant", MerchantView.as_view(), name="merchant"),
     path("plans", PlanListView.as_view(), name="plans"),
     path("plans/<str:pk>", PlanDetailView.as_view(), name="plan"),
+    path("webhook-endpoints", EndpointListView.as_view(), name="webhook-endpoints"),
+    path("webhook-endpoints/<str:pk>", EndpointDetailView.as_view(), name="webhook-endpoint"),
+    path("webhook-endpoints/<str:pk>/rotate-secret", EndpointRotateSecretView.as_view(),
+         name="webhook-endpoint-rotate-secret"),
+    path("events", EventListView.as_view(), name="events"),
+    path("events/<str:pk>", EventDetailView.as_view(), name="event"),
+    path("events/<str:pk>/resend", EventResendView.as_view(), name="event-resend"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
 ]
