@@ -65,6 +65,8 @@ class ModeScopedAdmin(admin.ModelAdmin):
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2048, assume_scheme="https")
+
     class Meta:
         model = WebhookEndpoint
         fields = ["merchant_id", "url", "events", "description", "status"]
