@@ -97,7 +97,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, signal.SIGQUIT)  # cold shutdown: fast
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
