@@ -85,8 +85,10 @@ def _lease() -> timedelta:
 
 
 def _locking(queryset, mode: str):
+    # of=("self",): lock the delivery row only. Locking the joined endpoint too would
+    # make concurrent workers skip every other delivery of the same endpoint.
     skip = connections[mode].features.has_select_for_update_skip_locked
-    return queryset.select_for_update(skip_locked=skip)
+    return queryset.select_for_update(skip_locked=skip, of=("self",))
 
 
 def _claimable(now: datetime) -> Q:
@@ -166,7 +168,6 @@ def _record(delivery: Delivery, result: PostResult, now: datetime,
             error=result.error or ("" if ok else f"HTTP {result.status_code}"),
         )
         delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
         delivery.attempt_count += 1
         delivery.last_status_code = result.status_code
         delivery.locked_until = None
@@ -174,10 +175,12 @@ def _record(delivery: Delivery, result: PostResult, now: datetime,
         if ok:
             delivery.status = Delivery.Status.SUCCEEDED
             delivery.next_attempt_at = None
-            if endpoint.failing_since is not None:
-                endpoint.failing_since = None
-                endpoint.save(update_fields=["failing_since", "updated_at"])
+            # No lock on the endpoint on the happy path: its deliveries run in parallel.
+            WebhookEndpoint.objects.filter(
+                pk=delivery.endpoint_id, failing_since__isnull=False
+            ).update(failing_since=None, updated_at=now)
         else:
+            endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
             if endpoint.failing_since is None:
                 endpoint.failing_since = now
                 endpoint.save(update_fields=["failing_since", "updated_at"])
