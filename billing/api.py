@@ -1,16 +1,21 @@
-"""Thin REST endpoints of billing: plans (customers, subscriptions, invoices follow)."""
+"""Thin REST endpoints of billing: plans and customers."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 
-from billing.models import Plan
+from billing.customers import customer_set_blacklisted
+from billing.models import Customer, Plan
+from billing.payloads import customer_payload
 from billing.plans import plan_create, plan_update
 from billing.serializers import PlanInput, PlanOutput
 from duro.api.errors import NotFoundError
 from duro.api.pagination import paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
+
+CustomerEnvelope = inline_serializer("CustomerEnvelope", {"data": serializers.JSONField()})
 
 
 def get_owned(queryset, merchant, pk: str, label: str):
@@ -52,3 +57,40 @@ class PlanDetailView(DuroAPIView):
         plan = plan_update(plan=plan, **data.validated_data)
         return Response({"data": PlanOutput(plan).data})
 
+
+
+class CustomerListView(DuroAPIView):
+    @extend_schema(summary="List customers", parameters=[
+        OpenApiParameter("email", str), OpenApiParameter("blacklisted", bool)],
+        responses=CustomerEnvelope)
+    def get(self, request):
+        rows = Customer.objects.prefetch_related("cards").filter(merchant_id=request.user.id)
+        if email := request.query_params.get("email"):
+            rows = rows.filter(email=email.strip().lower())
+        if (flag := request.query_params.get("blacklisted")) is not None:
+            rows = rows.filter(blacklisted=flag.lower() in ("1", "true", "yes"))
+        page, has_more = paginate(rows, request.query_params)
+        return Response({"data": [customer_payload(c) for c in page], "has_more": has_more})
+
+
+class CustomerDetailView(DuroAPIView):
+    @extend_schema(summary="Retrieve a customer", responses=CustomerEnvelope)
+    def get(self, request, pk):
+        customer = get_owned(Customer.objects.prefetch_related("cards"), request.user, pk,
+                             "customer")
+        return Response({"data": customer_payload(customer)})
+
+
+class CustomerBlacklistView(DuroAPIView):
+    @extend_schema(summary="Blacklist a customer: their pays are refused before any charge",
+                   request=None, responses=CustomerEnvelope, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        customer = get_owned(Customer.objects, request.user, pk, "customer")
+        customer = customer_set_blacklisted(customer=customer, blacklisted=True)
+        return Response({"data": customer_payload(customer)})
+
+    @extend_schema(summary="Take a customer off the blacklist", responses=CustomerEnvelope)
+    def delete(self, request, pk):
+        customer = get_owned(Customer.objects, request.user, pk, "customer")
+        customer = customer_set_blacklisted(customer=customer, blacklisted=False)
+        return Response({"data": customer_payload(customer)})

@@ -127,7 +127,7 @@ class Subscription(models.Model):
     card = models.ForeignKey(Card, on_delete=models.SET_NULL, null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices)
     anchor = models.DateTimeField()
-    period_index = models.PositiveIntegerField(default=0)
+    period_index = models.IntegerField(default=0)  # -1 while trialing
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()
     trial_end = models.DateTimeField(null=True, blank=True)

@@ -56,3 +56,11 @@ class CheckoutSession(models.Model):
 
     def is_expired(self, now=None) -> bool:
         return self.expires_at <= (now or timezone.now())
+
+    @property
+    def effective_status(self) -> str:
+        """The status a reader should see: an open session past its expiry is expired,
+        even before the sweep writes it down."""
+        if self.status == self.Status.OPEN and self.is_expired():
+            return self.Status.EXPIRED
+        return self.status

@@ -1,44 +1,168 @@
-"""Admin for operators: merchants, their staff and their keys (never a secret)."""
+"""Dashboard pages of the core: the merchant, its team, and its API keys."""
 
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access, membership_of, merchant_id_for
+from duro.keys import key_create, key_revoke, key_roll
 from duro.models import ApiKey, Membership, Merchant
 
 
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    autocomplete_fields = ["user"]
-
-
-class ApiKeyInline(admin.TabularInline):
-    model = ApiKey
-    extra = 0
-    can_delete = False
-    fields = ["display", "mode", "kind", "created_at", "expires_at", "revoked_at", "last_used_at"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(MerchantScopedAdmin):
+    section = "merchant"
+    merchant_field = "id"
     list_display = ["name", "id", "slug", "support_email", "timezone", "default_currency"]
     search_fields = ["name", "slug", "support_email", "id"]
     readonly_fields = ["id", "created_at"]
-    inlines = [MembershipInline, ApiKeyInline]
+
+    def has_change_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        membership = membership_of(request.user)
+        return membership is not None and membership.role == Membership.Role.OWNER
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class KeyCreateForm(forms.Form):
+    mode = forms.ChoiceField(choices=[("test", "Test"), ("live", "Live")])
+    kind = forms.ChoiceField(choices=ApiKey.Kind.choices)
+    merchant = forms.ModelChoiceField(queryset=Merchant.objects.all(), required=False,
+                                      help_text="Operators only: whose key.")
+
+
+def _show_keys(modeladmin, request, created: list[tuple[str, ApiKey]], title: str):
+    context = {**modeladmin.admin_site.each_context(request), "title": title,
+               "created": created, "opts": ApiKey._meta}
+    return TemplateResponse(request, "admin/duro/keys_shown_once.html", context)
+
+
+@admin.action(description="Roll: new key now, old key valid 24 more hours")
+def roll_with_grace(modeladmin, request, queryset):
+    return _roll(modeladmin, request, queryset, timedelta(hours=24))
+
+
+@admin.action(description="Roll: new key now, old key stops now")
+def roll_now(modeladmin, request, queryset):
+    return _roll(modeladmin, request, queryset, None)
+
+
+def _roll(modeladmin, request, queryset, grace):
+    if access(request, "keys") != EDIT:
+        raise PermissionDenied
+    created = [key_roll(key=key, grace=grace) for key in queryset if key.is_active()]
+    return _show_keys(modeladmin, request, created, "New keys — copy them now")
+
+
+@admin.action(description="Revoke now")
+def revoke(modeladmin, request, queryset):
+    if access(request, "keys") != EDIT:
+        raise PermissionDenied
+    for key in queryset:
+        key_revoke(key=key)
+    modeladmin.message_user(request, f"Revoked {len(queryset)} key(s).")
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["display", "merchant", "mode", "kind", "created_at", "expires_at",
-                    "revoked_at", "last_used_at"]
+class ApiKeyAdmin(MerchantScopedAdmin):
+    section = "keys"
+    merchant_field = "merchant_id"
+    list_display = ["display", "mode", "kind", "status", "created_at", "expires_at",
+                    "last_used_at"]
     list_filter = ["mode", "kind"]
-    search_fields = ["lookup", "publishable_key", "merchant__name"]
-    fields = ["display", "merchant", "mode", "kind", "created_at", "expires_at", "revoked_at",
+    search_fields = ["lookup", "publishable_key"]
+    fields = ["display", "mode", "kind", "created_at", "expires_at", "revoked_at",
               "last_used_at"]
     readonly_fields = fields
+    actions = [roll_with_grace, roll_now, revoke]
 
-    def has_add_permission(self, request):
+    @admin.display(description="Status")
+    def status(self, obj):
+        if obj.revoked_at:
+            return "revoked"
+        return "active" if obj.is_active() else "expired"
+
+    def has_change_permission(self, request, obj=None):
+        return False  # keys are rolled or revoked, never edited
+
+    def has_delete_permission(self, request, obj=None):
         return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = KeyCreateForm(request.POST or None)
+        if not request.user.is_superuser:
+            del form.fields["merchant"]
+        if request.method == "POST" and form.is_valid():
+            merchant = (form.cleaned_data.get("merchant") if request.user.is_superuser
+                        else membership_of(request.user).merchant)
+            if merchant is None:
+                form.add_error("merchant", "Choose the merchant.")
+            else:
+                created = [key_create(merchant=merchant, mode=form.cleaned_data["mode"],
+                                      kind=form.cleaned_data["kind"])]
+                return _show_keys(self, request, created, "Your new key — copy it now")
+        context = {**self.admin_site.each_context(request), "title": "Create an API key",
+                   "form": form, "opts": ApiKey._meta}
+        return TemplateResponse(request, "admin/duro/key_create.html", context)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+@admin.register(Membership)
+class MembershipAdmin(MerchantScopedAdmin):
+    section = "team"
+    merchant_field = "merchant_id"
+    list_display = ["user", "role", "merchant"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__email"]
+    fields = ["role"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Invite a staff member: a login with no password yet and a link to set one."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        merchant_id = merchant_id_for(request)
+        form = InviteForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            if not merchant_id:
+                raise PermissionDenied("Operators: switch to a merchant first.")
+            User = get_user_model()
+            email = form.cleaned_data["email"].lower()
+            if User.objects.filter(username=email).exists():
+                form.add_error("email", "This person already has a Duro login.")
+            else:
+                user = User(username=email, email=email, is_staff=True)
+                user.set_unusable_password()
+                user.save()
+                Membership.objects.create(user=user, merchant_id=merchant_id,
+                                          role=form.cleaned_data["role"])
+                link = request.build_absolute_uri(reverse("password_reset_confirm", kwargs={
+                    "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                    "token": default_token_generator.make_token(user)}))
+                context = {**self.admin_site.each_context(request), "title": "Invitation ready",
+                           "invitee": email, "link": link, "opts": Membership._meta}
+                return TemplateResponse(request, "admin/duro/invited.html", context)
+        context = {**self.admin_site.each_context(request), "title": "Invite a team member",
+                   "form": form, "opts": Membership._meta}
+        return TemplateResponse(request, "admin/duro/invite.html", context)

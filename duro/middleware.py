@@ -17,3 +17,16 @@ class ModeResetMiddleware:
             return self.get_response(request)
         finally:
             reset_mode(token)
+
+
+class AdminModeMiddleware:
+    """In the dashboard the mode is the one chosen in its header (kept in the session)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/admin/"):
+            mode = request.session.get("duro_mode", "test")
+            set_mode(mode if mode in ("test", "live") else "test")
+        return self.get_response(request)

@@ -43,7 +43,7 @@ DURO_PUBLIC_URL = env.str("DURO_PUBLIC_URL", default="http://127.0.0.1:8000").rs
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[DURO_PUBLIC_URL])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "duro.apps.DuroAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "duro.middleware.AdminModeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -164,10 +165,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
-    # The database is the source of truth for webhooks: every minute, per mode,
-    # re-queue every delivery that is due and not leased by a worker.
-    **{f"webhooks-sweep-{_mode}": {"task": "webhooks.sweep", "schedule": 60.0, "args": [_mode]}
-       for _mode in ("test", "live")},
+    f"{task.replace('.', '-')}-{mode}": {"task": task, "schedule": 60.0, "args": [mode]}
+    # webhooks.sweep: the database is the source of truth for webhooks; every minute,
+    # per mode, re-queue every delivery that is due and not leased by a worker.
+    for task in ("checkout.recover_payments", "checkout.expire_sessions", "webhooks.sweep")
+    for mode in ("test", "live")
 }
 
 # --- REST framework ---------------------------------------------------------------
@@ -179,7 +181,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "duro.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "JSON_UNDERSCOREIZE": {"no_underscore_before_number": True},
+}
+# camelCase on the wire, snake_case inside; a merchant's metadata keys pass untouched.
+JSON_CAMEL_CASE = {
+    "JSON_UNDERSCOREIZE": {"no_underscore_before_number": True, "ignore_fields": ("metadata",)},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Duro API",
@@ -256,3 +261,9 @@ LOGGING = {
     },
 }
 DURO_MAX_AMOUNT = env.int("DURO_MAX_AMOUNT", default=100_000_000_000)  # ₦1bn in kobo
+DURO_CARD_PROCESSOR = env.str("DURO_CARD_PROCESSOR", default="")  # dotted path; live cards
+DURO_PAY_RATE_WINDOW = env.int("DURO_PAY_RATE_WINDOW", default=600)  # seconds
+DURO_PAY_RATE_PER_TOKEN = env.int("DURO_PAY_RATE_PER_TOKEN", default=20)
+DURO_PAY_RATE_PER_IP = env.int("DURO_PAY_RATE_PER_IP", default=60)
+DURO_TRUST_X_FORWARDED_FOR = env.bool("DURO_TRUST_X_FORWARDED_FOR", default=False)
+DURO_PAY_WAIT_SECONDS = env.float("DURO_PAY_WAIT_SECONDS", default=5.0)

@@ -4,7 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from billing.api import PlanDetailView, PlanListView
+from billing.api import (
+    CustomerBlacklistView,
+    CustomerDetailView,
+    CustomerListView,
+    PlanDetailView,
+    PlanListView,
+)
+from checkout.urls import page_urls, public_api_urls, session_api_urls
 from duro.api.views import MerchantView
 from duro.health import healthz
 from webhooks.api import (
@@ -15,10 +22,6 @@ from webhooks.api import (
     EventListView,
     EventResendView,
 )
-
-admin.site.site_header = "Duro"
-admin.site.site_title = "Duro"
-admin.site.index_title = "Dashboard"
 
 api_v1 = [
     path("merchant", MerchantView.as_view(), name="merchant"),
@@ -31,14 +34,22 @@ api_v1 = [
     path("events", EventListView.as_view(), name="events"),
     path("events/<str:pk>", EventDetailView.as_view(), name="event"),
     path("events/<str:pk>/resend", EventResendView.as_view(), name="event-resend"),
+    path("customers", CustomerListView.as_view(), name="customers"),
+    path("customers/<str:pk>", CustomerDetailView.as_view(), name="customer"),
+    path("customers/<str:pk>/blacklist", CustomerBlacklistView.as_view(),
+         name="customer-blacklist"),
+    *session_api_urls,
+    path("public/checkout/", include(public_api_urls)),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
 ]
 
 urlpatterns = [
     path("v1/", include(api_v1)),
+    path("checkout/", include(page_urls)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
 ]
 
 handler404 = "duro.api.errors.json_not_found"

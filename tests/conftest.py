@@ -81,3 +81,12 @@ def api(acme) -> APIClient:
 @pytest.fixture
 def live_api(acme) -> APIClient:
     return client_for(acme.keys["live"]["secret"])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached config must not leak from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

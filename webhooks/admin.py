@@ -1,67 +1,23 @@
-"""Developers → Webhooks in the admin: endpoints, events (with resend) and deliveries.
+"""Developers → Webhooks in the dashboard: endpoints, events (with resend) and deliveries.
 
-Webhooks data is mode-scoped, so every admin view runs inside
-``mode_context`` of the session's mode (``request.session["duro_mode"]``,
-default ``test``; ``?duro_mode=live`` on any of these pages switches it) and
-renders its response inside that context. Staff of a merchant see only that
-merchant's rows; superusers see all.
+The dashboard's middleware sets the mode from its test/live switch, and
+:class:`~duro.dashboard.tenancy.MerchantScopedAdmin` scopes every row to the
+signed-in merchant and applies the ``webhooks`` section's roles. A disabled
+endpoint shows why (``disabled_reason``) and since when it failed.
 """
 
 from __future__ import annotations
-
-from functools import wraps
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from duro.modes import MODES, mode_context
+from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, ReadOnlyAdmin, access
+from duro.modes import current_mode
 from webhooks.addresses import UnsafeUrlError, url_validate
 from webhooks.endpoints import secret_generate
 from webhooks.events import event_resend
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
-
-
-def admin_mode(request) -> str:
-    wanted = request.GET.get("duro_mode")
-    if wanted in MODES:
-        request.session["duro_mode"] = wanted
-    mode = request.session.get("duro_mode", "test")
-    return mode if mode in MODES else "test"
-
-
-class ModeScopedAdmin(admin.ModelAdmin):
-    """Runs each view, and the rendering of its response, in the session's mode."""
-
-    def get_urls(self):
-        urls = super().get_urls()
-        for pattern in urls:
-            pattern.callback = self._in_mode(pattern.callback)
-        return urls
-
-    @staticmethod
-    def _in_mode(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            with mode_context(admin_mode(request)):
-                response = view(request, *args, **kwargs)
-                if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-                    response.render()
-                return response
-        return wrapper
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}),
-                         "title": f"{self.model._meta.verbose_name_plural.capitalize()} "
-                                  f"— {admin_mode(request).upper()} mode"}
-        return super().changelist_view(request, extra_context=extra_context)
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        membership = getattr(request.user, "membership", None)
-        return queryset.filter(merchant_id=membership.merchant_id if membership else "")
 
 
 class EndpointForm(forms.ModelForm):
@@ -74,25 +30,21 @@ class EndpointForm(forms.ModelForm):
     def clean_url(self):
         url = self.cleaned_data["url"]
         try:
-            url_validate(url, mode=self.mode)
+            url_validate(url, mode=current_mode())
         except UnsafeUrlError as exc:
             raise ValidationError(exc.message) from None
         return url
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(ModeScopedAdmin):
+class WebhookEndpointAdmin(MerchantScopedAdmin):
+    section = "webhooks"
     form = EndpointForm
     list_display = ["url", "id", "merchant_id", "status", "failing_since", "disabled_reason",
                     "created_at"]
     list_filter = ["status"]
     search_fields = ["url", "id", "merchant_id"]
     readonly_fields = ["id", "failing_since", "disabled_reason", "created_at", "updated_at"]
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        form.mode = admin_mode(request)
-        return form
 
     def save_model(self, request, obj, form, change):
         if not obj.secret:
@@ -116,7 +68,8 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(ModeScopedAdmin):
+class EventAdmin(ReadOnlyAdmin):
+    section = "webhooks"
     list_display = ["id", "type", "merchant_id", "created_at"]
     list_filter = ["type"]
     search_fields = ["id", "merchant_id"]
@@ -124,8 +77,11 @@ class EventAdmin(ModeScopedAdmin):
     inlines = [DeliveryInline]
     actions = ["resend"]
 
-    def has_add_permission(self, request):
-        return False
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if access(request, self.section) != EDIT:
+            actions.pop("resend", None)
+        return actions
 
     @admin.action(description="Resend to the endpoints subscribed now")
     def resend(self, request, queryset):
@@ -145,7 +101,8 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ModeScopedAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
+    section = "webhooks"
     list_display = ["id", "event", "endpoint", "status", "attempt_count", "last_status_code",
                     "next_attempt_at"]
     list_filter = ["status"]
@@ -155,6 +112,3 @@ class DeliveryAdmin(ModeScopedAdmin):
                        "created_at"]
     exclude = ["updated_at"]
     inlines = [AttemptInline]
-
-    def has_add_permission(self, request):
-        return False

@@ -90,3 +90,22 @@ def test_broker_down_at_emit_then_the_sweep_delivers(acme, receiver, worker, mon
         assert deliveries_sweep() == 2
     wait_for(lambda: receiver.event_ids("/a") == {e.id for e in events},
              message="the events after the broker came back")
+
+
+def test_real_pay_delivers_both_events_with_the_order_id(acme, api, receiver, worker):
+    from rest_framework.test import APIClient
+
+    from tests.checkout.factories import make_session, pay
+
+    created = api.post("/v1/webhook-endpoints", {
+        "url": receiver.url("/shop"),
+        "events": ["subscription_created", "subscription_payment_success"]}, format="json")
+    secret = created.json()["data"]["secret"]
+    session = make_session(api, metadata={"orderId": "ord_77"})
+    assert pay(APIClient(), session["token"]).json()["data"]["status"] == "completed"
+    wait_for(lambda: len(receiver.event_ids("/shop")) == 2, message="both pay events")
+    payloads = [verify(secret, r.headers, r.body) for r in receiver.at("/shop")]
+    assert {p["type"] for p in payloads} == {"subscription_created",
+                                             "subscription_payment_success"}
+    assert all(p["data"]["metadata"] == {"orderId": "ord_77"} for p in payloads)
+    assert all(Webhook(secret).verify(r.body, r.headers) for r in receiver.at("/shop"))

@@ -1,0 +1,130 @@
+"""Dashboard pages of billing: plans, customers, subscriptions, invoices, payments."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from billing.customers import customer_set_blacklisted
+from billing.models import Customer, Invoice, PaymentAttempt, Plan, Subscription
+from duro.dashboard.tenancy import EDIT, VIEW, MerchantScopedAdmin, ReadOnlyAdmin, access
+from duro.money import format_amount
+
+
+def money(obj) -> str:
+    return format_amount(obj.amount, obj.currency)
+
+
+@admin.register(Plan)
+class PlanAdmin(MerchantScopedAdmin):
+    list_display = ["name", "price", "interval", "interval_count", "trial_days", "active", "id"]
+    list_filter = ["active", "interval", "currency"]
+    search_fields = ["name", "id"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+
+    @admin.display(description="Price", ordering="amount")
+    def price(self, obj):
+        return money(obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.subscriptions.exists():
+            fields += ["amount", "currency", "interval", "interval_count"]
+        return fields
+
+
+@admin.action(description="Blacklist: refuse their payments")
+def blacklist(modeladmin, request, queryset):
+    for customer in queryset:
+        customer_set_blacklisted(customer=customer, blacklisted=True)
+    modeladmin.message_user(request, f"Blacklisted {len(queryset)} customer(s).")
+
+
+@admin.action(description="Take off the blacklist")
+def unblacklist(modeladmin, request, queryset):
+    for customer in queryset:
+        customer_set_blacklisted(customer=customer, blacklisted=False)
+    modeladmin.message_user(request, f"Took {len(queryset)} customer(s) off the blacklist.")
+
+
+@admin.register(Customer)
+class CustomerAdmin(MerchantScopedAdmin):
+    list_display = ["__str__", "email", "phone", "blacklisted", "created_at", "id"]
+    list_filter = ["blacklisted"]
+    search_fields = ["email", "phone", "name", "id"]
+    readonly_fields = ["id", "email", "phone", "blacklisted", "created_at"]
+    fields = ["id", "name", "email", "phone", "blacklisted", "created_at"]
+    actions = [blacklist, unblacklist]
+
+    def has_add_permission(self, request):
+        return False  # customers arrive through payments
+
+    def has_blacklist_permission(self, request):
+        # Support staff may blacklist, though everything else is read-only for them.
+        return access(request, self.section) in (EDIT, VIEW)
+
+
+blacklist.allowed_permissions = ("blacklist",)
+unblacklist.allowed_permissions = ("blacklist",)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(MerchantScopedAdmin):
+    list_display = ["id", "customer", "plan", "status", "current_period_end",
+                    "cancel_at_period_end", "created_at"]
+    list_filter = ["status", "cancel_at_period_end"]
+    search_fields = ["id", "customer__email", "customer__phone"]
+    list_select_related = ["customer", "plan"]
+    readonly_fields = ["id", "customer", "plan", "card", "status", "anchor", "period_index",
+                       "current_period_start", "current_period_end", "trial_end",
+                       "cancel_at_period_end", "canceled_at", "invoices_paid", "metadata",
+                       "created_at"]
+    exclude = ["merchant_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(MerchantScopedAdmin):
+    list_display = ["number", "customer", "total", "status", "period_start", "paid_at", "id"]
+    list_filter = ["status", "currency"]
+    search_fields = ["id", "customer__email"]
+    list_select_related = ["customer"]
+    readonly_fields = ["id", "number", "customer", "subscription", "amount", "currency",
+                       "period_start", "period_end", "paid_at", "created_at"]
+    exclude = ["merchant_id"]
+
+    @admin.display(description="Amount", ordering="amount")
+    def total(self, obj):
+        return money(obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status != Invoice.Status.OPEN:
+            return False  # a paid, void or uncollectible invoice is a record
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PaymentAttempt)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "total", "status", "rail", "card", "customer", "created_at"]
+    list_filter = ["status", "rail", "currency"]
+    search_fields = ["id", "customer__email", "rail_reference", "session_id"]
+    list_select_related = ["customer"]
+    exclude = ["merchant_id"]
+
+    @admin.display(description="Amount", ordering="amount")
+    def total(self, obj):
+        return money(obj)
+
+    @admin.display(description="Card")
+    def card(self, obj):
+        return f"{obj.card_brand} •••• {obj.card_last4}" if obj.card_last4 else "—"

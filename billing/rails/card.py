@@ -1,0 +1,172 @@
+"""The card rail. Test mode is the sandbox of API.md §5; live mode needs a processor.
+
+Sandbox cards (any future expiry, any 3-digit CVC):
+
+    4242 4242 4242 4242  Visa, succeeds        5555 5555 5555 4444  Mastercard, succeeds
+    4000 0000 0000 0002  declined              4000 0000 0000 9995  insufficient funds
+    4000 0000 0000 3220  asks for OTP 123456   4000 0000 0000 0341  pays now, renewals fail
+
+The sandbox keeps a ledger (:class:`billing.models.SandboxCharge`) keyed by
+idempotency key, as a processor would: asking twice answers with the first
+outcome and never charges twice.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from billing.models import SandboxCharge
+from billing.rails.base import CardDetails, ChargeResult, PaymentRail, RailError
+from billing.rails.cards import card_brand, card_digits, luhn_ok, normalise_year
+from duro.ids import random_base62
+
+SANDBOX_CARDS = {
+    "4242424242424242": "succeed",
+    "5555555555554444": "succeed",
+    "4000000000000002": "decline",
+    "4000000000009995": "insufficient_funds",
+    "4000000000003220": "otp",
+    "4000000000000341": "renewals_fail",
+}
+SANDBOX_OTP = "123456"
+TEST_CARDS_HINT = (
+    "In test mode use a sandbox card: 4242 4242 4242 4242 (succeeds), "
+    "4000 0000 0000 0002 (declined) or 4000 0000 0000 3220 (OTP 123456)."
+)
+
+
+def _declined(code: str, message: str, card: CardDetails | None) -> ChargeResult:
+    return ChargeResult(status="failed", failure_code=code, failure_message=message, card=card)
+
+
+class CardRail(PaymentRail):
+    identifier = "card"
+    label = "Card"
+
+    def validate(self, details: dict, *, now: datetime, mode: str) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        digits = card_digits(str(details.get("number", "")))
+        if not digits:
+            errors["card.number"] = "Enter your card number."
+        elif not digits.isdigit() or not 12 <= len(digits) <= 19 or not luhn_ok(digits):
+            errors["card.number"] = "That card number is not valid."
+        elif mode == "live" and digits in SANDBOX_CARDS:
+            errors["card.number"] = "Test cards cannot be used for live payments."
+        month, year = details.get("exp_month"), details.get("exp_year")
+        if not isinstance(month, int) or isinstance(month, bool) or not 1 <= month <= 12:
+            errors["card.exp_month"] = "Enter the expiry month (01–12)."
+        elif not isinstance(year, int) or isinstance(year, bool) or year < 0:
+            errors["card.exp_year"] = "Enter the expiry year."
+        else:
+            year = normalise_year(year)
+            if (year, month) < (now.year, now.month):
+                errors["card.exp_year"] = "This card has expired."
+            elif year > now.year + 25:
+                errors["card.exp_year"] = "That expiry year is not valid."
+        cvc = str(details.get("cvc", ""))
+        cvc_length = 4 if card_brand(digits) == "amex" else 3
+        if not cvc.isdigit() or len(cvc) != cvc_length:
+            errors["card.cvc"] = f"Enter the {cvc_length}-digit security code."
+        return errors
+
+    # --- charging -----------------------------------------------------------------
+    def charge(self, *, mode: str, amount: int, currency: str, details: dict,
+               idempotency_key: str) -> ChargeResult:
+        if mode != "test":
+            return self._live_processor().charge(
+                amount=amount, currency=currency, details=details,
+                idempotency_key=idempotency_key,
+            )
+        digits = card_digits(str(details["number"]))
+        card = CardDetails(brand=card_brand(digits), last4=digits[-4:],
+                           exp_month=int(details["exp_month"]),
+                           exp_year=normalise_year(int(details["exp_year"])))
+        behaviour = SANDBOX_CARDS.get(digits)
+        if behaviour in ("succeed", "renewals_fail"):
+            result = self._success(card, renewals="fail" if behaviour == "renewals_fail" else "ok")
+        elif behaviour == "otp":
+            result = ChargeResult(status="requires_otp", reference=self._reference(), card=card)
+        elif behaviour == "insufficient_funds":
+            result = _declined("insufficient_funds", "The card has insufficient funds.", card)
+        elif behaviour == "decline":
+            result = _declined("card_declined", "The card was declined.", card)
+        else:
+            result = _declined("card_declined", f"The card was declined. {TEST_CARDS_HINT}", card)
+        return self._record(idempotency_key, amount, currency, result)
+
+    def submit_otp(self, *, mode: str, idempotency_key: str, otp: str) -> ChargeResult:
+        if mode != "test":
+            return self._live_processor().submit_otp(idempotency_key=idempotency_key, otp=otp)
+        with transaction.atomic(using=mode):
+            row = SandboxCharge.objects.select_for_update().filter(pk=idempotency_key).first()
+            if row is None:
+                raise RailError("unknown_charge", "No charge is waiting for an OTP.")
+            earlier = ChargeResult.from_dict(row.outcome)
+            if earlier.status != "requires_otp":
+                return earlier
+            if hmac.compare_digest(str(otp), SANDBOX_OTP):
+                result = self._success(earlier.card, renewals="ok", reference=earlier.reference)
+            else:
+                result = _declined("invalid_otp", "The OTP was incorrect.", earlier.card)
+            row.outcome = result.as_dict()
+            row.save(update_fields=["outcome"])
+            return result
+
+    def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
+                             idempotency_key: str) -> ChargeResult:
+        if mode != "test":
+            return self._live_processor().charge_authorization(
+                amount=amount, currency=currency, authorization=authorization,
+                idempotency_key=idempotency_key,
+            )
+        if authorization.startswith("sbx_fail_"):
+            result = _declined("card_declined", "The saved card was declined.", None)
+        elif authorization.startswith("sbx_ok_"):
+            result = ChargeResult(status="succeeded", reference=self._reference(),
+                                  authorization=authorization)
+        else:
+            result = _declined("invalid_authorization", "Unknown card authorization.", None)
+        return self._record(idempotency_key, amount, currency, result)
+
+    def lookup(self, *, mode: str, idempotency_key: str) -> ChargeResult | None:
+        if mode != "test":
+            return self._live_processor().lookup(idempotency_key=idempotency_key)
+        row = SandboxCharge.objects.filter(pk=idempotency_key).first()
+        return ChargeResult.from_dict(row.outcome) if row else None
+
+    # --- sandbox internals ----------------------------------------------------------
+    def _reference(self) -> str:
+        return f"sbx_ch_{random_base62(20)}"
+
+    def _success(self, card, *, renewals: str, reference: str = "") -> ChargeResult:
+        return ChargeResult(
+            status="succeeded", reference=reference or self._reference(), card=card,
+            authorization=f"sbx_{renewals}_{random_base62(24)}",
+        )
+
+    def _record(self, key: str, amount: int, currency: str, result: ChargeResult) -> ChargeResult:
+        """Write the outcome once per key; a second ask returns the first outcome."""
+        try:
+            with transaction.atomic(using="test"):
+                SandboxCharge.objects.create(idempotency_key=key, rail=self.identifier,
+                                             amount=amount, currency=currency,
+                                             outcome=result.as_dict())
+            return result
+        except IntegrityError:
+            return ChargeResult.from_dict(SandboxCharge.objects.get(pk=key).outcome)
+
+    def _live_processor(self):
+        path = getattr(settings, "DURO_CARD_PROCESSOR", "")
+        if not path:
+            raise RailError(
+                "no_processor",
+                "Live card payments are not available: no card processor is configured "
+                "(set DURO_CARD_PROCESSOR).",
+            )
+        from django.utils.module_loading import import_string
+
+        return import_string(path)()

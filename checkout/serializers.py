@@ -1,0 +1,102 @@
+"""Input validation of the checkout API: every bad field is a 400 naming its param."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.core.validators import validate_email
+from django.utils import timezone
+from rest_framework import serializers
+
+from billing.contacts import InvalidPhone, normalise_email, normalise_phone
+from duro.api.fields import AmountField, CurrencyField
+
+METADATA_MAX_KEYS = 50
+METADATA_MAX_KEY_LENGTH = 40
+METADATA_MAX_VALUE_LENGTH = 500
+EXPIRY_MIN = timedelta(minutes=30)
+EXPIRY_MAX = timedelta(hours=24)
+
+
+class ReturnUrlField(serializers.CharField):
+    """An absolute http(s) URL; https only in live mode."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=2000, required=False, allow_blank=False, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        parts = urlsplit(value)
+        live = self.context.get("mode") == "live"
+        allowed = ("https",) if live else ("http", "https")
+        if parts.scheme not in allowed or not parts.netloc or not parts.hostname:
+            raise serializers.ValidationError(
+                "Must be an absolute https:// URL." if live
+                else "Must be an absolute http:// or https:// URL."
+            )
+        if parts.username or parts.password:
+            raise serializers.ValidationError("Must not carry credentials.")
+        return value
+
+
+class MetadataField(serializers.JSONField):
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a flat JSON object.")
+        if len(data) > METADATA_MAX_KEYS:
+            raise serializers.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
+        for key, value in data.items():
+            if not key or len(key) > METADATA_MAX_KEY_LENGTH:
+                raise serializers.ValidationError(
+                    f"Keys must be 1–{METADATA_MAX_KEY_LENGTH} characters ({key[:50]!r}).")
+            if isinstance(value, dict | list):
+                raise serializers.ValidationError(f"{key!r}: values must not be nested.")
+            if isinstance(value, str) and len(value) > METADATA_MAX_VALUE_LENGTH:
+                raise serializers.ValidationError(
+                    f"{key!r}: string values are at most {METADATA_MAX_VALUE_LENGTH} characters.")
+        return data
+
+
+class SessionInput(serializers.Serializer):
+    plan_id = serializers.CharField(required=False, max_length=40)
+    amount = AmountField(required=False)
+    currency = CurrencyField(required=False)
+    description = serializers.CharField(required=False, max_length=500, allow_blank=True)
+    success_url = ReturnUrlField()
+    cancel_url = ReturnUrlField()
+    customer_email = serializers.CharField(required=False, max_length=254, allow_blank=True)
+    customer_phone = serializers.CharField(required=False, max_length=32, allow_blank=True)
+    metadata = MetadataField(required=False)
+    expires_at = serializers.DateTimeField(required=False)
+
+    def validate_customer_email(self, value):
+        value = normalise_email(value)
+        if value:
+            try:
+                validate_email(value)
+            except Exception:
+                raise serializers.ValidationError("Enter a valid email address.") from None
+        return value
+
+    def validate_customer_phone(self, value):
+        try:
+            return normalise_phone(value)
+        except InvalidPhone as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_expires_at(self, value):
+        ahead = value - timezone.now()
+        if not EXPIRY_MIN <= ahead <= EXPIRY_MAX:
+            raise serializers.ValidationError("Must be between 30 minutes and 24 hours ahead.")
+        return value
+
+    def validate(self, attrs):
+        has_plan, has_amount = "plan_id" in attrs, "amount" in attrs
+        if has_plan == has_amount:
+            raise serializers.ValidationError(
+                {"plan_id": "Give either planId or a one-off amount, not both or neither."})
+        if has_plan and ("currency" in attrs):
+            raise serializers.ValidationError(
+                {"currency": "A plan session takes the plan's currency; omit currency."})
+        return attrs

@@ -1,0 +1,23 @@
+"""Celery entry points of checkout: thin, one service each, mode as an argument."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from checkout.pay import attempts_recover
+from checkout.services import sessions_expire_due
+from duro.modes import mode_context
+
+
+@shared_task(name="checkout.recover_payments")
+def recover_payments(mode: str) -> int:
+    """Settle payments a crash left between charge and settle (every minute, per mode)."""
+    with mode_context(mode):
+        return attempts_recover()
+
+
+@shared_task(name="checkout.expire_sessions")
+def expire_sessions(mode: str) -> int:
+    """Mark open sessions past their expiry as expired (every minute, per mode)."""
+    with mode_context(mode):
+        return sessions_expire_due()

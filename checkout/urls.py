@@ -1,0 +1,23 @@
+"""URLs of the hosted page and of the public JSON endpoints."""
+
+from django.urls import path
+
+from checkout import api, views
+
+page_urls = [
+    path("<str:token>", views.checkout_page, name="checkout-page"),
+    path("<str:token>/otp", views.checkout_otp, name="checkout-otp"),
+]
+
+public_api_urls = [
+    path("<str:token>", api.HydrateView.as_view(), name="public-hydrate"),
+    path("<str:token>/pay", api.PayView.as_view(), name="public-pay"),
+    path("<str:token>/status", api.StatusView.as_view(), name="public-status"),
+]
+
+session_api_urls = [
+    path("checkout/sessions", api.SessionListView.as_view(), name="sessions"),
+    path("checkout/sessions/<str:pk>", api.SessionDetailView.as_view(), name="session"),
+    path("checkout/sessions/<str:pk>/expire", api.SessionExpireView.as_view(),
+         name="session-expire"),
+]

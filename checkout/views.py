@@ -1,0 +1,182 @@
+"""The hosted checkout page: server-rendered, works with JavaScript off.
+
+``GET /checkout/{token}`` renders the state the session is in (form, OTP,
+processing, receipt, expired); ``POST`` to the same URL pays with a plain form,
+``POST …/otp`` completes an OTP. JavaScript (``static/checkout/checkout.js``)
+only improves it. Every response carries a strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from billing.models import PaymentAttempt
+from billing.rails import enabled_rails
+from checkout.models import CheckoutSession
+from checkout.pay import PayRejected, PayRequest, pay_session, success_redirect
+from checkout.payloads import amount_label, plan_summary
+from checkout.ratelimit import client_ip, pay_allowed
+from checkout.services import session_by_token
+from checkout.tokens import mode_of_token
+from duro.modes import set_mode
+
+EXPIRY_WARNING = timedelta(minutes=10)
+FIELD_OF = {"card.number": "card_number", "card.exp_month": "card_expiry",
+            "card.exp_year": "card_expiry", "card.cvc": "card_cvc"}
+_EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$")
+
+
+def content_security_policy(form_targets: list[str]) -> str:
+    form_action = " ".join(["'self'", *form_targets])
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; base-uri 'none'; "
+        f"form-action {form_action}; frame-ancestors 'none'"
+    )
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def hosted(view):
+    """Security headers of every hosted page; the session's return URLs may be form targets."""
+
+    @functools.wraps(view)
+    def wrapper(request, token, *args, **kwargs):
+        response = view(request, token, *args, **kwargs)
+        session = getattr(request, "checkout_session", None)
+        targets = []
+        if session is not None:
+            targets = [o for o in {_origin(session.success_url), _origin(session.cancel_url)} if o]
+        response["Content-Security-Policy"] = content_security_policy(sorted(targets))
+        response["Cache-Control"] = "no-store"
+        # same-origin, not no-referrer: with no-referrer the browser sends "Origin: null"
+        # on the form post and the CSRF origin check refuses it.
+        response["Referrer-Policy"] = "same-origin"
+        response["X-Frame-Options"] = "DENY"
+        return response
+
+    return wrapper
+
+
+def _load(request, token: str) -> CheckoutSession | None:
+    mode = mode_of_token(token)
+    if mode is None:
+        return None
+    set_mode(mode)
+    session = session_by_token(token)
+    request.checkout_session = session
+    return session
+
+
+def _render(request, session: CheckoutSession | None, template: str, status: int = 200,
+            **extra):
+    context = {"session": session, **extra}
+    if session is not None:
+        now = timezone.now()
+        remaining = session.expires_at - now
+        context.update({
+            "amount_label": amount_label(session),
+            "plan": plan_summary(session),
+            "rails": enabled_rails(),
+            "test_mode": session.token.startswith("cs_test_"),
+            "expiring_soon": timedelta(0) < remaining <= EXPIRY_WARNING,
+            "minutes_left": max(1, int(remaining.total_seconds() // 60)),
+        })
+    return render(request, template, context, status=status)
+
+
+def _state_page(request, session: CheckoutSession, **extra):
+    """Render whatever state the session is in now."""
+    status = session.status
+    if status == CheckoutSession.Status.OPEN and session.is_expired():
+        status = CheckoutSession.Status.EXPIRED
+    if status == CheckoutSession.Status.EXPIRED:
+        return _render(request, session, "checkout/expired.html", status=410)
+    if status == CheckoutSession.Status.COMPLETED:
+        return _render(request, session, "checkout/receipt.html",
+                       continue_url=success_redirect(session), payment=session.payment)
+    if status == CheckoutSession.Status.PROCESSING:
+        return _render(request, session, "checkout/processing.html")
+    payment = session.payment if session.payment_id else None
+    if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
+        return _render(request, session, "checkout/otp.html", **extra)
+    if payment is not None and payment.status == PaymentAttempt.Status.FAILED:
+        extra.setdefault("form_error", payment.failure_message)
+    extra.setdefault("values", {"email": session.customer_email,
+                                "phone": session.customer_phone})
+    return _render(request, session, "checkout/page.html", **extra)
+
+
+def _not_found(request):
+    return _render(request, None, "checkout/not_found.html", status=404)
+
+
+@hosted
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("card_number", "card_cvc", "card_expiry")
+@csrf_protect
+def checkout_page(request, token: str):
+    session = _load(request, token)
+    if session is None:
+        return _not_found(request)
+    if request.method == "GET":
+        return _state_page(request, session)
+    values = {k: request.POST.get(k, "").strip() for k in ("email", "phone")}
+    card = {"number": request.POST.get("card_number", "")[:40],
+            "cvc": request.POST.get("card_cvc", "")[:8]}
+    match = _EXPIRY.match(request.POST.get("card_expiry", ""))
+    card["exp_month"] = int(match.group(1)) if match else None
+    card["exp_year"] = int(match.group(2)) if match else None
+    pay = PayRequest(email=values["email"], phone=values["phone"],
+                     rail=request.POST.get("rail", "card"), card=card)
+    return _pay_and_answer(request, session, pay, values)
+
+
+@hosted
+@require_http_methods(["POST"])
+@csrf_protect
+def checkout_otp(request, token: str):
+    session = _load(request, token)
+    if session is None:
+        return _not_found(request)
+    otp = request.POST.get("otp", "").strip()[:12]
+    if not otp.isdigit():
+        return _state_page(request, session, otp_error="Enter the code we sent you.")
+    return _pay_and_answer(request, session, PayRequest(otp=otp), {})
+
+
+def _pay_and_answer(request, session: CheckoutSession, pay: PayRequest, values: dict):
+    if not pay_allowed(token=session.token, ip=client_ip(request)):
+        return _state_page(request, session, values=values, status_code=429,
+                           form_error="Too many payment attempts. Please wait a few minutes.")
+    try:
+        outcome = pay_session(session_id=session.id, request=pay)
+    except PayRejected as exc:
+        session.refresh_from_db()
+        if exc.code == "session_expired":
+            return _render(request, session, "checkout/expired.html", status=410)
+        errors = {FIELD_OF.get(k, k): v for k, v in exc.field_errors.items()}
+        if errors:
+            return _state_page(request, session, values=values, errors=errors,
+                               otp_error=errors.get("otp"))
+        return _state_page(request, session, values=values, form_error=exc.message)
+    if outcome.status == "completed" and outcome.redirect_url:
+        return HttpResponseRedirect(outcome.redirect_url, status=303)
+    if outcome.status == "failed":
+        session.refresh_from_db()
+        return _state_page(request, session, values=values,
+                           form_error=(outcome.error or {}).get("message"))
+    return HttpResponseRedirect(request.path.removesuffix("/otp"), status=303)

@@ -1,0 +1,126 @@
+/* Progressive enhancement of the hosted checkout page. The page works without
+   this file: it formats the card number and expiry, shows the card brand,
+   validates inline, stops a second submit and polls while a payment confirms. */
+(function () {
+  "use strict";
+
+  function digits(value) { return value.replace(/\D/g, ""); }
+
+  function luhn(number) {
+    var sum = 0;
+    for (var i = 0; i < number.length; i++) {
+      var d = parseInt(number.charAt(number.length - 1 - i), 10);
+      if (i % 2 === 1) { d *= 2; if (d > 9) { d -= 9; } }
+      sum += d;
+    }
+    return number.length >= 12 && sum % 10 === 0;
+  }
+
+  function brand(number) {
+    var six = parseInt(number.slice(0, 6), 10);
+    var four = parseInt(number.slice(0, 4), 10);
+    var two = parseInt(number.slice(0, 2), 10);
+    if ((six >= 506099 && six <= 506198) || (six >= 650002 && six <= 650027) ||
+        (six >= 507865 && six <= 507964)) { return "Verve"; }
+    if (number.charAt(0) === "4") { return "Visa"; }
+    if ((two >= 51 && two <= 55) || (four >= 2221 && four <= 2720)) { return "Mastercard"; }
+    if (two === 34 || two === 37) { return "Amex"; }
+    return "";
+  }
+
+  function setError(input, message) {
+    var field = input.closest(".field");
+    var id = input.id + "-error";
+    var node = document.getElementById(id);
+    if (!message) {
+      if (node) { node.remove(); }
+      field.classList.remove("has-error");
+      input.removeAttribute("aria-invalid");
+      return;
+    }
+    if (!node) {
+      node = document.createElement("p");
+      node.className = "field-error";
+      node.id = id;
+      field.appendChild(node);
+    }
+    node.textContent = message;
+    field.classList.add("has-error");
+    input.setAttribute("aria-invalid", "true");
+    var described = (input.getAttribute("aria-describedby") || "").split(" ");
+    if (described.indexOf(id) === -1) { described.push(id); }
+    input.setAttribute("aria-describedby", described.join(" ").trim());
+  }
+
+  var number = document.querySelector("[data-card-number]");
+  var brandOut = document.querySelector("[data-card-brand]");
+  if (number) {
+    number.addEventListener("input", function () {
+      var d = digits(number.value).slice(0, 19);
+      number.value = d.replace(/(\d{4})(?=\d)/g, "$1 ");
+      if (brandOut) { brandOut.textContent = brand(d); }
+    });
+    number.addEventListener("blur", function () {
+      var d = digits(number.value);
+      setError(number, d && !luhn(d) ? "That card number is not valid." : "");
+    });
+  }
+
+  var expiry = document.querySelector("[data-card-expiry]");
+  if (expiry) {
+    expiry.addEventListener("input", function (event) {
+      var d = digits(expiry.value).slice(0, 4);
+      if (event.inputType === "deleteContentBackward") { return; }
+      expiry.value = d.length > 2 ? d.slice(0, 2) + "/" + d.slice(2) : (d.length === 2 ? d + "/" : d);
+    });
+    expiry.addEventListener("blur", function () {
+      var m = /^(\d{2})\/(\d{2})$/.exec(expiry.value);
+      var now = new Date();
+      var bad = "";
+      if (expiry.value && !m) { bad = "Use MM/YY."; }
+      else if (m) {
+        var month = parseInt(m[1], 10), year = 2000 + parseInt(m[2], 10);
+        if (month < 1 || month > 12) { bad = "Enter the expiry month (01–12)."; }
+        else if (year < now.getFullYear() || (year === now.getFullYear() && month < now.getMonth() + 1)) {
+          bad = "This card has expired.";
+        }
+      }
+      setError(expiry, bad);
+    });
+  }
+
+  var cvc = document.querySelector("[data-card-cvc]");
+  if (cvc) {
+    cvc.addEventListener("input", function () { cvc.value = digits(cvc.value).slice(0, 4); });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-pay-form]"), function (form) {
+    form.addEventListener("submit", function (event) {
+      var button = form.querySelector("[data-pay-button]");
+      if (form.dataset.submitted === "1") { event.preventDefault(); return; }
+      form.dataset.submitted = "1";
+      if (button) {
+        button.disabled = true;
+        button.setAttribute("aria-busy", "true");
+        button.textContent = "Processing…";
+      }
+    });
+  });
+
+  var poll = document.querySelector("[data-poll-status]");
+  if (poll && window.fetch) {
+    var url = poll.getAttribute("data-poll-status");
+    var tick = function () {
+      fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (body) {
+          var data = body && body.data;
+          if (!data || data.status === "processing") { window.setTimeout(tick, 1500); return; }
+          if (data.status === "completed" && data.redirectUrl) { window.location.assign(data.redirectUrl); }
+          else { window.location.reload(); }
+        })
+        .catch(function () { window.setTimeout(tick, 3000); });
+    };
+    window.setTimeout(tick, 1000);
+  }
+}());

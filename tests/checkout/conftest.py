@@ -1,0 +1,1 @@
+from tests.browser import chromium, page, page_without_js, shop  # noqa: F401

@@ -1,0 +1,119 @@
+"""The seed's walkthrough, as a merchant and a customer would do it, in a real browser."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from duro.modes import mode_context
+from tests.checkout.factories import make_plan
+from webhooks.models import Event
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.django_db(transaction=True, databases="__all__")]
+
+
+def _create_session(api, shop, **extra):
+    plan = make_plan(api)
+    response = api.post("/v1/checkout/sessions", {
+        "planId": plan["id"], "successUrl": f"{shop.url}/thanks?cart=7",
+        "cancelUrl": f"{shop.url}/cart", "metadata": {"orderId": "ord_1001"}, **extra,
+    }, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()["data"]
+
+
+def _fill_and_pay(page, number="4242 4242 4242 4242"):
+    page.fill("#email", "ada@example.com")
+    page.fill("#card-number", number)
+    page.fill("#card-expiry", "12/34")
+    page.fill("#card-cvc", "123")
+    page.click("#pay-button")
+
+
+def _assert_verified(api, session, shop):
+    verify = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    assert verify["status"] == "completed"
+    assert verify["customerId"] and verify["subscriptionId"] and verify["invoiceId"]
+    assert verify["payment"]["card"]["brand"] == "visa"
+    assert verify["payment"]["card"]["last4"] == "4242"
+    with mode_context("test"):
+        events = list(Event.objects.filter(data__session__id=session["id"]))
+    assert sorted(e.type for e in events) == ["subscription_created",
+                                              "subscription_payment_success"]
+    assert all(e.data["metadata"] == {"orderId": "ord_1001"} for e in events)
+
+
+def test_walkthrough_with_javascript(api, live_server, settings, shop, page):
+    settings.DURO_PUBLIC_URL = live_server.url
+    session = _create_session(api, shop)
+    page.goto(session["url"])
+    assert page.locator(".amount").first.inner_text() == "₦15,000.00 / month"
+    page.fill("#card-number", "4242424242424242")
+    assert page.input_value("#card-number") == "4242 4242 4242 4242"  # formatted by JS
+    assert page.text_content("#card-brand") == "Visa"
+    page.fill("#card-number", "")
+    _fill_and_pay(page)
+    page.wait_for_url(f"{shop.url}/thanks**")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query == {"cart": ["7"], "reference": [session["reference"]]}
+    assert page.js_errors == []
+    _assert_verified(api, session, shop)
+
+
+def test_walkthrough_without_javascript(api, live_server, settings, shop, page_without_js):
+    settings.DURO_PUBLIC_URL = live_server.url
+    session = _create_session(api, shop)
+    page = page_without_js
+    page.goto(session["url"])
+    _fill_and_pay(page, number="4242424242424242")
+    page.wait_for_url(f"{shop.url}/thanks**")
+    assert parse_qs(urlsplit(page.url).query)["reference"] == [session["reference"]]
+    _assert_verified(api, session, shop)
+
+
+def test_otp_card_in_the_browser(api, live_server, settings, shop, page):
+    settings.DURO_PUBLIC_URL = live_server.url
+    session = _create_session(api, shop)
+    page.goto(session["url"])
+    _fill_and_pay(page, number="4000 0000 0000 3220")
+    page.wait_for_selector("#otp")
+    page.fill("#otp", "123456")
+    page.click("#pay-button")
+    page.wait_for_url(f"{shop.url}/thanks**")
+
+
+def test_decline_shows_error_and_allows_retry(api, live_server, settings, shop, page):
+    settings.DURO_PUBLIC_URL = live_server.url
+    session = _create_session(api, shop)
+    page.goto(session["url"])
+    _fill_and_pay(page, number="4000 0000 0000 0002")
+    assert "declined" in page.inner_text("[role=alert]")
+    page.fill("#card-number", "4242 4242 4242 4242")
+    page.fill("#card-expiry", "12/34")
+    page.fill("#card-cvc", "123")
+    page.click("#pay-button")
+    page.wait_for_url(f"{shop.url}/thanks**")
+
+
+def test_usable_at_320px_and_by_keyboard(api, live_server, settings, shop, chromium):
+    settings.DURO_PUBLIC_URL = live_server.url
+    session = _create_session(api, shop)
+    context = chromium.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    page.goto(session["url"])
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 320, f"page scrolls sideways at 320 px ({width})"
+    for label in ("Email", "Card number", "Expiry (MM/YY)", "CVC"):
+        assert page.get_by_label(label).count() == 1
+    page.focus("#email")
+    page.keyboard.type("ada@example.com")
+    for _ in range(3):  # phone, then the rail radio, then the card number
+        page.keyboard.press("Tab")
+    page.keyboard.type("4242424242424242")
+    page.keyboard.press("Tab")
+    page.keyboard.type("1234")
+    page.keyboard.press("Tab")
+    page.keyboard.type("123")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{shop.url}/thanks**")
+    context.close()
