@@ -245,9 +245,6 @@ DURO_WEBHOOK_TIMEOUT = env.float("DURO_WEBHOOK_TIMEOUT", default=15.0)
 DURO_WEBHOOK_LEASE_SECONDS = env.int("DURO_WEBHOOK_LEASE_SECONDS", default=120)
 DURO_WEBHOOK_MAX_COUNTDOWN = env.int("DURO_WEBHOOK_MAX_COUNTDOWN", default=300)
 DURO_WEBHOOK_ROTATION_GRACE_HOURS = env.int("DURO_WEBHOOK_ROTATION_GRACE_HOURS", default=24)
-EMAIL_BACKEND = env.str("EMAIL_BACKEND",
-                        default="django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Duro <no-reply@duro.local>")
 
 # --- Logging: one JSON object a line ----------------------------------------------
 LOGGING = {
