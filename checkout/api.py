@@ -14,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from appearance.selectors import published_appearance
 from billing.rails import enabled_rails
 from checkout.models import CheckoutSession
 from checkout.pay import PayRejected, PayRequest, outcome_of, pay_session
@@ -102,7 +103,10 @@ class PublicView(APIView):
 
 
 def hydrate_payload(session: CheckoutSession) -> dict:
-    """What the page needs; never the metadata, never anything secret."""
+    """What the page needs; never the metadata, never anything secret.
+
+    The appearance tokens come from the published-appearance cache: no core query.
+    """
     return {
         "merchant": {"name": session.merchant_name},
         "mode": "live" if session.token.startswith("cs_live_") else "test",
@@ -114,6 +118,7 @@ def hydrate_payload(session: CheckoutSession) -> dict:
                     "phone": session.customer_phone or None},
         "rails": [{"id": r.identifier, "label": r.label} for r in enabled_rails()],
         "expiresAt": iso(session.expires_at), "cancelUrl": session.cancel_url or None,
+        "appearance": published_appearance(session.merchant_id).as_payload(),
     }
 
 

@@ -30,6 +30,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from appearance.tasks import send_receipt
 from billing.contacts import InvalidPhone, normalise_email, normalise_phone
 from billing.customers import customer_find_by_contact, customer_resolve
 from billing.cycle import subscription_start
@@ -329,12 +330,22 @@ def _complete(*, session: CheckoutSession, attempt: PaymentAttempt, result: Char
         event_emit(merchant_id=merchant_id, type="subscription_payment_success", data=data)
     else:
         event_emit(merchant_id=merchant_id, type="payment_success", data=data)
-    transaction.on_commit(lambda: _after_pay(session.id), using=current_mode())
+    mode = current_mode()  # bound now: the callback may run where no mode is set
+    transaction.on_commit(lambda: _after_pay(session.id, mode), using=mode)
 
 
-def _after_pay(session_id: str) -> None:
-    """Side effects after commit (receipt email arrives with the appearance work)."""
+def _after_pay(session_id: str, mode: str) -> None:
+    """Side effects after commit: enqueue the receipt email.
+
+    A broker that is down must never fail a pay that has already committed:
+    the failure is logged (with the session id, to resend by hand) and swallowed.
+    """
     logger.info("checkout completed", extra={"session": session_id})
+    try:
+        send_receipt.apply_async(args=(mode, session_id), retry=False)
+    except Exception:  # any broker/transport failure: the pay stands regardless
+        logger.exception("receipt email not enqueued", extra={"session": session_id,
+                                                                "mode": mode})
 
 
 def attempts_recover(*, now: datetime | None = None) -> int:

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from appearance.selectors import Appearance, published_appearance
 from billing.models import PaymentAttempt
 from billing.rails import enabled_rails
 from checkout.models import CheckoutSession
@@ -81,20 +82,29 @@ def _load(request, token: str) -> CheckoutSession | None:
     return session
 
 
-def _render(request, session: CheckoutSession | None, template: str, status: int = 200,
-            **extra):
-    context = {"session": session, **extra}
+def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> dict:
+    """What every hosted-page template reads; the builder's preview renders it too."""
+    context: dict = {"session": session, "appearance": appearance}
     if session is not None:
         now = timezone.now()
         remaining = session.expires_at - now
+        label = amount_label(session)
         context.update({
-            "amount_label": amount_label(session),
+            "amount_label": label,
+            "pay_label": appearance.pay_label(label),
             "plan": plan_summary(session),
             "rails": enabled_rails(),
             "test_mode": session.token.startswith("cs_test_"),
             "expiring_soon": timedelta(0) < remaining <= EXPIRY_WARNING,
             "minutes_left": max(1, int(remaining.total_seconds() // 60)),
         })
+    return context
+
+
+def _render(request, session: CheckoutSession | None, template: str, status: int = 200,
+            **extra):
+    appearance = published_appearance(session.merchant_id if session is not None else None)
+    context = {**page_context(session, appearance=appearance), **extra}
     return render(request, template, context, status=status)
 
 

@@ -235,6 +235,17 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("SECURE_PROXY_SSL", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Email: receipts -----------------------------------------------------------------
+# EMAIL_URL (smtp://user:pass@host:587, smtp+tls://…, consolemail://) configures the
+# mail server; without it emails are written as files under DATA_DIR/mail to read.
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Duro <receipts@duro.local>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
 # --- Duro --------------------------------------------------------------------------
 DURO_IDEMPOTENCY_TTL_HOURS = env.int("DURO_IDEMPOTENCY_TTL_HOURS", default=24)
 # Webhooks: a 2xx within the timeout is success; a worker's lease on a delivery must

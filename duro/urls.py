@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from appearance.api import PublicAppearanceView
 from billing.api import (
     CustomerBlacklistView,
     CustomerDetailView,
@@ -40,6 +41,7 @@ api_v1 = [
          name="customer-blacklist"),
     *session_api_urls,
     path("public/checkout/", include(public_api_urls)),
+    path("public/appearance/<str:key>", PublicAppearanceView.as_view(), name="public-appearance"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
 ]
@@ -47,6 +49,7 @@ api_v1 = [
 urlpatterns = [
     path("v1/", include(api_v1)),
     path("checkout/", include(page_urls)),
+    path("appearance/", include("appearance.urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -11,6 +11,10 @@ from rest_framework.test import APIClient
 
 from duro.merchants import merchant_create
 
+# One definition of the browser fixtures for the whole suite: ``chromium`` is
+# session-scoped, and two copies (one per package conftest) would start Playwright twice.
+pytest_plugins = ["tests.browser"]
+
 ALL_STORES = ["default", "test", "live"]
 
 

@@ -7,6 +7,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from appearance.services import store_config_draft_update, store_config_publish
 from tests.checkout.factories import make_session, pay
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -25,9 +26,12 @@ def counts(captured) -> dict:
     return {alias: len(ctx.captured_queries) for alias, ctx in captured.items()}
 
 
-def test_hydrate_is_one_query_on_the_token_store(api):
+def test_hydrate_is_one_query_on_the_token_store(api, acme):
+    store_config_draft_update(merchant=acme.merchant, changes={"brand_color": "#7b1fa2"})
+    store_config_publish(merchant=acme.merchant)
     session = make_session(api, customerEmail="ada@example.com", customerPhone="08031234567")
     client = APIClient()
+    client.get(f"/v1/public/checkout/{session['token']}")  # the steady state: a warm cache
     with queries_by_store() as captured:
         response = client.get(f"/v1/public/checkout/{session['token']}")
     assert response.status_code == 200
@@ -41,6 +45,7 @@ def test_hydrate_is_one_query_on_the_token_store(api):
     assert data["status"] == "open" and data["mode"] == "test"
     assert "metadata" not in data and "orderId" not in response.content.decode()
     assert session["token"] not in str(data.get("reference"))
+    assert data["appearance"]["colors"]["brand"] == "#7b1fa2"
 
 
 def test_live_token_reads_only_the_live_store(live_api):

@@ -1,0 +1,37 @@
+"""``GET /v1/public/appearance/{publishable key}``: the published token set as JSON.
+
+For the inline SDK and the customer portal, which run on the merchant's site
+and know only the publishable key. A secret, unknown or revoked key is a 404
+envelope; the draft never leaves the builder.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from appearance.selectors import published_appearance
+from duro.api.errors import NotFoundError
+from duro.keys import key_resolve
+from duro.models import ApiKey
+
+AppearanceEnvelope = inline_serializer("AppearanceEnvelope", {"data": serializers.JSONField()})
+
+
+class PublicAppearanceView(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(summary="Published appearance tokens (public, by publishable key)", auth=[],
+                   responses=AppearanceEnvelope)
+    def get(self, request, key: str):
+        api_key = key_resolve(key, kind=ApiKey.Kind.PUBLISHABLE)
+        if api_key is None:
+            raise NotFoundError("No such publishable key.", param="key")
+        appearance = published_appearance(api_key.merchant_id)
+        payload = {"merchant": {"name": api_key.merchant.name}, **appearance.as_payload()}
+        response = Response({"data": payload})
+        response["Access-Control-Allow-Origin"] = "*"  # read-only, public by design
+        return response

@@ -1,0 +1,102 @@
+"""Receipt emails: branded, complete, sent after commit, never able to fail a pay."""
+
+import socket
+
+import pytest
+from django.core import mail
+from kombu.exceptions import OperationalError
+from rest_framework.test import APIClient
+
+from appearance import tasks
+from appearance.receipts import receipt_send
+from checkout.models import CheckoutSession
+from duro.modes import mode_context
+from tests.appearance.conftest import image_bytes
+from tests.checkout.factories import make_session, pay
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def _paid_session(api, **fields) -> dict:
+    session = make_session(api, **fields)
+    answer = pay(APIClient(), session["token"])
+    assert answer.json()["data"]["status"] == "completed", answer.content
+    return session
+
+
+def test_receipt_has_amount_plan_card_reference_and_support(api, brand, settings):
+    settings.DURO_PUBLIC_URL = "https://pay.duro.example"
+    brand(logo=image_bytes(), brand_color="#7b1fa2", support_contact="help@acme.test",
+          success_message="Welcome to Acme!", terms_url="https://acme.test/terms")
+    session = _paid_session(api)
+    with mode_context("test"):
+        assert receipt_send(session_id=session["id"]) is True
+    [email] = mail.outbox
+    assert email.to == ["ada@example.com"] and email.reply_to == ["help@acme.test"]
+    assert "Acme Gym" in email.subject and session["reference"] in email.subject
+    html = email.alternatives[0][0]
+    assert email.alternatives[0][1] == "text/html"
+    for body in (email.body, html):
+        for text in ("Welcome to Acme!", "₦15,000.00", "month", "Gold Membership",
+                     "Visa •••• 4242", session["reference"], "help@acme.test",
+                     "https://acme.test/terms"):
+            assert text in body, text
+    assert "color:#7b1fa2" in html  # links in the brand colour, which reads on white
+    assert 'src="https://pay.duro.example/appearance/logo/' in html
+    assert "<script" not in html
+
+
+def test_unbranded_receipt_falls_back_to_merchant_support_email(api):
+    session = _paid_session(api)
+    tasks.send_receipt.run("test", session["id"])
+    [email] = mail.outbox
+    assert "owner@acme.test" in email.body and "Payment successful" in email.body
+
+
+def test_no_receipt_for_an_open_session(api):
+    session = make_session(api)
+    assert tasks.send_receipt.run("test", session["id"]) is False
+    assert mail.outbox == []
+
+
+def test_a_completed_pay_enqueues_the_receipt_after_commit(api, monkeypatch,
+                                                          django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(tasks.send_receipt, "apply_async",
+                        lambda args, **kwargs: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True, using="test"):
+        session = _paid_session(api)
+    assert sent == [("test", session["id"])]
+
+
+def test_a_broker_failure_is_logged_and_the_pay_stands(api, monkeypatch, caplog,
+                                                       django_capture_on_commit_callbacks):
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis. Connection refused.")
+
+    monkeypatch.setattr(tasks.send_receipt, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True, using="test"):
+        session = _paid_session(api)
+    assert "receipt email not enqueued" in caplog.text
+    with mode_context("test"):
+        assert CheckoutSession.objects.get(pk=session["id"]).status == "completed"
+
+
+def test_a_refusing_mail_server_never_fails_the_pay(api, settings, monkeypatch, caplog,
+                                                    django_capture_on_commit_callbacks):
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    # Run the task right away, as a worker would (retries included, without their waits).
+    monkeypatch.setattr(tasks.send_receipt, "apply_async",
+                        lambda args, **kwargs: tasks.send_receipt.apply(args=args))
+    with django_capture_on_commit_callbacks(execute=True, using="test"):
+        session = _paid_session(api)
+    with mode_context("test"):
+        assert CheckoutSession.objects.get(pk=session["id"]).status == "completed"
+    assert "receipt email failed; will retry" in caplog.text
+    assert "receipt email failed; giving up" in caplog.text
+    verify = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    assert verify["status"] == "completed" and verify["invoiceId"]

@@ -1,1 +1,0 @@
-from tests.browser import chromium, page, page_without_js, shop  # noqa: F401
