@@ -107,10 +107,13 @@ if env.str("DATABASE_URL", default=""):
         _db["CONN_HEALTH_CHECKS"] = True
         DATABASES[_alias] = _db
 else:
+    # DURO_SQLITE_TEST_FILES=1 opens the test_ files: a Celery worker started by the
+    # tests must see the same stores as the pytest process.
+    _sqlite_prefix = "test_" if env.bool("DURO_SQLITE_TEST_FILES", default=False) else ""
     DATABASES = {
         alias: {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / f"{schema}.sqlite3"),
+            "NAME": str(DATA_DIR / f"{_sqlite_prefix}{schema}.sqlite3"),
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
             # Files, not memory, so that a worker process in the tests sees the same data.
             "TEST": {"NAME": str(DATA_DIR / f"test_{schema}.sqlite3")},
@@ -163,7 +166,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     f"{task.replace('.', '-')}-{mode}": {"task": task, "schedule": 60.0, "args": [mode]}
-    for task in ("checkout.recover_payments", "checkout.expire_sessions")
+    # webhooks.sweep: the database is the source of truth for webhooks; every minute,
+    # per mode, re-queue every delivery that is due and not leased by a worker.
+    for task in ("checkout.recover_payments", "checkout.expire_sessions", "webhooks.sweep")
     for mode in ("test", "live")
 }
 
@@ -243,6 +248,14 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Duro --------------------------------------------------------------------------
 DURO_IDEMPOTENCY_TTL_HOURS = env.int("DURO_IDEMPOTENCY_TTL_HOURS", default=24)
+# Webhooks: a 2xx within the timeout is success; a worker's lease on a delivery must
+# outlast one attempt; short retries go back to the broker with a countdown up to
+# DURO_WEBHOOK_MAX_COUNTDOWN seconds (far below the 1 h visibility timeout), longer
+# ones wait for the sweep.
+DURO_WEBHOOK_TIMEOUT = env.float("DURO_WEBHOOK_TIMEOUT", default=15.0)
+DURO_WEBHOOK_LEASE_SECONDS = env.int("DURO_WEBHOOK_LEASE_SECONDS", default=120)
+DURO_WEBHOOK_MAX_COUNTDOWN = env.int("DURO_WEBHOOK_MAX_COUNTDOWN", default=300)
+DURO_WEBHOOK_ROTATION_GRACE_HOURS = env.int("DURO_WEBHOOK_ROTATION_GRACE_HOURS", default=24)
 
 # --- Logging: one JSON object a line ----------------------------------------------
 LOGGING = {

@@ -15,11 +15,26 @@ from billing.api import (
 from checkout.urls import page_urls, public_api_urls, session_api_urls
 from duro.api.views import MerchantView
 from duro.health import healthz
+from webhooks.api import (
+    EndpointDetailView,
+    EndpointListView,
+    EndpointRotateSecretView,
+    EventDetailView,
+    EventListView,
+    EventResendView,
+)
 
 api_v1 = [
     path("merchant", MerchantView.as_view(), name="merchant"),
     path("plans", PlanListView.as_view(), name="plans"),
     path("plans/<str:pk>", PlanDetailView.as_view(), name="plan"),
+    path("webhook-endpoints", EndpointListView.as_view(), name="webhook-endpoints"),
+    path("webhook-endpoints/<str:pk>", EndpointDetailView.as_view(), name="webhook-endpoint"),
+    path("webhook-endpoints/<str:pk>/rotate-secret", EndpointRotateSecretView.as_view(),
+         name="webhook-endpoint-rotate-secret"),
+    path("events", EventListView.as_view(), name="events"),
+    path("events/<str:pk>", EventDetailView.as_view(), name="event"),
+    path("events/<str:pk>/resend", EventResendView.as_view(), name="event-resend"),
     path("customers", CustomerListView.as_view(), name="customers"),
     path("customers/<str:pk>", CustomerDetailView.as_view(), name="customer"),
     path("customers/<str:pk>/blacklist", CustomerBlacklistView.as_view(),

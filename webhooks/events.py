@@ -1,16 +1,24 @@
 """The outbox: events are rows written in the transaction that made them happen.
 
 Call :func:`event_emit` inside the service's ``transaction.atomic`` block; if
-the transaction rolls back, the event never existed. Delivery to the
-merchant's endpoints happens after commit (see the webhooks issue).
+the transaction rolls back, the event never existed. In the same transaction
+one :class:`~webhooks.models.Delivery` is written for every enabled endpoint
+of the merchant subscribed to the type (or ``*``); after commit the delivery
+ids are handed to Celery. A lost message is found again by the sweep.
 
     event_emit(merchant_id=m.id, type="payment_success", data={...})
 """
 
 from __future__ import annotations
 
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
 from duro.modes import current_mode
-from webhooks.models import Event
+from webhooks.dispatch import deliveries_enqueue
+from webhooks.models import Delivery, Event, WebhookEndpoint
 
 EVENT_TYPES = (
     "payment_success",
@@ -24,7 +32,37 @@ EVENT_TYPES = (
 )
 
 
+def _fan_out(event: Event, mode: str) -> list[Delivery]:
+    endpoints = WebhookEndpoint.objects.filter(
+        merchant_id=event.merchant_id, status=WebhookEndpoint.Status.ENABLED
+    )
+    now = timezone.now()
+    deliveries = [
+        Delivery(merchant_id=event.merchant_id, event=event, endpoint=endpoint,
+                 next_attempt_at=now, enqueued_at=now)
+        for endpoint in endpoints if endpoint.subscribes_to(event.type)
+    ]
+    if deliveries:
+        Delivery.objects.bulk_create(deliveries)
+        transaction.on_commit(
+            partial(deliveries_enqueue, ids=[d.id for d in deliveries], mode=mode), using=mode
+        )
+    return deliveries
+
+
 def event_emit(*, merchant_id: str, type: str, data: dict) -> Event:
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {type!r}")
-    return Event.objects.create(merchant_id=merchant_id, type=type, mode=current_mode(), data=data)
+    mode = current_mode()
+    with transaction.atomic(using=mode):
+        event = Event.objects.create(merchant_id=merchant_id, type=type, mode=mode, data=data)
+        _fan_out(event, mode)
+    return event
+
+
+def event_resend(*, event: Event) -> list[Delivery]:
+    """Fresh deliveries (new attempt history, same event id) to the endpoints that are
+    enabled and subscribed *now*; earlier deliveries are left as they are."""
+    mode = current_mode()
+    with transaction.atomic(using=mode):
+        return _fan_out(event, mode)

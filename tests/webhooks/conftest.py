@@ -1,0 +1,15 @@
+"""Fixtures of the webhooks tests: a real HTTP receiver and the Celery worker fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.webhooks.receiver import Receiver
+from tests.worker import worker, worker_factory  # noqa: F401 - fixtures
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()

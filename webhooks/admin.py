@@ -1,0 +1,114 @@
+"""Developers → Webhooks in the dashboard: endpoints, events (with resend) and deliveries.
+
+The dashboard's middleware sets the mode from its test/live switch, and
+:class:`~duro.dashboard.tenancy.MerchantScopedAdmin` scopes every row to the
+signed-in merchant and applies the ``webhooks`` section's roles. A disabled
+endpoint shows why (``disabled_reason``) and since when it failed.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, ReadOnlyAdmin, access
+from duro.modes import current_mode
+from webhooks.addresses import UnsafeUrlError, url_validate
+from webhooks.endpoints import secret_generate
+from webhooks.events import event_resend
+from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
+
+
+class EndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2048, assume_scheme="https")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["merchant_id", "url", "events", "description", "status"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            url_validate(url, mode=current_mode())
+        except UnsafeUrlError as exc:
+            raise ValidationError(exc.message) from None
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(MerchantScopedAdmin):
+    section = "webhooks"
+    form = EndpointForm
+    list_display = ["url", "id", "merchant_id", "status", "failing_since", "disabled_reason",
+                    "created_at"]
+    list_filter = ["status"]
+    search_fields = ["url", "id", "merchant_id"]
+    readonly_fields = ["id", "failing_since", "disabled_reason", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not obj.secret:
+            obj.secret = secret_generate()
+        if obj.status == WebhookEndpoint.Status.ENABLED:
+            obj.disabled_reason = ""
+        super().save_model(request, obj, form, change)
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    can_delete = False
+    fields = ["id", "endpoint", "status", "attempt_count", "last_status_code",
+              "next_attempt_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    section = "webhooks"
+    list_display = ["id", "type", "merchant_id", "created_at"]
+    list_filter = ["type"]
+    search_fields = ["id", "merchant_id"]
+    readonly_fields = ["id", "merchant_id", "type", "mode", "data", "created_at"]
+    inlines = [DeliveryInline]
+    actions = ["resend"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if access(request, self.section) != EDIT:
+            actions.pop("resend", None)
+        return actions
+
+    @admin.action(description="Resend to the endpoints subscribed now")
+    def resend(self, request, queryset):
+        count = sum(len(event_resend(event=event)) for event in queryset)
+        self.message_user(request, f"{count} deliveries queued.", messages.SUCCESS)
+
+
+class AttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ["attempted_at", "status_code", "duration_ms", "error", "response_body"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    section = "webhooks"
+    list_display = ["id", "event", "endpoint", "status", "attempt_count", "last_status_code",
+                    "next_attempt_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "event__id", "endpoint__url"]
+    readonly_fields = ["id", "merchant_id", "event", "endpoint", "status", "attempt_count",
+                       "last_status_code", "next_attempt_at", "locked_until", "enqueued_at",
+                       "created_at"]
+    exclude = ["updated_at"]
+    inlines = [AttemptInline]

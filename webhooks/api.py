@@ -1,0 +1,109 @@
+"""Thin REST endpoints of webhooks: endpoints (with secret rotation) and events (with resend).
+
+Every query is scoped to the merchant behind the key (``request.user``) and
+runs on the store of the key's mode.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+
+from duro.api.pagination import paginate
+from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
+from webhooks.endpoints import (
+    endpoint_create,
+    endpoint_delete,
+    endpoint_rotate_secret,
+    endpoint_update,
+)
+from webhooks.events import EVENT_TYPES, event_resend
+from webhooks.selectors import endpoint_get, endpoint_list, event_get, event_list
+from webhooks.serializers import (
+    EndpointInput,
+    EndpointOutput,
+    EndpointWithSecretOutput,
+    EventDetailOutput,
+    EventOutput,
+    ResendOutput,
+)
+
+
+class EndpointListView(DuroAPIView):
+    @extend_schema(summary="List webhook endpoints", responses=EndpointOutput(many=True))
+    def get(self, request):
+        rows, has_more = paginate(endpoint_list(merchant_id=request.user.id),
+                                  request.query_params)
+        return Response({"data": EndpointOutput(rows, many=True).data, "has_more": has_more})
+
+    @extend_schema(summary="Create a webhook endpoint (the answer carries its secret, once)",
+                   request=EndpointInput, responses={201: EndpointWithSecretOutput},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        data = EndpointInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        endpoint = endpoint_create(merchant_id=request.user.id, **data.validated_data)
+        return Response({"data": EndpointWithSecretOutput(endpoint).data}, status=201)
+
+
+class EndpointDetailView(DuroAPIView):
+    @extend_schema(summary="Retrieve a webhook endpoint", responses=EndpointOutput)
+    def get(self, request, pk):
+        endpoint = endpoint_get(merchant_id=request.user.id, endpoint_id=pk)
+        return Response({"data": EndpointOutput(endpoint).data})
+
+    @extend_schema(summary="Update a webhook endpoint", request=EndpointInput(partial=True),
+                   responses=EndpointOutput)
+    def patch(self, request, pk):
+        endpoint = endpoint_get(merchant_id=request.user.id, endpoint_id=pk)
+        data = EndpointInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        endpoint = endpoint_update(endpoint=endpoint, **data.validated_data)
+        return Response({"data": EndpointOutput(endpoint).data})
+
+    @extend_schema(summary="Delete a webhook endpoint (its pending deliveries go with it)")
+    def delete(self, request, pk):
+        endpoint = endpoint_get(merchant_id=request.user.id, endpoint_id=pk)
+        endpoint_delete(endpoint=endpoint)
+        return Response({"data": {"id": pk, "deleted": True}})
+
+
+class EndpointRotateSecretView(DuroAPIView):
+    @extend_schema(summary="Rotate the signing secret (the old one stays valid for 24 h)",
+                   request=None, responses=EndpointWithSecretOutput,
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        endpoint = endpoint_get(merchant_id=request.user.id, endpoint_id=pk)
+        endpoint = endpoint_rotate_secret(endpoint=endpoint)
+        return Response({"data": EndpointWithSecretOutput(endpoint).data})
+
+
+class EventListView(DuroAPIView):
+    @extend_schema(summary="List events", responses=EventOutput(many=True), parameters=[
+        OpenApiParameter("type", str, enum=list(EVENT_TYPES), required=False)])
+    def get(self, request):
+        events = event_list(merchant_id=request.user.id,
+                            type=request.query_params.get("type") or None)
+        rows, has_more = paginate(events, request.query_params)
+        return Response({"data": EventOutput(rows, many=True).data, "has_more": has_more})
+
+
+class EventDetailView(DuroAPIView):
+    @extend_schema(summary="Retrieve an event with its deliveries and attempts",
+                   responses=EventDetailOutput)
+    def get(self, request, pk):
+        event = event_get(merchant_id=request.user.id, event_id=pk, with_deliveries=True)
+        return Response({"data": EventDetailOutput(event).data})
+
+
+class EventResendView(DuroAPIView):
+    @extend_schema(
+        summary="Resend an event",
+        description="Creates a fresh delivery (same event id, new attempt history) for "
+                    "every endpoint that is enabled and subscribed to the event's type now.",
+        request=None, responses={202: ResendOutput}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        event = event_get(merchant_id=request.user.id, event_id=pk)
+        deliveries = event_resend(event=event)
+        return Response({"data": ResendOutput({"event_id": event.id,
+                                               "deliveries": deliveries}).data}, status=202)

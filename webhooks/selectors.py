@@ -1,0 +1,38 @@
+"""Reads of webhooks data, always scoped to one merchant, with their joins already made."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from duro.api.errors import NotFoundError
+from webhooks.models import Delivery, Event, WebhookEndpoint
+
+
+def endpoint_list(*, merchant_id: str) -> QuerySet[WebhookEndpoint]:
+    return WebhookEndpoint.objects.filter(merchant_id=merchant_id)
+
+
+def endpoint_get(*, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = endpoint_list(merchant_id=merchant_id).filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise NotFoundError(f"No such webhook endpoint: {endpoint_id!r}.", param="id")
+    return endpoint
+
+
+def event_list(*, merchant_id: str, type: str | None = None) -> QuerySet[Event]:
+    events = Event.objects.filter(merchant_id=merchant_id)
+    return events.filter(type=type) if type else events
+
+
+def event_get(*, merchant_id: str, event_id: str, with_deliveries: bool = False) -> Event:
+    events = event_list(merchant_id=merchant_id)
+    if with_deliveries:
+        events = events.prefetch_related(Prefetch(
+            "deliveries",
+            queryset=Delivery.objects.select_related("endpoint")
+            .prefetch_related("attempts").order_by("created_at", "id"),
+        ))
+    event = events.filter(pk=event_id).first()
+    if event is None:
+        raise NotFoundError(f"No such event: {event_id!r}.", param="id")
+    return event

@@ -1,0 +1,68 @@
+"""One HTTP POST to a checked address: no redirects followed, a hard timeout, 1 KB kept.
+
+Built on the standard library's ``http.client`` so that the socket connects
+to the IP the SSRF guard approved while TLS still verifies the certificate
+for the URL's host name (SNI and Host header use the name).
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
+from webhooks.addresses import Target
+
+RESPONSE_KEEP_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class PostResult:
+    status_code: int | None
+    body: str
+    duration_ms: int
+    error: str = ""
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, target: Target, timeout: float):
+        super().__init__(target.host, target.port, timeout=timeout)
+        self._ip = target.ip
+
+    def connect(self):
+        self.sock = socket.create_connection((self._ip, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, target: Target, timeout: float):
+        super().__init__(target.host, target.port, timeout=timeout,
+                         context=ssl.create_default_context())
+        self._ip = target.ip
+
+    def connect(self):
+        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
+    """POST ``body``; network failures come back as a result with ``error``, never raised."""
+    cls = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    conn = cls(target, timeout)
+    started = time.monotonic()
+    try:
+        conn.request("POST", target.path, body=body, headers=headers)
+        response = conn.getresponse()
+        kept = response.read(RESPONSE_KEEP_BYTES)
+        return PostResult(status_code=response.status,
+                          body=kept.decode("utf-8", errors="replace"),
+                          duration_ms=int((time.monotonic() - started) * 1000))
+    except (OSError, http.client.HTTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, TimeoutError | socket.timeout):
+            error = f"Timed out after {timeout:g} s"
+        return PostResult(status_code=None, body="", error=error,
+                          duration_ms=int((time.monotonic() - started) * 1000))
+    finally:
+        conn.close()
