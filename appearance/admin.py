@@ -35,7 +35,7 @@ from appearance.tokens import CHECKS, DEFAULTS, TokenErrors, contrast_warnings, 
 from billing.models import Plan
 from checkout.models import CheckoutSession
 from checkout.views import content_security_policy, page_context
-from duro.dashboard.tenancy import EDIT, access
+from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access
 from duro.models import Merchant
 from duro.modes import TEST, mode_context
 
@@ -76,8 +76,13 @@ def _preview_tokens(request, merchant: Merchant) -> dict:
 
 
 @admin.register(StoreConfig)
-class AppearanceAdmin(admin.ModelAdmin):
-    """Not a table of rows: the changelist is the builder (or a merchant picker)."""
+class AppearanceAdmin(MerchantScopedAdmin):
+    """Not a table of rows: the changelist is the builder (or a merchant picker).
+
+    Scoped like every dashboard page: another merchant's config is a 404 on the
+    change, history and delete URLs too."""
+
+    section = "appearance"
 
     def _allowed(self, request) -> bool:
         user = request.user

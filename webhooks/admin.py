@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
 
 from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, ReadOnlyAdmin, access
 from duro.modes import current_mode
 from webhooks.addresses import UnsafeUrlError, url_validate
-from webhooks.endpoints import secret_generate
+from webhooks.endpoints import endpoint_rotate_secret, secret_generate
 from webhooks.events import event_resend
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 
@@ -46,12 +47,31 @@ class WebhookEndpointAdmin(MerchantScopedAdmin):
     search_fields = ["url", "id", "merchant_id"]
     readonly_fields = ["id", "failing_since", "disabled_reason", "created_at", "updated_at"]
 
+    actions = ["rotate_secret"]
+
     def save_model(self, request, obj, form, change):
         if not obj.secret:
             obj.secret = secret_generate()
         if obj.status == WebhookEndpoint.Status.ENABLED:
             obj.disabled_reason = ""
         super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The signing secret is shown here, once, right after the endpoint is made."""
+        return _show_secrets(self, request, [obj], "Endpoint created — copy its signing secret")
+
+    @admin.action(description="Rotate the signing secret (old one valid 24 h)")
+    def rotate_secret(self, request, queryset):
+        if access(request, self.section) != EDIT:
+            raise PermissionDenied
+        rotated = [endpoint_rotate_secret(endpoint=endpoint) for endpoint in queryset]
+        return _show_secrets(self, request, rotated, "New signing secrets — copy them now")
+
+
+def _show_secrets(model_admin, request, endpoints, title):
+    context = {**model_admin.admin_site.each_context(request), "title": title,
+               "endpoints": endpoints, "opts": WebhookEndpoint._meta}
+    return TemplateResponse(request, "admin/duro/webhook_secrets.html", context)
 
 
 class DeliveryInline(admin.TabularInline):

@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from billing.models import PaymentAttempt, Subscription
 from duro.dashboard.charts import svg_bars
 from duro.money import format_amount
+from webhooks.models import Delivery
 
 DAYS = 30
 LIVE_STATUSES = ("active", "trialing", "past_due", "non_renewing")
@@ -71,5 +72,10 @@ def home_metrics(*, merchant_id: str | None, now=None) -> dict:
 
 
 def webhook_success_rate(*, scope: dict, since) -> str | None:
-    """Share of finished webhook deliveries that succeeded, as text (None: no deliveries)."""
-    return None
+    """Share of finished webhook deliveries that succeeded, as text (None: none finished)."""
+    counts = Delivery.objects.filter(created_at__gte=since, **scope).exclude(
+        status=Delivery.Status.PENDING).aggregate(
+        done=Count("id"), ok=Count("id", filter=Q(status=Delivery.Status.SUCCEEDED)))
+    if not counts["done"]:
+        return None
+    return f"{counts['ok'] * 100 / counts['done']:.1f}%"

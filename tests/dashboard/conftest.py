@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
+from appearance.services import store_config_get_or_create, store_config_publish
 from duro.models import Membership
 from tests.browser import chromium, page, shop  # noqa: F401
 from tests.checkout.factories import make_session, pay
@@ -14,9 +15,14 @@ from tests.conftest import client_for
 
 
 def populate(keys: dict) -> None:
-    """Plans, sessions, a paid subscription and a declined payment, in both modes."""
+    """Plans, sessions, a paid subscription with its events and deliveries, a declined
+    payment, a webhook endpoint (both modes) and a published appearance."""
     for mode in ("test", "live"):
         api = client_for(keys[mode]["secret"])
+        hook = "http://127.0.0.1:9/hook" if mode == "test" else "https://hooks.example.com/duro"
+        created = api.post("/v1/webhook-endpoints", {"url": hook, "events": ["*"]},
+                           format="json")
+        assert created.status_code == 201, created.content
         urls = {"successUrl": "https://shop.example/ok", "cancelUrl": "https://shop.example/no"}
         session = make_session(api, **urls)
         if mode == "test":
@@ -34,12 +40,26 @@ populate_extra: dict = {}
 
 
 @pytest.fixture
-def two_merchants(make_merchant, settings):
+def two_merchants(make_merchant, settings, monkeypatch):
     settings.DURO_PAY_RATE_PER_IP = 10_000
+    # The live endpoint's host must resolve to a public address for the SSRF guard.
+    import webhooks.addresses as addresses
+
+    real = addresses.socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if host == "hooks.example.com":
+            return [(2, 1, 6, "", ("93.184.216.34", 443))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(addresses.socket, "getaddrinfo", resolve)
     a = make_merchant("Alpha Foods", email="owner@alpha.test", password="pw-alpha-123")
     b = make_merchant("Bravo Fitness", email="owner@bravo.test", password="pw-bravo-123")
-    populate(a.keys)
-    populate(b.keys)
+    for merchant in (a, b):
+        populate(merchant.keys)
+        config = store_config_get_or_create(merchant=merchant.merchant)
+        store_config_publish(merchant=merchant.merchant, user=None)
+        assert config.merchant_id == merchant.merchant.id
     return a, b
 
 

@@ -143,3 +143,19 @@ def test_only_the_owner_changes_the_appearance(two_merchants):
     response = developer.post(url, {"brand_color": "#112233", "action": "publish"})
     assert response.status_code == 403
     assert owner_client(a).get(url).status_code == 200
+
+
+def test_home_shows_webhook_delivery_success_rate(two_merchants):
+    from webhooks.models import Delivery, Event, WebhookEndpoint
+
+    a, _ = two_merchants
+    with mode_context("test"):
+        endpoint = WebhookEndpoint.objects.create(merchant_id=a.merchant.id,
+                                                  url="http://127.0.0.1:9/hook", events=["*"],
+                                                  secret="whsec_x")
+        event = Event.objects.filter(merchant_id=a.merchant.id).first()
+        for status in ("succeeded", "succeeded", "succeeded", "failed", "pending"):
+            Delivery.objects.create(merchant_id=a.merchant.id, event=event, endpoint=endpoint,
+                                    status=status)
+    page = owner_client(a).get(reverse("admin:index")).content.decode()
+    assert 'id="duro-webhooks">75.0% succeeded<' in page
