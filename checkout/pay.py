@@ -149,24 +149,42 @@ def pay_session(*, session_id: str, request: PayRequest, now: datetime | None = 
     """Pay a session: API.md §5. Safe to call any number of times, concurrently."""
     mode = current_mode()
     now = now or timezone.now()
-    rail = get_rail(request.rail)
+    try:
+        rail = get_rail(request.rail)
+    except RailError as exc:
+        raise PayRejected(exc.code, exc.message, param="rail") from None
 
     # Phase 1: claim.
-    with transaction.atomic(using=mode):
-        session = _lock(session_id)
-        if session.status == CheckoutSession.Status.PROCESSING:
-            waiting = True
-        elif session.status == CheckoutSession.Status.COMPLETED:
-            return outcome_of(session)
-        else:
-            waiting = False
-    if waiting:  # another pay holds the session: answer with its outcome, never charge again
+    claimed = _claim(session_id=session_id, request=request, rail=rail, mode=mode, now=now)
+    if isinstance(claimed, PayOutcome):
+        return claimed
+    if claimed is None:  # another pay holds the session: answer with its outcome
         return _outcome_when_settled(session_id)
+    attempt, pending_otp = claimed
 
+    # Phase 2: charge (no transaction held).
+    try:
+        if attempt is pending_otp:
+            result = rail.submit_otp(mode=mode, idempotency_key=attempt.id, otp=str(request.otp))
+        else:
+            result = rail.charge(mode=mode, amount=attempt.amount, currency=attempt.currency,
+                                 details=request.card, idempotency_key=attempt.id)
+    except RailError as exc:
+        result = ChargeResult(status="failed", failure_code=exc.code, failure_message=exc.message)
+
+    # Phase 3: settle.
+    return attempt_settle(attempt_id=attempt.id, result=result, now=now)
+
+
+def _claim(*, session_id: str, request: PayRequest, rail, mode: str, now: datetime):
+    """Phase 1, under the session's row lock. Returns the earlier outcome (completed),
+    None when another pay is in flight, or the attempt to charge and any pending OTP one."""
     with transaction.atomic(using=mode):
         session = _lock(session_id)
-        if session.status in (CheckoutSession.Status.COMPLETED, CheckoutSession.Status.PROCESSING):
+        if session.status == CheckoutSession.Status.COMPLETED:
             return outcome_of(session)
+        if session.status == CheckoutSession.Status.PROCESSING:
+            return None
         if session.status == CheckoutSession.Status.EXPIRED or session.is_expired(now):
             if session.status != CheckoutSession.Status.EXPIRED:
                 session.status = CheckoutSession.Status.EXPIRED
@@ -207,19 +225,7 @@ def pay_session(*, session_id: str, request: PayRequest, now: datetime | None = 
         session.status = CheckoutSession.Status.PROCESSING
         session.payment = attempt
         session.save(update_fields=["status", "payment", "customer_email", "customer_phone"])
-
-    # Phase 2: charge (no transaction held).
-    try:
-        if attempt is pending_otp:
-            result = rail.submit_otp(mode=mode, idempotency_key=attempt.id, otp=str(request.otp))
-        else:
-            result = rail.charge(mode=mode, amount=attempt.amount, currency=attempt.currency,
-                                 details=request.card, idempotency_key=attempt.id)
-    except RailError as exc:
-        result = ChargeResult(status="failed", failure_code=exc.code, failure_message=exc.message)
-
-    # Phase 3: settle.
-    return attempt_settle(attempt_id=attempt.id, result=result, now=now)
+    return attempt, pending_otp
 
 
 def _outcome_when_settled(session_id: str) -> PayOutcome:

@@ -161,6 +161,7 @@ def test_trial_plan_starts_trialing_without_charging_the_price(api, public):
     ({"card": card("4242424242424242", expMonth=13)}, "card.expMonth"),
     ({"card": card("4242424242424242", expYear=2020)}, "card.expYear"),
     ({"card": card("4242424242424242", cvc="12")}, "card.cvc"),
+    ({"rail": "cheque"}, "rail"),
 ])
 def test_bad_pay_input_is_400_naming_param_and_charges_nothing(api, public, body, param):
     session = make_session(api)
