@@ -1,7 +1,9 @@
 """Top-level URLs: the REST API under /v1, the hosted page, the admin, health."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from appearance.api import PublicAppearanceView
@@ -51,6 +53,7 @@ urlpatterns = [
     path("checkout/", include(page_urls)),
     path("appearance/", include("appearance.urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", RedirectView.as_view(url=static("checkout/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
 ]

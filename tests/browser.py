@@ -44,7 +44,8 @@ def page(chromium):
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("console", lambda msg: errors.append(f"{msg.text} ({msg.location.get('url')})")
+            if msg.type == "error" else None)
     page.js_errors = errors
     yield page
     context.close()

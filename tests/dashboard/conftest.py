@@ -9,7 +9,6 @@ from rest_framework.test import APIClient
 
 from appearance.services import store_config_get_or_create, store_config_publish
 from duro.models import Membership
-from tests.browser import chromium, page, shop  # noqa: F401
 from tests.checkout.factories import make_session, pay
 from tests.conftest import client_for
 
