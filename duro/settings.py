@@ -160,7 +160,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # The renewal engine: one run per mode every minute (see billing/tasks.py).
+    **{
+        f"billing-renewals-{_mode}": {
+            "task": "billing.renewals_run",
+            "schedule": 60.0,
+            "args": (_mode,),
+            "options": {"expires": 55},
+        }
+        for _mode in ("test", "live")
+    },
+}
 
 # --- REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -224,6 +235,9 @@ if env.bool("SECURE_PROXY_SSL", default=False):
 
 # --- Duro --------------------------------------------------------------------------
 DURO_IDEMPOTENCY_TTL_HOURS = env.int("DURO_IDEMPOTENCY_TTL_HOURS", default=24)
+# Dunning: retry a failed renewal this many days after it was due, then cancel.
+DURO_DUNNING_DAYS = env.list("DURO_DUNNING_DAYS", cast=int, default=[1, 3, 5])
+DURO_RENEWAL_BATCH = env.int("DURO_RENEWAL_BATCH", default=200)
 
 # --- Logging: one JSON object a line ----------------------------------------------
 LOGGING = {
