@@ -27,7 +27,7 @@ MAX_CLOCK_STEPS = 1000  # one step per renewal, notice or retry; ~80 years of a 
 
 
 def _locked(*, merchant_id: str, subscription_id: str) -> Subscription:
-    sub = (Subscription.objects.select_for_update().select_related("customer", "card")
+    sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer", "card")
            .filter(merchant_id=merchant_id, pk=subscription_id).first())
     if sub is None:
         raise NotFoundError(f"No such subscription: {subscription_id!r}.", param="id")
