@@ -21,8 +21,11 @@ _seq = itertools.count(1)
 def subscribe(merchant_id: str, *, authorization: str = "sbx_ok_test", interval: str = "monthly",
               interval_count: int = 1, trial_days: int = 0, invoice_limit: int | None = None,
               amount: int = 1_500_000, paid_at: datetime = PAID_AT, tz: str = "Africa/Lagos",
-              mode: str = "test", first_invoice: bool = True) -> Subscription:
-    """Plan + Customer + Card + Subscription (+ the first paid invoice, unless trialing)."""
+              mode: str = "test", first_invoice: bool = True,
+              clock: datetime | None = None) -> Subscription:
+    """Plan + Customer + Card + Subscription (+ the first paid invoice, unless trialing).
+
+    ``clock`` puts the subscription on a test clock frozen at that time."""
     n = next(_seq)
     with mode_context(mode), transaction.atomic(using=mode):
         plan = Plan.objects.create(merchant_id=merchant_id, name=f"Gym {n}", amount=amount,
@@ -39,7 +42,7 @@ def subscribe(merchant_id: str, *, authorization: str = "sbx_ok_test", interval:
             status=start.status, anchor=start.anchor, period_index=start.period_index,
             current_period_start=start.current_period_start,
             current_period_end=start.current_period_end, trial_end=start.trial_end,
-            invoices_paid=0 if trial_days else 1, created_at=paid_at,
+            invoices_paid=0 if trial_days else 1, created_at=paid_at, clock=clock,
         )
         if first_invoice and not trial_days:
             invoice_create(merchant_id=merchant_id, customer=customer, subscription=sub,
