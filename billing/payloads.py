@@ -1,50 +1,93 @@
 """Billing objects as camelCase dicts for event ``data`` (and anything else that sends JSON).
 
-Each function renders through the API's output serializer, so a webhook
-carries exactly what ``GET /v1/…`` returns; only ``metadata`` keys are kept
-as the merchant wrote them. The checkout pay flow uses these too::
+They hold exactly what ``GET /v1/…`` returns for the same object (a test
+keeps the two equal), built by hand because the renewal engine renders one
+for every renewal and DRF serializers cost more than the renewal itself.
+``metadata`` keys are kept as the merchant wrote them. The checkout pay
+flow uses these too::
 
-    event_emit(merchant_id=m, type="subscription_created", data={
-        "subscription": subscription_payload(sub), "customer": customer_payload(cus),
-        "invoice": invoice_payload(inv), "payment": payment_payload(pay),
-    })
+    event_emit(merchant_id=m, type="subscription_created", data=renewal_payload(
+        subscription=sub, invoice=inv, payment=pay, payments=[pay]))
 """
 
 from __future__ import annotations
 
-from djangorestframework_camel_case.util import camelize
+from datetime import UTC, datetime
 
-from billing.models import Customer, Invoice, PaymentAttempt, Subscription
-from billing.serializers import CustomerOutput, InvoiceOutput, PaymentOutput, SubscriptionOutput
-
-_CAMEL = {"no_underscore_before_number": True}
+from billing.models import Card, Customer, Invoice, PaymentAttempt, Subscription
 
 
-def _camel(data: dict) -> dict:
-    return camelize(dict(data), **_CAMEL)
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, as the API renders it."""
+    if moment is None:
+        return None
+    text = moment.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def card_payload(card: Card | None) -> dict | None:
+    if card is None:
+        return None
+    return {"brand": card.brand, "last4": card.last4, "expMonth": card.exp_month,
+            "expYear": card.exp_year}
 
 
 def customer_payload(customer: Customer) -> dict:
-    return _camel(CustomerOutput(customer).data)
+    return {"id": customer.id, "email": customer.email, "phone": customer.phone,
+            "name": customer.name, "blacklisted": customer.blacklisted,
+            "createdAt": iso(customer.created_at)}
 
 
-def subscription_payload(subscription: Subscription) -> dict:
-    data = SubscriptionOutput(subscription).data
-    metadata = data.pop("metadata", {})
-    return {**_camel(data), "metadata": metadata}
+def next_payment_at(sub: Subscription) -> datetime | None:
+    """When the next charge is planned: the period end, or the next dunning retry."""
+    if sub.status == Subscription.Status.ACTIVE or (
+        sub.status == Subscription.Status.TRIALING and sub.trial_end is not None
+    ):
+        return sub.current_period_end
+    if sub.status == Subscription.Status.PAST_DUE:
+        return sub.next_attempt_at
+    return None
+
+
+def subscription_payload(sub: Subscription) -> dict:
+    return {
+        "id": sub.id, "status": sub.status, "planId": sub.plan_id,
+        "customerId": sub.customer_id,
+        "currentPeriodStart": iso(sub.current_period_start),
+        "currentPeriodEnd": iso(sub.current_period_end),
+        "cancelAtPeriodEnd": sub.cancel_at_period_end, "canceledAt": iso(sub.canceled_at),
+        "trialEnd": iso(sub.trial_end), "invoicesPaid": sub.invoices_paid,
+        "nextPaymentAt": iso(next_payment_at(sub)), "card": card_payload(sub.card),
+        "metadata": sub.metadata, "createdAt": iso(sub.created_at),
+    }
 
 
 def payment_payload(payment: PaymentAttempt) -> dict:
-    return _camel(PaymentOutput(payment).data)
+    card = None
+    if payment.card_last4:
+        card = {"brand": payment.card_brand, "last4": payment.card_last4,
+                "expMonth": payment.card_exp_month, "expYear": payment.card_exp_year}
+    return {
+        "id": payment.id, "invoiceId": payment.invoice_id, "customerId": payment.customer_id,
+        "rail": payment.rail, "status": payment.status, "amount": payment.amount,
+        "currency": payment.currency, "card": card, "failureCode": payment.failure_code,
+        "failureMessage": payment.failure_message, "paidAt": iso(payment.paid_at),
+        "createdAt": iso(payment.created_at),
+    }
 
 
 def invoice_payload(invoice: Invoice, payments: list[PaymentAttempt] | None = None) -> dict:
     """The invoice with its payments; pass ``payments`` when known, to skip a query."""
-    serializer = InvoiceOutput(invoice)
     if payments is None:
-        return _camel(serializer.data)
-    serializer.fields.pop("payments")
-    return _camel({**serializer.data, "payments": [PaymentOutput(p).data for p in payments]})
+        payments = list(invoice.payments.order_by("created_at", "id"))
+    return {
+        "id": invoice.id, "number": invoice.number, "status": invoice.status,
+        "amount": invoice.amount, "currency": invoice.currency,
+        "description": invoice.description, "periodStart": iso(invoice.period_start),
+        "periodEnd": iso(invoice.period_end), "subscriptionId": invoice.subscription_id,
+        "customerId": invoice.customer_id, "paidAt": iso(invoice.paid_at),
+        "createdAt": iso(invoice.created_at), "payments": [payment_payload(p) for p in payments],
+    }
 
 
 def renewal_payload(*, subscription: Subscription, invoice: Invoice | None = None,

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
 
 from billing.cycle import BillingCycle
 from billing.invoices import invoice_numbers_reserve
@@ -130,7 +131,7 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
         for sub in to_charge:  # leased: no other runner claims it while we charge
             sub.next_attempt_at = now + LEASE
         renewals = _open_invoices(to_charge, now=now, zones=zones)
-        Subscription.objects.bulk_update(subs, SUB_FIELDS)
+        _update_rows(Subscription, subs, SUB_FIELDS)
     return renewals, len(subs)
 
 
@@ -312,11 +313,13 @@ def _settle(renewals: list[Renewal], *, now: datetime, report: RunReport) -> Non
             subs.append(sub)
             invoices.append(invoice)
             payments.append(payment)
-        Subscription.objects.bulk_update(subs, SUB_FIELDS)
-        Invoice.objects.bulk_update(invoices, ["status", "paid_at"])
-        PaymentAttempt.objects.bulk_update(
-            payments, ["status", "paid_at", "rail_reference", "failure_code", "failure_message"]
-        )
+        _update_rows(Subscription, subs, SUB_FIELDS)
+        _update_rows(Invoice, invoices, ["status", "paid_at"])
+        stamp = timezone.now()
+        for payment in payments:
+            payment.updated_at = stamp
+        _update_rows(PaymentAttempt, payments, ["status", "paid_at", "rail_reference",
+                                                "failure_code", "failure_message", "updated_at"])
         for sub, type_, renewal in events:
             _emit(sub, type_, renewal.invoice, renewal.payment)
 
@@ -341,6 +344,30 @@ def _dun(sub: Subscription, invoice: Invoice, *, now: datetime, days: list[int])
     sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
     invoice.status = Invoice.Status.UNCOLLECTIBLE
     return True
+
+
+def _update_rows(model, objs: list, fields: list[str]) -> None:
+    """``UPDATE … WHERE pk = %s`` for each object, sent as one ``executemany``.
+
+    Django's ``bulk_update`` builds a ``CASE`` per field in Python, which
+    dominated a renewal's cost; psycopg pipelines an ``executemany``. Like
+    ``bulk_update``, this skips ``save()`` and signals."""
+    if not objs:
+        return
+    connection = connections[current_mode()]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - names from model _meta only
+        quote(meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in columns),
+        quote(meta.pk.column),
+    )
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk]
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _emit(sub: Subscription, type_: str, invoice: Invoice | None = None,

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.models import Customer, Interval, Invoice, PaymentAttempt, Plan, Subscription
+from billing.payloads import iso, next_payment_at
 from duro.api.fields import AmountField, CurrencyField, StrictIntegerField
 
 
@@ -58,17 +59,10 @@ class SubscriptionOutput(serializers.ModelSerializer):
                   "current_period_end", "cancel_at_period_end", "canceled_at", "trial_end",
                   "invoices_paid", "next_payment_at", "card", "metadata", "created_at"]
 
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_next_payment_at(self, sub) -> str | None:
         """When the next charge is planned: the period end, or the next dunning retry."""
-        if sub.status == Subscription.Status.ACTIVE or (
-            sub.status == Subscription.Status.TRIALING and sub.trial_end is not None
-        ):
-            moment = sub.current_period_end
-        elif sub.status == Subscription.Status.PAST_DUE:
-            moment = sub.next_attempt_at
-        else:
-            return None
-        return serializers.DateTimeField().to_representation(moment) if moment else None
+        return iso(next_payment_at(sub))
 
 
 class PaymentOutput(serializers.ModelSerializer):
