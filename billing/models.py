@@ -147,7 +147,7 @@ class Subscription(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["merchant_id", "-created_at"]),
-            models.Index(fields=["next_attempt_at"], name="subscription_due",
+            models.Index(fields=["next_attempt_at", "id"], name="subscription_due",
                          condition=models.Q(next_attempt_at__isnull=False)),
         ]
 

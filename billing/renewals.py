@@ -90,11 +90,16 @@ def renewals_run(*, now: datetime, batch: int | None = None,
     """
     batch = batch or settings.DURO_RENEWAL_BATCH
     report = RunReport()
+    after = None  # keyset cursor: skip the index entries this run already went past
     while True:
-        renewals, claimed = _claim(now=now, batch=batch, subscription_id=subscription_id,
-                                   report=report)
+        renewals, claimed, last = _claim(now=now, batch=batch, subscription_id=subscription_id,
+                                         after=after, report=report)
         if not claimed:
-            return report
+            if after is None:
+                return report
+            after = None  # one more pass from the start: catch-up periods, rows freed by others
+            continue
+        after = last
         report.batches += 1
         report.claimed += claimed
         for renewal in renewals:
@@ -114,15 +119,23 @@ def _locking(queryset, alias: str):
 
 
 def _claim(*, now: datetime, batch: int, subscription_id: str | None,
-           report: RunReport) -> tuple[list[Renewal], int]:
+           after: tuple[datetime, str] | None,
+           report: RunReport) -> tuple[list[Renewal], int, tuple[datetime, str] | None]:
     alias = current_mode()
     with transaction.atomic(using=alias):
         due = Subscription.objects.filter(next_attempt_at__lte=now, status__in=CLAIMABLE)
         due = due.filter(pk=subscription_id) if subscription_id else due.filter(clock__isnull=True)
-        due = _locking(due.order_by("next_attempt_at"), alias)
+        if after is not None:
+            # Row comparison on the (next_attempt_at, id) index (PostgreSQL, SQLite ≥ 3.15);
+            # an OR of two Q objects would lose the index order. Values are bound parameters.
+            table = Subscription._meta.db_table
+            row = f'("{table}"."next_attempt_at", "{table}"."id") > (%s, %s)'
+            due = due.extra(where=[row], params=list(after))  # noqa: S610
+        due = _locking(due.order_by("next_attempt_at", "id"), alias)
         subs = list(due.select_related("plan", "customer", "card")[:batch])
         if not subs:
-            return [], 0
+            return [], 0, None
+        last = (subs[-1].next_attempt_at, subs[-1].pk)
         zones = merchant_timezones(s.merchant_id for s in subs)
         to_charge: list[Subscription] = []
         for sub in subs:
@@ -132,7 +145,7 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
             sub.next_attempt_at = now + LEASE
         renewals = _open_invoices(to_charge, now=now, zones=zones)
         _update_rows(Subscription, subs, SUB_FIELDS)
-    return renewals, len(subs)
+    return renewals, len(subs), last
 
 
 def _settle_without_money(sub: Subscription, *, now: datetime, report: RunReport) -> bool:

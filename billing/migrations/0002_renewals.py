@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='subscription',
-            index=models.Index(condition=models.Q(('next_attempt_at__isnull', False)), fields=['next_attempt_at'], name='subscription_due'),
+            index=models.Index(condition=models.Q(('next_attempt_at__isnull', False)), fields=['next_attempt_at', 'id'], name='subscription_due'),
         ),
         migrations.RunPython(schedule_existing, migrations.RunPython.noop),
     ]
