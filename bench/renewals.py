@@ -81,9 +81,11 @@ def _merchants() -> list[str]:
 
 
 def _seed(size: int, merchant_ids: list[str]) -> datetime:
-    """``size`` active monthly subscriptions whose first period has just ended."""
+    """``size`` active monthly subscriptions whose first period has just ended, each with
+    the paid first invoice the checkout would have made (as in production, the tables
+    the engine writes to are not empty when the planner first sees them)."""
     from billing.cycle import subscription_start
-    from billing.models import Card, Customer, Plan, Subscription
+    from billing.models import Card, Customer, Invoice, InvoiceCounter, Plan, Subscription
     from duro.modes import mode_context
 
     start = subscription_start(interval="monthly", interval_count=1, trial_days=0,
@@ -106,7 +108,7 @@ def _seed(size: int, merchant_ids: list[str]) -> datetime:
                      exp_month=12, exp_year=2035, authorization=f"sbx_ok_bench{offset + i}")
                 for i, c in enumerate(customers)
             ])
-            Subscription.objects.bulk_create([
+            subs = Subscription.objects.bulk_create([
                 Subscription(
                     merchant_id=p.merchant_id, customer=c, plan=p, card=card, status="active",
                     anchor=start.anchor, period_index=0,
@@ -116,6 +118,16 @@ def _seed(size: int, merchant_ids: list[str]) -> datetime:
                 )
                 for p, c, card in zip(owners, customers, cards, strict=True)
             ])
+            Invoice.objects.bulk_create([
+                Invoice(merchant_id=s.merchant_id, number=offset + i + 1, customer=s.customer,
+                        subscription=s, status="paid", amount=1_500_000, currency="NGN",
+                        period_start=start.current_period_start,
+                        period_end=start.current_period_end, paid_at=PAID_AT)
+                for i, s in enumerate(subs)
+            ])
+        # Numbers above were unique across merchants; continue each merchant after the top.
+        InvoiceCounter.objects.bulk_create([InvoiceCounter(merchant_id=m, last_number=size)
+                                            for m in merchant_ids])
     return start.current_period_end + timedelta(minutes=1)
 
 
@@ -152,8 +164,8 @@ def _check(size: int) -> dict:
 
     with mode_context("test"):
         counts = {
-            "invoices": Invoice.objects.count(),
-            "paid": Invoice.objects.filter(status="paid").count(),
+            "invoices": Invoice.objects.count() - size,  # less the seeded first invoices
+            "paid": Invoice.objects.filter(status="paid").count() - size,
             "charges": SandboxCharge.objects.count(),
             "payments": PaymentAttempt.objects.filter(status="succeeded").count(),
             "events": Event.objects.count(),
