@@ -141,9 +141,12 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
         for sub in subs:
             if not _settle_without_money(sub, now=now, report=report):
                 to_charge.append(sub)
+        # Only a retry, or a claim whose runner died (its lease ran out), has an open invoice.
+        resumed = {s.pk for s in to_charge
+                   if s.status == S.PAST_DUE or s.next_attempt_at != s.current_period_end}
         for sub in to_charge:  # leased: no other runner claims it while we charge
             sub.next_attempt_at = now + LEASE
-        renewals = _open_invoices(to_charge, now=now, zones=zones)
+        renewals = _open_invoices(to_charge, resumed=resumed, zones=zones)
         _update_rows(Subscription, subs, SUB_FIELDS)
     return renewals, len(subs), last
 
@@ -172,15 +175,18 @@ def _settle_without_money(sub: Subscription, *, now: datetime, report: RunReport
     return False
 
 
-def _open_invoices(subs: list[Subscription], *, now: datetime,
+def _open_invoices(subs: list[Subscription], *, resumed: set[str],
                    zones: dict[str, str]) -> list[Renewal]:
-    """The invoice and the pending attempt of each renewal: reused when they exist."""
+    """The invoice and the pending attempt of each renewal: reused when they exist.
+
+    Only subscriptions in ``resumed`` can have an open invoice; a fresh renewal that
+    collides anyway (``invoice_one_per_period``) is skipped and resumed after its lease."""
     if not subs:
         return []
     open_invoices = {
         inv.subscription_id: inv
-        for inv in Invoice.objects.filter(subscription__in=subs, status=Invoice.Status.OPEN)
-    }
+        for inv in Invoice.objects.filter(subscription__in=resumed, status=Invoice.Status.OPEN)
+    } if resumed else {}
     pending = {
         p.invoice_id: p for p in PaymentAttempt.objects.filter(
             invoice__in=list(open_invoices.values()),
