@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
 
 from billing.customers import customer_set_blacklisted
-from billing.models import Customer, Invoice, PaymentAttempt, Plan, Subscription
+from billing.models import Customer, DunningPolicy, Invoice, PaymentAttempt, Plan, Subscription
+from billing.subscriptions import subscription_cancel
+from duro.dashboard.actions import confirm_in_live
 from duro.dashboard.tenancy import EDIT, VIEW, MerchantScopedAdmin, ReadOnlyAdmin, access
 from duro.money import format_amount
 
@@ -79,12 +83,51 @@ class SubscriptionAdmin(MerchantScopedAdmin):
                        "cancel_at_period_end", "canceled_at", "invoices_paid", "metadata",
                        "created_at"]
     exclude = ["merchant_id"]
+    actions = ["cancel_at_period_end", "cancel_now"]
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def _cancel(self, request, queryset, *, at_period_end: bool) -> None:
+        for sub in queryset:
+            subscription_cancel(merchant_id=sub.merchant_id, subscription_id=sub.pk,
+                                at_period_end=at_period_end, now=timezone.now())
+        self.message_user(request, f"Cancelled {len(queryset)} subscription(s).",
+                          messages.SUCCESS)
+
+    @admin.action(description="Cancel at period end", permissions=["change"])
+    @confirm_in_live("cancel these subscriptions at the end of their period")
+    def cancel_at_period_end(self, request, queryset):
+        self._cancel(request, queryset, at_period_end=True)
+
+    @admin.action(description="Cancel now", permissions=["change"])
+    @confirm_in_live("cancel these subscriptions now")
+    def cancel_now(self, request, queryset):
+        self._cancel(request, queryset, at_period_end=False)
+
+
+class DunningPolicyForm(forms.ModelForm):
+    class Meta:
+        model = DunningPolicy
+        fields = ["merchant_id", "retry_days"]
+        help_texts = {"retry_days": "Days after a failed renewal was due, e.g. [1, 3, 5]."}
+
+    def clean_retry_days(self):
+        days = self.cleaned_data["retry_days"]
+        if (not isinstance(days, list) or not 1 <= len(days) <= 10
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 0 < d <= 60
+                           for d in days) or days != sorted(set(days))):
+            raise forms.ValidationError("A rising list of 1–10 whole days, each 1–60.")
+        return days
+
+
+@admin.register(DunningPolicy)
+class DunningPolicyAdmin(MerchantScopedAdmin):
+    form = DunningPolicyForm
+    list_display = ["merchant_id", "retry_days", "updated_at"]
 
 
 @admin.register(Invoice)

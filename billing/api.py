@@ -1,7 +1,9 @@
-"""Thin REST endpoints of billing: plans and customers."""
+"""Thin REST endpoints of billing: plans, customers, subscriptions (cancel, test clock),
+invoices."""
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -10,7 +12,18 @@ from billing.customers import customer_set_blacklisted
 from billing.models import Customer, Plan
 from billing.payloads import customer_payload
 from billing.plans import plan_create, plan_update
-from billing.serializers import PlanInput, PlanOutput
+from billing.selectors import invoice_get, invoice_list, subscription_get, subscription_list
+from billing.serializers import (
+    InvoiceFilters,
+    InvoiceOutput,
+    PlanInput,
+    PlanOutput,
+    SubscriptionAdvanceInput,
+    SubscriptionCancelInput,
+    SubscriptionFilters,
+    SubscriptionOutput,
+)
+from billing.subscriptions import subscription_advance, subscription_cancel
 from duro.api.errors import NotFoundError
 from duro.api.pagination import paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
@@ -70,7 +83,8 @@ class CustomerListView(DuroAPIView):
         if (flag := request.query_params.get("blacklisted")) is not None:
             rows = rows.filter(blacklisted=flag.lower() in ("1", "true", "yes"))
         page, has_more = paginate(rows, request.query_params)
-        return Response({"data": [customer_payload(c) for c in page], "has_more": has_more})
+        return Response({"data": [customer_payload(c, cards=list(c.cards.all())) for c in page],
+                         "has_more": has_more})
 
 
 class CustomerDetailView(DuroAPIView):
@@ -78,7 +92,7 @@ class CustomerDetailView(DuroAPIView):
     def get(self, request, pk):
         customer = get_owned(Customer.objects.prefetch_related("cards"), request.user, pk,
                              "customer")
-        return Response({"data": customer_payload(customer)})
+        return Response({"data": customer_payload(customer, cards=list(customer.cards.all()))})
 
 
 class CustomerBlacklistView(DuroAPIView):
@@ -87,10 +101,87 @@ class CustomerBlacklistView(DuroAPIView):
     def post(self, request, pk):
         customer = get_owned(Customer.objects, request.user, pk, "customer")
         customer = customer_set_blacklisted(customer=customer, blacklisted=True)
-        return Response({"data": customer_payload(customer)})
+        return Response({"data": customer_payload(customer, cards=list(customer.cards.all()))})
 
     @extend_schema(summary="Take a customer off the blacklist", responses=CustomerEnvelope)
     def delete(self, request, pk):
         customer = get_owned(Customer.objects, request.user, pk, "customer")
         customer = customer_set_blacklisted(customer=customer, blacklisted=False)
-        return Response({"data": customer_payload(customer)})
+        return Response({"data": customer_payload(customer, cards=list(customer.cards.all()))})
+
+
+def _filters(serializer_class, query_params, names: dict[str, str]) -> dict:
+    """Validate list filters given in camelCase (``customerId``) as snake_case fields."""
+    raw = {field: query_params[param] for param, field in names.items() if param in query_params}
+    filters = serializer_class(data=raw)
+    filters.is_valid(raise_exception=True)
+    return dict(filters.validated_data)
+
+
+def _list_params(*names: str) -> list[OpenApiParameter]:
+    return [OpenApiParameter(n, str, OpenApiParameter.QUERY, required=False)
+            for n in (*names, "limit", "startingAfter")]
+
+
+class SubscriptionListView(DuroAPIView):
+    @extend_schema(summary="List subscriptions", responses=SubscriptionOutput(many=True),
+                   parameters=_list_params("status", "customerId"))
+    def get(self, request):
+        filters = _filters(SubscriptionFilters, request.query_params,
+                           {"status": "status", "customerId": "customer_id"})
+        rows, has_more = paginate(subscription_list(merchant_id=request.user.id, **filters),
+                                  request.query_params)
+        return Response({"data": SubscriptionOutput(rows, many=True).data, "has_more": has_more})
+
+
+class SubscriptionDetailView(DuroAPIView):
+    @extend_schema(summary="Retrieve a subscription", responses=SubscriptionOutput)
+    def get(self, request, pk):
+        sub = subscription_get(merchant_id=request.user.id, subscription_id=pk)
+        return Response({"data": SubscriptionOutput(sub).data})
+
+
+class SubscriptionCancelView(DuroAPIView):
+    @extend_schema(summary="Cancel a subscription (at period end by default)",
+                   request=SubscriptionCancelInput, responses=SubscriptionOutput,
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        data = SubscriptionCancelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sub = subscription_cancel(merchant_id=request.user.id, subscription_id=pk,
+                                  at_period_end=data.validated_data["at_period_end"],
+                                  now=timezone.now())
+        return Response({"data": SubscriptionOutput(sub).data})
+
+
+class SubscriptionAdvanceView(DuroAPIView):
+    @extend_schema(summary="Test clock: move a test subscription's time forward",
+                   description="Runs its renewals, dunning and cancellation up to `to`. "
+                               "Test mode only; the clock never moves backward.",
+                   request=SubscriptionAdvanceInput, responses=SubscriptionOutput,
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        data = SubscriptionAdvanceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sub = subscription_advance(merchant_id=request.user.id, subscription_id=pk,
+                                   to=data.validated_data["to"], now=timezone.now())
+        return Response({"data": SubscriptionOutput(sub).data})
+
+
+class InvoiceListView(DuroAPIView):
+    @extend_schema(summary="List invoices", responses=InvoiceOutput(many=True),
+                   parameters=_list_params("status", "subscriptionId", "customerId"))
+    def get(self, request):
+        filters = _filters(InvoiceFilters, request.query_params,
+                           {"status": "status", "subscriptionId": "subscription_id",
+                            "customerId": "customer_id"})
+        rows, has_more = paginate(invoice_list(merchant_id=request.user.id, **filters),
+                                  request.query_params)
+        return Response({"data": InvoiceOutput(rows, many=True).data, "has_more": has_more})
+
+
+class InvoiceDetailView(DuroAPIView):
+    @extend_schema(summary="Retrieve an invoice with its payments", responses=InvoiceOutput)
+    def get(self, request, pk):
+        invoice = invoice_get(merchant_id=request.user.id, invoice_id=pk)
+        return Response({"data": InvoiceOutput(invoice).data})

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from billing.schedule import next_attempt_for
 from duro.ids import new_id
 from duro.models import CURRENCY_CHOICES
 
@@ -136,12 +137,31 @@ class Subscription(models.Model):
     invoices_paid = models.PositiveIntegerField(default=0)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The renewal engine's schedule: when it must next act (trial notice, renewal, retry).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    dunning_attempts = models.PositiveSmallIntegerField(default=0)  # failures on the open invoice
+    trial_will_end_sent = models.BooleanField(default=False)
+    # Test clock (test mode): this subscription's own "now"; the beat engine leaves it alone.
+    clock = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["merchant_id", "-created_at"])]
+        indexes = [
+            models.Index(fields=["merchant_id", "-created_at"]),
+            models.Index(fields=["next_attempt_at", "id"], name="subscription_due",
+                         condition=models.Q(next_attempt_at__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return self.id
+
+    def save(self, *args, **kwargs):
+        # A subscription made elsewhere (the checkout pay flow) is scheduled on first save.
+        if self.next_attempt_at is None and self._state.adding:
+            self.next_attempt_at = next_attempt_for(
+                status=self.status, current_period_end=self.current_period_end,
+                trial_end=self.trial_end, trial_will_end_sent=self.trial_will_end_sent,
+            )
+        super().save(*args, **kwargs)
 
 
 class InvoiceCounter(models.Model):
@@ -216,6 +236,7 @@ class PaymentAttempt(models.Model):
     card_exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
     card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
     rail_reference = models.CharField(max_length=120, blank=True)
+    idempotency_key = models.CharField(max_length=80, blank=True)  # what the rail was asked with
     failure_code = models.CharField(max_length=40, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -230,6 +251,22 @@ class PaymentAttempt(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class DunningPolicy(models.Model):
+    """A merchant's retry schedule in this mode: days after a failed renewal was due.
+
+    Without a row, ``settings.DURO_DUNNING_DAYS`` (default ``[1, 3, 5]``) applies."""
+
+    merchant_id = models.CharField(primary_key=True, max_length=32)
+    retry_days = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "dunning policies"
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}: {self.retry_days}"
 
 
 class SandboxCharge(models.Model):

@@ -1,53 +1,109 @@
-"""The JSON shapes of billing objects (camelCase), shared by the API and event data."""
+"""Billing objects as camelCase dicts for event ``data`` (and anything else that sends JSON).
+
+They hold exactly what ``GET /v1/…`` returns for the same object (a test
+keeps the two equal), built by hand because the renewal engine renders one
+for every renewal and DRF serializers cost more than the renewal itself.
+``metadata`` keys are kept as the merchant wrote them. The checkout pay
+flow uses these too::
+
+    event_emit(merchant_id=m, type="subscription_created", data=renewal_payload(
+        subscription=sub, invoice=inv, payment=pay, payments=[pay]))
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from billing.models import Customer, Invoice, PaymentAttempt, Subscription
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+from billing.models import Card, Customer, Invoice, PaymentAttempt, Subscription
 
 
-def payment_payload(p: PaymentAttempt | None) -> dict | None:
-    if p is None:
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, as the API renders it."""
+    if moment is None:
         return None
+    text = moment.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def card_payload(card: Card | None) -> dict | None:
+    if card is None:
+        return None
+    return {"brand": card.brand, "last4": card.last4, "expMonth": card.exp_month,
+            "expYear": card.exp_year}
+
+
+def customer_payload(customer: Customer, *, cards: list[Card] | None = None) -> dict:
+    """The customer; with ``cards`` (the API passes them), their saved cards too."""
+    data = {"id": customer.id, "email": customer.email, "phone": customer.phone,
+            "name": customer.name, "blacklisted": customer.blacklisted,
+            "createdAt": iso(customer.created_at)}
+    if cards is not None:
+        data["cards"] = [{"id": card.id, **card_payload(card)} for card in cards]
+    return data
+
+
+def next_payment_at(sub: Subscription) -> datetime | None:
+    """When the next charge is planned: the period end, or the next dunning retry."""
+    if sub.status == Subscription.Status.ACTIVE or (
+        sub.status == Subscription.Status.TRIALING and sub.trial_end is not None
+    ):
+        return sub.current_period_end
+    if sub.status == Subscription.Status.PAST_DUE:
+        return sub.next_attempt_at
+    return None
+
+
+def subscription_payload(sub: Subscription) -> dict:
+    return {
+        "id": sub.id, "status": sub.status, "planId": sub.plan_id,
+        "customerId": sub.customer_id,
+        "currentPeriodStart": iso(sub.current_period_start),
+        "currentPeriodEnd": iso(sub.current_period_end),
+        "cancelAtPeriodEnd": sub.cancel_at_period_end, "canceledAt": iso(sub.canceled_at),
+        "trialEnd": iso(sub.trial_end), "invoicesPaid": sub.invoices_paid,
+        "nextPaymentAt": iso(next_payment_at(sub)), "card": card_payload(sub.card),
+        "metadata": sub.metadata, "createdAt": iso(sub.created_at),
+    }
+
+
+def payment_payload(payment: PaymentAttempt) -> dict:
     card = None
-    if p.card_last4:
-        card = {"brand": p.card_brand, "last4": p.card_last4, "expMonth": p.card_exp_month,
-                "expYear": p.card_exp_year}
-    return {"id": p.id, "rail": p.rail, "status": p.status, "amount": p.amount,
-            "currency": p.currency, "paidAt": iso(p.paid_at), "card": card,
-            "failureCode": p.failure_code or None, "failureMessage": p.failure_message or None,
-            "invoiceId": p.invoice_id, "customerId": p.customer_id, "createdAt": iso(p.created_at)}
+    if payment.card_last4:
+        card = {"brand": payment.card_brand, "last4": payment.card_last4,
+                "expMonth": payment.card_exp_month, "expYear": payment.card_exp_year}
+    return {
+        "id": payment.id, "invoiceId": payment.invoice_id, "customerId": payment.customer_id,
+        "rail": payment.rail, "status": payment.status, "amount": payment.amount,
+        "currency": payment.currency, "card": card, "failureCode": payment.failure_code,
+        "failureMessage": payment.failure_message, "paidAt": iso(payment.paid_at),
+        "createdAt": iso(payment.created_at),
+    }
 
 
-def customer_payload(c: Customer | None) -> dict | None:
-    if c is None:
-        return None
-    return {"id": c.id, "email": c.email or None, "phone": c.phone or None, "name": c.name or None,
-            "blacklisted": c.blacklisted, "createdAt": iso(c.created_at),
-            "cards": [{"id": card.id, "brand": card.brand, "last4": card.last4,
-                       "expMonth": card.exp_month, "expYear": card.exp_year}
-                      for card in c.cards.all()]}
+def invoice_payload(invoice: Invoice, payments: list[PaymentAttempt] | None = None) -> dict:
+    """The invoice with its payments; pass ``payments`` when known, to skip a query."""
+    if payments is None:
+        payments = list(invoice.payments.order_by("created_at", "id"))
+    return {
+        "id": invoice.id, "number": invoice.number, "status": invoice.status,
+        "amount": invoice.amount, "currency": invoice.currency,
+        "description": invoice.description, "periodStart": iso(invoice.period_start),
+        "periodEnd": iso(invoice.period_end), "subscriptionId": invoice.subscription_id,
+        "customerId": invoice.customer_id, "paidAt": iso(invoice.paid_at),
+        "createdAt": iso(invoice.created_at), "payments": [payment_payload(p) for p in payments],
+    }
 
 
-def subscription_payload(s: Subscription | None) -> dict | None:
-    if s is None:
-        return None
-    return {"id": s.id, "status": s.status, "planId": s.plan_id, "customerId": s.customer_id,
-            "currentPeriodStart": iso(s.current_period_start),
-            "currentPeriodEnd": iso(s.current_period_end), "trialEnd": iso(s.trial_end),
-            "cancelAtPeriodEnd": s.cancel_at_period_end, "canceledAt": iso(s.canceled_at),
-            "createdAt": iso(s.created_at)}
+def renewal_payload(*, subscription: Subscription, invoice: Invoice | None = None,
+                    payment: PaymentAttempt | None = None,
+                    payments: list[PaymentAttempt] | None = None) -> dict:
+    """The ``data`` of a subscription event: subscription, customer, invoice, payment.
 
-
-def invoice_payload(i: Invoice | None) -> dict | None:
-    if i is None:
-        return None
-    return {"id": i.id, "number": i.number, "status": i.status, "amount": i.amount,
-            "currency": i.currency, "periodStart": iso(i.period_start),
-            "periodEnd": iso(i.period_end), "subscriptionId": i.subscription_id,
-            "customerId": i.customer_id, "paidAt": iso(i.paid_at), "createdAt": iso(i.created_at)}
+    ``payments`` lists the invoice's attempts when the caller knows them all."""
+    data = {"subscription": subscription_payload(subscription),
+            "customer": customer_payload(subscription.customer)}
+    if invoice is not None:
+        data["invoice"] = invoice_payload(invoice, payments)
+    if payment is not None:
+        data["payment"] = payment_payload(payment)
+    return data

@@ -326,8 +326,8 @@ def _complete(*, session: CheckoutSession, attempt: PaymentAttempt, result: Char
     data = {
         "session": session_payload(session),
         "customer": customer_payload(customer),
-        "subscription": subscription_payload(subscription),
-        "invoice": invoice_payload(invoice),
+        "subscription": subscription_payload(subscription) if subscription else None,
+        "invoice": invoice_payload(invoice, payments=[attempt]),
         "payment": payment_payload(attempt),
         "metadata": session.metadata,
     }

@@ -166,10 +166,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
-    f"{task.replace('.', '-')}-{mode}": {"task": task, "schedule": 60.0, "args": [mode]}
-    # webhooks.sweep: the database is the source of truth for webhooks; every minute,
-    # per mode, re-queue every delivery that is due and not leased by a worker.
-    for task in ("checkout.recover_payments", "checkout.expire_sessions", "webhooks.sweep")
+    # Every minute, per mode: settle payments a crash left processing, write down
+    # expired sessions, re-queue due webhook deliveries not leased by a worker (the
+    # database is the source of truth), and run the renewal engine (billing/tasks.py).
+    f"{task.replace('.', '-')}-{mode}": {
+        "task": task, "schedule": 60.0, "args": [mode], "options": {"expires": 55},
+    }
+    for task in ("checkout.recover_payments", "checkout.expire_sessions", "webhooks.sweep",
+                 "billing.renewals_run")
     for mode in ("test", "live")
 }
 
@@ -257,6 +261,9 @@ DURO_WEBHOOK_TIMEOUT = env.float("DURO_WEBHOOK_TIMEOUT", default=15.0)
 DURO_WEBHOOK_LEASE_SECONDS = env.int("DURO_WEBHOOK_LEASE_SECONDS", default=120)
 DURO_WEBHOOK_MAX_COUNTDOWN = env.int("DURO_WEBHOOK_MAX_COUNTDOWN", default=300)
 DURO_WEBHOOK_ROTATION_GRACE_HOURS = env.int("DURO_WEBHOOK_ROTATION_GRACE_HOURS", default=24)
+# Dunning: retry a failed renewal this many days after it was due, then cancel.
+DURO_DUNNING_DAYS = env.list("DURO_DUNNING_DAYS", cast=int, default=[1, 3, 5])
+DURO_RENEWAL_BATCH = env.int("DURO_RENEWAL_BATCH", default=200)
 
 # --- Logging: one JSON object a line ----------------------------------------------
 LOGGING = {

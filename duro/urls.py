@@ -11,8 +11,14 @@ from billing.api import (
     CustomerBlacklistView,
     CustomerDetailView,
     CustomerListView,
+    InvoiceDetailView,
+    InvoiceListView,
     PlanDetailView,
     PlanListView,
+    SubscriptionAdvanceView,
+    SubscriptionCancelView,
+    SubscriptionDetailView,
+    SubscriptionListView,
 )
 from checkout.urls import page_urls, public_api_urls, session_api_urls
 from duro.api.views import MerchantView
@@ -44,6 +50,14 @@ api_v1 = [
     *session_api_urls,
     path("public/checkout/", include(public_api_urls)),
     path("public/appearance/<str:key>", PublicAppearanceView.as_view(), name="public-appearance"),
+    path("subscriptions", SubscriptionListView.as_view(), name="subscriptions"),
+    path("subscriptions/<str:pk>", SubscriptionDetailView.as_view(), name="subscription"),
+    path("subscriptions/<str:pk>/cancel", SubscriptionCancelView.as_view(),
+         name="subscription-cancel"),
+    path("subscriptions/<str:pk>/advance", SubscriptionAdvanceView.as_view(),
+         name="subscription-advance"),
+    path("invoices", InvoiceListView.as_view(), name="invoices"),
+    path("invoices/<str:pk>", InvoiceDetailView.as_view(), name="invoice"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
 ]

@@ -1,0 +1,53 @@
+"""When the renewal engine should next look at a subscription (pure code, no ORM, no clock).
+
+The engine keeps one indexed column, ``Subscription.next_attempt_at``: the
+moment something is due — the trial notice three days before a trial ends,
+the renewal at the end of the current period, or the next dunning retry.
+Retries are counted from the renewal's due date (the invoice's period
+start): with the default ``[1, 3, 5]`` a failed renewal is retried one,
+three and five days after it was due, and the subscription is cancelled
+when the last retry fails.
+
+    next_attempt_for(status="active", current_period_end=end, trial_end=None,
+                     trial_will_end_sent=False)            # → end
+    retry_at(due=period_start, failures=1, days=[1, 3, 5])  # → due + 1 day
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+TRIAL_NOTICE = timedelta(days=3)
+DEFAULT_DUNNING_DAYS = (1, 3, 5)
+RENEWING = ("trialing", "active", "non_renewing")
+
+
+def next_attempt_for(*, status: str, current_period_end: datetime, trial_end: datetime | None,
+                     trial_will_end_sent: bool) -> datetime | None:
+    """The first moment the engine must act on a subscription in good standing."""
+    if status not in RENEWING:
+        return None
+    if status == "trialing" and trial_end is not None and not trial_will_end_sent:
+        return trial_end - TRIAL_NOTICE
+    return current_period_end
+
+
+def retry_at(*, due: datetime, failures: int, days: list[int] | tuple[int, ...]) -> datetime | None:
+    """When to retry after ``failures`` failed attempts; None once the schedule is spent."""
+    if failures > len(days):
+        return None
+    return due + timedelta(days=days[failures - 1])
+
+
+def validate_dunning_days(days: object) -> list[int]:
+    """A strictly increasing list of 0–10 whole days between 1 and 60; raises ValueError."""
+    if not isinstance(days, list | tuple) or len(days) > 10:
+        raise ValueError("Dunning days must be a list of at most 10 integers.")
+    clean = []
+    for day in days:
+        if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 60:
+            raise ValueError("Each dunning day must be an integer from 1 to 60.")
+        if clean and day <= clean[-1]:
+            raise ValueError("Dunning days must be strictly increasing.")
+        clean.append(day)
+    return clean

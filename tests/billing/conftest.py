@@ -1,0 +1,62 @@
+"""Billing factories: a subscribed customer as the checkout pay flow would leave it."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+from django.db import transaction
+
+from billing.cycle import subscription_start
+from billing.invoices import invoice_create
+from billing.models import Card, Customer, Plan, Subscription
+from duro.modes import mode_context
+from webhooks.models import Event
+
+PAID_AT = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)  # 10:00 in Lagos
+_seq = itertools.count(1)
+
+
+def subscribe(merchant_id: str, *, authorization: str = "sbx_ok_test", interval: str = "monthly",
+              interval_count: int = 1, trial_days: int = 0, invoice_limit: int | None = None,
+              amount: int = 1_500_000, paid_at: datetime = PAID_AT, tz: str = "Africa/Lagos",
+              mode: str = "test", first_invoice: bool = True,
+              clock: datetime | None = None) -> Subscription:
+    """Plan + Customer + Card + Subscription (+ the first paid invoice, unless trialing).
+
+    ``clock`` puts the subscription on a test clock frozen at that time."""
+    n = next(_seq)
+    with mode_context(mode), transaction.atomic(using=mode):
+        plan = Plan.objects.create(merchant_id=merchant_id, name=f"Gym {n}", amount=amount,
+                                   interval=interval, interval_count=interval_count,
+                                   trial_days=trial_days, invoice_limit=invoice_limit)
+        customer = Customer.objects.create(merchant_id=merchant_id, email=f"ada{n}@example.com")
+        card = Card.objects.create(merchant_id=merchant_id, customer=customer, brand="visa",
+                                   last4="0341" if "fail" in authorization else "4242",
+                                   exp_month=12, exp_year=2035, authorization=authorization)
+        start = subscription_start(interval=interval, interval_count=interval_count,
+                                   trial_days=trial_days, paid_at=paid_at, tz=tz)
+        sub = Subscription.objects.create(
+            merchant_id=merchant_id, customer=customer, plan=plan, card=card,
+            status=start.status, anchor=start.anchor, period_index=start.period_index,
+            current_period_start=start.current_period_start,
+            current_period_end=start.current_period_end, trial_end=start.trial_end,
+            invoices_paid=0 if trial_days else 1, created_at=paid_at, clock=clock,
+        )
+        if first_invoice and not trial_days:
+            invoice_create(merchant_id=merchant_id, customer=customer, subscription=sub,
+                           amount=amount, currency="NGN", period_start=start.current_period_start,
+                           period_end=start.current_period_end, status="paid", paid_at=paid_at)
+    return sub
+
+
+def event_types(merchant_id: str, mode: str = "test") -> list[str]:
+    with mode_context(mode):
+        return list(Event.objects.filter(merchant_id=merchant_id)
+                    .order_by("created_at", "id").values_list("type", flat=True))
+
+
+@pytest.fixture
+def merchant(acme):
+    return acme.merchant
