@@ -1,9 +1,14 @@
 """Receipt emails, branded with the merchant's published tokens (HTML + plain text).
 
     with mode_context("test"):
-        receipt_send(session_id="cks_…")        # after a checkout pay
+        invoice_receipt_send(invoice_id="inv_…")   # a paid invoice: checkout or renewal
+        receipt_send(session_id="cks_…")           # the same, found by checkout session
 
-    receipt_deliver(receipt=Receipt(...))        # any other paid charge (renewals)
+    receipt_deliver(receipt=Receipt(...))           # render and send, no bookkeeping
+
+A paid invoice carries ``receipt_status="pending"`` from the transaction that
+paid it (an outbox): the pay enqueues its send after commit, renewals leave it
+to the sweep (:func:`receipts_due`, every minute), and a lost message is only late.
 
 Colours in the HTML come only from :func:`appearance.theme.palette` (validated
 tokens); every merchant-typed string is escaped by the templates. Sending
@@ -14,19 +19,26 @@ Celery task (:mod:`appearance.tasks`) can retry it; nothing here touches a pay.
 from __future__ import annotations
 
 import logging
+import smtplib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
 
 from appearance.contrast import AA_NORMAL_TEXT, contrast_ratio
 from appearance.selectors import Appearance, published_appearance
+from billing.models import Invoice
 from checkout.models import CheckoutSession
 from duro.models import Merchant
+from duro.modes import current_mode
 from duro.money import format_amount, format_cadence
 
 logger = logging.getLogger(__name__)
+
+MAIL_ERRORS = (OSError, smtplib.SMTPException)
 
 
 @dataclass(frozen=True)
@@ -86,29 +98,83 @@ def receipt_deliver(*, receipt: Receipt) -> None:
     message.send(fail_silently=False)
 
 
-def receipt_send(*, session_id: str) -> bool:
-    """Email the receipt of a completed checkout session (mode from the context).
-
-    Returns False, sending nothing, when the session is not completed or has no
-    email to send to.
-    """
-    session = (CheckoutSession.objects.select_related("plan", "payment")
-               .filter(pk=session_id).first())
-    if session is None or session.status != CheckoutSession.Status.COMPLETED:
-        return False
-    if not session.customer_email:
-        logger.info("receipt skipped: no email", extra={"session": session_id})
-        return False
-    payment = session.payment
-    plan = session.plan
-    receipt_deliver(receipt=Receipt(
-        merchant_id=session.merchant_id, merchant_name=session.merchant_name,
-        to=session.customer_email, amount=session.amount, currency=session.currency,
-        reference=session.reference, plan_name=plan.name if plan else None,
+def receipt_for_invoice(invoice: Invoice) -> Receipt | None:
+    """What the receipt of a paid invoice says: a checkout's (with its reference) or a
+    renewal's. None when there is nobody to send it to."""
+    customer = invoice.customer
+    if not customer.email:
+        return None
+    payment = (invoice.payments.filter(status="succeeded").order_by("-created_at").first())
+    session = CheckoutSession.objects.filter(invoice=invoice).only(
+        "reference", "merchant_name", "customer_email", "description").first()
+    plan = invoice.subscription.plan if invoice.subscription_id else None
+    merchant_name = session.merchant_name if session else (
+        Merchant.objects.filter(pk=invoice.merchant_id).values_list("name", flat=True).first()
+        or "")
+    return Receipt(
+        merchant_id=invoice.merchant_id, merchant_name=merchant_name,
+        to=(session.customer_email if session and session.customer_email else customer.email),
+        amount=invoice.amount, currency=invoice.currency,
+        reference=session.reference if session else f"INV-{invoice.number:06d}",
+        plan_name=plan.name if plan else None,
         cadence=format_cadence(plan.interval, plan.interval_count) if plan else None,
-        description=session.description or None,
+        description=(session.description if session else invoice.description) or None,
         card_brand=payment.card_brand if payment else None,
         card_last4=payment.card_last4 if payment else None,
-        paid_at=session.completed_at,
-    ))
-    return True
+        paid_at=invoice.paid_at,
+    )
+
+
+def invoice_receipt_send(*, invoice_id: str, final: bool = False) -> str:
+    """Send the receipt of a paid invoice once (mode from the context).
+
+    The invoice row is locked while sending, so two workers never send the same
+    receipt; a sent, skipped or failed receipt is never sent again. A mail error
+    is raised for the caller to retry; with ``final`` it is recorded as failed.
+    Returns the receipt's status afterwards.
+    """
+    with transaction.atomic(using=current_mode()):
+        invoice = (Invoice.objects.select_for_update(of=("self",))
+                   .select_related("customer", "subscription__plan")
+                   .filter(pk=invoice_id).first())
+        if invoice is None or invoice.receipt_status != "pending":
+            return invoice.receipt_status if invoice else "missing"
+        receipt = receipt_for_invoice(invoice)
+        invoice.receipt_attempts += 1
+        if receipt is None:
+            invoice.receipt_status = "skipped"
+        else:
+            try:
+                receipt_deliver(receipt=receipt)
+            except MAIL_ERRORS:
+                if not final:
+                    Invoice.objects.filter(pk=invoice.pk).update(
+                        receipt_attempts=invoice.receipt_attempts)
+                    raise
+                invoice.receipt_status = "failed"
+                logger.error("receipt email failed; giving up",
+                             extra={"invoice": invoice.id, "attempts": invoice.receipt_attempts})
+            else:
+                invoice.receipt_status = "sent"
+        invoice.save(update_fields=["receipt_status", "receipt_attempts"])
+        return invoice.receipt_status
+
+
+def receipt_send(*, session_id: str) -> bool:
+    """Email the receipt of a completed checkout session (mode from the context), once.
+
+    True when its receipt is sent (now or before); False when the session is not
+    completed or there is nobody to send it to.
+    """
+    invoice_id = (CheckoutSession.objects.filter(pk=session_id, status="completed")
+                  .values_list("invoice_id", flat=True).first())
+    if not invoice_id:
+        return False
+    return invoice_receipt_send(invoice_id=invoice_id) == "sent"
+
+
+def receipts_due(*, now: datetime, older_than: timedelta, limit: int = 500) -> list[str]:
+    """Pending receipts whose first send should have happened by now (for the sweep)."""
+    return list(Invoice.objects.filter(receipt_status="pending",
+                                       paid_at__lte=now - older_than)
+                .order_by("paid_at").values_list("id", flat=True)[:limit])

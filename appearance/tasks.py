@@ -1,4 +1,4 @@
-"""Celery entry points of appearance: the receipt email, sent after a pay commits.
+"""Celery entry points of appearance: receipt emails, after a pay commits and by sweep.
 
 The task takes ids, calls one service, and owns its retries: a mail server
 that is down is retried with backoff (1, 2, 4, 8 minutes), then logged and
@@ -8,31 +8,41 @@ given up. Nothing here can fail or delay a pay, which only enqueues.
 from __future__ import annotations
 
 import logging
-import smtplib
+from datetime import timedelta
 
 from celery import shared_task
+from django.utils import timezone
 
-from appearance.receipts import receipt_send
+from appearance.receipts import MAIL_ERRORS, invoice_receipt_send, receipts_due
 from duro.modes import mode_context
 
 logger = logging.getLogger(__name__)
 
-MAIL_ERRORS = (OSError, smtplib.SMTPException)
 RETRY_BASE_SECONDS = 60
+# A checkout's receipt is queued on commit; give that a head start before the sweep.
+SWEEP_AFTER = timedelta(minutes=2)
 
 
 @shared_task(bind=True, name="appearance.send_receipt", max_retries=4, acks_late=True)
-def send_receipt(self, mode: str, session_id: str) -> bool:
+def send_receipt(self, mode: str, invoice_id: str) -> str:
+    """Send one paid invoice's receipt; retry a mail failure with backoff, then give up."""
     with mode_context(mode):
+        final = self.request.called_directly or self.request.retries >= self.max_retries
         try:
-            return receipt_send(session_id=session_id)
+            return invoice_receipt_send(invoice_id=invoice_id, final=final)
         except MAIL_ERRORS as exc:
-            if self.request.called_directly or self.request.retries >= self.max_retries:
-                logger.error("receipt email failed; giving up",
-                             extra={"session": session_id, "mode": mode, "error": repr(exc)})
-                return False
             logger.warning("receipt email failed; will retry",
-                           extra={"session": session_id, "mode": mode, "error": repr(exc),
+                           extra={"invoice": invoice_id, "mode": mode, "error": repr(exc),
                                   "retry": self.request.retries + 1})
             countdown = RETRY_BASE_SECONDS * 2 ** self.request.retries
             raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(name="appearance.receipts_sweep")
+def receipts_sweep(mode: str) -> int:
+    """Every minute, per mode: queue the receipts still pending (renewals, lost sends)."""
+    with mode_context(mode):
+        due = receipts_due(now=timezone.now(), older_than=SWEEP_AFTER)
+    for invoice_id in due:
+        send_receipt.delay(mode, invoice_id)
+    return len(due)

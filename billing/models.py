@@ -196,6 +196,13 @@ class Invoice(models.Model):
     period_end = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The receipt email is an outbox row: set "pending" in the transaction that marks the
+    # invoice paid, sent after commit, and picked up by a sweep if that send was lost.
+    receipt_status = models.CharField(max_length=8, blank=True, default="",
+                                      choices=[("", "none"), ("pending", "pending"),
+                                               ("sent", "sent"), ("skipped", "skipped"),
+                                               ("failed", "failed")])
+    receipt_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -204,7 +211,12 @@ class Invoice(models.Model):
             ),
             models.UniqueConstraint(fields=["merchant_id", "number"], name="invoice_number_unique"),
         ]
-        indexes = [models.Index(fields=["merchant_id", "-created_at"])]
+        indexes = [
+            models.Index(fields=["merchant_id", "-created_at"]),
+            models.Index(fields=["receipt_status", "paid_at"],
+                         condition=models.Q(receipt_status="pending"),
+                         name="invoice_receipt_pending"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.number}"

@@ -315,6 +315,7 @@ def _settle(renewals: list[Renewal], *, now: datetime, report: RunReport) -> Non
                 payment.status, payment.paid_at = PaymentAttempt.Status.SUCCEEDED, now
                 payment.rail_reference = result.reference
                 invoice.status, invoice.paid_at = Invoice.Status.PAID, now
+                invoice.receipt_status = "pending"  # outbox: the receipt sweep sends it
                 if still_ours:
                     _advance(sub, invoice)
                     report.renewed += 1
@@ -333,7 +334,7 @@ def _settle(renewals: list[Renewal], *, now: datetime, report: RunReport) -> Non
             invoices.append(invoice)
             payments.append(payment)
         _update_rows(Subscription, subs, SUB_FIELDS)
-        _update_rows(Invoice, invoices, ["status", "paid_at"])
+        _update_rows(Invoice, invoices, ["status", "paid_at", "receipt_status"])
         stamp = timezone.now()
         for payment in payments:
             payment.updated_at = stamp

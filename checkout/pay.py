@@ -315,6 +315,8 @@ def _complete(*, session: CheckoutSession, attempt: PaymentAttempt, result: Char
         description=(session.plan.name if session.plan_id else session.description),
         period_start=period_start, period_end=period_end, status=Invoice.Status.PAID, paid_at=now,
     )
+    invoice.receipt_status = "pending"  # the receipt email's outbox row
+    invoice.save(update_fields=["receipt_status"])
     attempt.status = PaymentAttempt.Status.SUCCEEDED
     attempt.customer, attempt.invoice, attempt.paid_at = customer, invoice, now
     attempt.save()
@@ -337,21 +339,22 @@ def _complete(*, session: CheckoutSession, attempt: PaymentAttempt, result: Char
     else:
         event_emit(merchant_id=merchant_id, type="payment_success", data=data)
     mode = current_mode()  # bound now: the callback may run where no mode is set
-    transaction.on_commit(lambda: _after_pay(session.id, mode), using=mode)
+    transaction.on_commit(lambda: _after_pay(session.id, invoice.id, mode), using=mode)
 
 
-def _after_pay(session_id: str, mode: str) -> None:
-    """Side effects after commit: enqueue the receipt email.
+def _after_pay(session_id: str, invoice_id: str, mode: str) -> None:
+    """Side effects after commit: queue the receipt email now.
 
-    A broker that is down must never fail a pay that has already committed:
-    the failure is logged (with the session id, to resend by hand) and swallowed.
+    A broker that is down must never fail a pay that has already committed: the
+    failure is logged and swallowed, and the receipt — still ``pending`` on its
+    invoice — goes out with the next sweep instead.
     """
     logger.info("checkout completed", extra={"session": session_id})
     try:
-        send_receipt.apply_async(args=(mode, session_id), retry=False)
+        send_receipt.apply_async(args=(mode, invoice_id), retry=False)
     except Exception:  # any broker/transport failure: the pay stands regardless
-        logger.exception("receipt email not enqueued", extra={"session": session_id,
-                                                                "mode": mode})
+        logger.exception("receipt email not queued; the sweep will send it",
+                         extra={"session": session_id, "invoice": invoice_id, "mode": mode})
 
 
 def attempts_recover(*, now: datetime | None = None) -> int:

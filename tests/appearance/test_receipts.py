@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from appearance import tasks
 from appearance.receipts import receipt_send
+from billing.models import Invoice
 from checkout.models import CheckoutSession
 from duro.modes import mode_context
 from tests.appearance.conftest import image_bytes
@@ -46,17 +47,71 @@ def test_receipt_has_amount_plan_card_reference_and_support(api, brand, settings
     assert "<script" not in html
 
 
+def _invoice_id(api, session) -> str:
+    return api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]["invoiceId"]
+
+
 def test_unbranded_receipt_falls_back_to_merchant_support_email(api):
     session = _paid_session(api)
-    tasks.send_receipt.run("test", session["id"])
+    assert tasks.send_receipt.run("test", _invoice_id(api, session)) == "sent"
     [email] = mail.outbox
     assert "owner@acme.test" in email.body and "Payment successful" in email.body
 
 
 def test_no_receipt_for_an_open_session(api):
     session = make_session(api)
-    assert tasks.send_receipt.run("test", session["id"]) is False
+    with mode_context("test"):
+        assert receipt_send(session_id=session["id"]) is False
     assert mail.outbox == []
+
+
+def test_a_receipt_is_sent_once_however_often_it_is_asked(api):
+    invoice_id = _invoice_id(api, _paid_session(api))
+    assert tasks.send_receipt.run("test", invoice_id) == "sent"
+    assert tasks.send_receipt.run("test", invoice_id) == "sent"
+    with mode_context("test"):
+        receipt_send(session_id=Invoice.objects.get(pk=invoice_id).checkoutsession_set.get().id)
+    assert len(mail.outbox) == 1
+
+
+def test_the_sweep_sends_what_the_pay_could_not_queue(api, monkeypatch, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    invoice_id = _invoice_id(api, _paid_session(api))  # on_commit never ran: still pending
+    queued = []
+    monkeypatch.setattr(tasks.send_receipt, "delay", lambda *args: queued.append(args))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert tasks.receipts_sweep.run("test") == 0  # not yet: the pay's own send goes first
+    with mode_context("test"):
+        Invoice.objects.filter(pk=invoice_id).update(
+            paid_at=timezone.now() - timedelta(minutes=5))
+    assert tasks.receipts_sweep.run("test") == 1 and queued == [("test", invoice_id)]
+    assert tasks.send_receipt.run(*queued[0]) == "sent"
+    assert tasks.receipts_sweep.run("test") == 0  # nothing pending any more
+    assert len(mail.outbox) == 1
+
+
+def test_renewals_send_branded_receipts_through_the_sweep(api, brand):
+    from datetime import timedelta
+
+    from billing.models import Subscription
+
+    brand(success_message="Thanks for staying with Acme!")
+    session = _paid_session(api)
+    sub_id = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]["subscriptionId"]
+    with mode_context("test"):
+        start = Subscription.objects.get(pk=sub_id).current_period_start
+    api.post(f"/v1/subscriptions/{sub_id}/advance",
+             {"to": (start + timedelta(days=40)).isoformat()}, format="json")
+    with mode_context("test"):
+        renewal = Invoice.objects.get(subscription_id=sub_id, number=2)
+    assert renewal.status == "paid" and renewal.receipt_status == "pending"
+    assert tasks.send_receipt.run("test", renewal.id) == "sent"
+    [email] = mail.outbox
+    assert f"INV-{renewal.number:06d}" in email.subject
+    assert "Thanks for staying with Acme!" in email.body and "Visa •••• 4242" in email.body
 
 
 def test_a_completed_pay_enqueues_the_receipt_after_commit(api, monkeypatch,
@@ -66,7 +121,7 @@ def test_a_completed_pay_enqueues_the_receipt_after_commit(api, monkeypatch,
                         lambda args, **kwargs: sent.append(args))
     with django_capture_on_commit_callbacks(execute=True, using="test"):
         session = _paid_session(api)
-    assert sent == [("test", session["id"])]
+    assert sent == [("test", _invoice_id(api, session))]
 
 
 def test_a_broker_failure_is_logged_and_the_pay_stands(api, monkeypatch, caplog,
@@ -77,9 +132,10 @@ def test_a_broker_failure_is_logged_and_the_pay_stands(api, monkeypatch, caplog,
     monkeypatch.setattr(tasks.send_receipt, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True, using="test"):
         session = _paid_session(api)
-    assert "receipt email not enqueued" in caplog.text
+    assert "receipt email not queued; the sweep will send it" in caplog.text
     with mode_context("test"):
         assert CheckoutSession.objects.get(pk=session["id"]).status == "completed"
+        assert Invoice.objects.get(pk=_invoice_id(api, session)).receipt_status == "pending"
 
 
 def test_a_refusing_mail_server_never_fails_the_pay(api, settings, monkeypatch, caplog,
@@ -100,3 +156,5 @@ def test_a_refusing_mail_server_never_fails_the_pay(api, settings, monkeypatch, 
     assert "receipt email failed; giving up" in caplog.text
     verify = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
     assert verify["status"] == "completed" and verify["invoiceId"]
+    with mode_context("test"):
+        assert Invoice.objects.get(pk=verify["invoiceId"]).receipt_status == "failed"
