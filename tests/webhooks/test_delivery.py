@@ -221,3 +221,38 @@ def test_sweep_requeues_due_unleased_and_skips_leased(acme, receiver, settings):
     attempt(b, now=now + timedelta(seconds=40))
     with mode_context("test"):
         assert deliveries_sweep(now=now + timedelta(hours=1)) == 0
+
+
+def test_an_endpoint_that_drips_its_answer_times_out_on_the_whole_request(acme, settings):
+    """Each byte arrives within the timeout, the whole answer does not: a failure."""
+    import socket
+    import threading
+    import time as clock
+
+    settings.DURO_WEBHOOK_TIMEOUT = 0.5
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def drip():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                break
+            clock.sleep(0.1)
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    endpoint_make(acme.merchant.id, f"http://127.0.0.1:{server.getsockname()[1]}/drip")
+    pay_emit(acme.merchant.id)
+    started = clock.monotonic()
+    d = attempt(deliveries()[0])
+    assert clock.monotonic() - started < 2
+    server.close()
+    with mode_context("test"):
+        a = d.attempts.get()
+    assert d.status == Delivery.Status.PENDING and a.status_code is None
+    assert "Timed out" in a.error
