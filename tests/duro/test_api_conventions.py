@@ -97,29 +97,42 @@ def test_in_flight_key_is_409(api, acme):
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_concurrent_requests_with_one_key_run_once(acme):
-    """Two threads, one key: one runs, the other gets 409 (or the replay once done)."""
-    barrier = threading.Barrier(2)
-    results = []
+def test_concurrent_requests_with_one_key_run_once(acme, monkeypatch):
+    """Two requests, one key, the first still running: it runs, the other gets 409."""
+    import billing.api
 
-    def post():
+    first_inside = threading.Event()
+    release = threading.Event()
+    real_create = billing.api.plan_create
+
+    def slow_create(**kwargs):  # hold the first request inside its view
+        first_inside.set()
+        release.wait(10)
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(billing.api, "plan_create", slow_create)
+    results = {}
+
+    def post(name):
         client = client_for(acme.keys["test"]["secret"])
-        barrier.wait()
         try:
-            results.append(client.post("/v1/plans", PLAN, format="json",
-                                       HTTP_IDEMPOTENCY_KEY="race"))
+            results[name] = client.post("/v1/plans", PLAN, format="json",
+                                        HTTP_IDEMPOTENCY_KEY="race")
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=post) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    codes = sorted(r.status_code for r in results)
-    assert codes[0] == 201 and codes[1] in (201, 409)
-    if codes[1] == 201:
-        assert results[0].json() == results[1].json()
+    first = threading.Thread(target=post, args=("first",))
+    first.start()
+    assert first_inside.wait(10)
+    post("second")  # while the first is still running
+    release.set()
+    first.join()
+    assert results["first"].status_code == 201
+    assert results["second"].status_code == 409
+    assert results["second"].json()["error"]["code"] == "idempotency_in_flight"
+    replay = client_for(acme.keys["test"]["secret"]).post(
+        "/v1/plans", PLAN, format="json", HTTP_IDEMPOTENCY_KEY="race")
+    assert replay.status_code == 201 and replay.json() == results["first"].json()
     plans = client_for(acme.keys["test"]["secret"]).get("/v1/plans").json()["data"]
     assert len(plans) == 1
 
