@@ -39,11 +39,13 @@ class AppearanceForm(forms.Form):
     remove_logo = forms.BooleanField(label="Remove the logo", required=False)
 
     def __init__(self, *args, draft: dict, **kwargs):
-        super().__init__(*args, initial=draft, **kwargs)
+        kwargs["initial"] = draft
+        super().__init__(*args, **kwargs)
         self.draft = draft
         fields = {}
         for name in TOKEN_FIELDS:
             label, help_text = LABELS[name], HELP.get(name, "")
+            field: forms.Field
             if name in COLOURS:
                 field = forms.CharField(label=label, max_length=40, widget=forms.TextInput(
                     attrs={"type": "color", "data-preview": ""}))

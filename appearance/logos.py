@@ -80,8 +80,8 @@ def logo_clean(*, data: bytes, name: str = "", content_type: str = "") -> CleanL
     if claimed and claimed != actual:
         raise LogoRefused(f"The file says it is {claimed} but its contents are {actual}: "
                           "upload the image in its real format.")
-    image = image.convert("RGBA")
-    image.thumbnail(OUTPUT_BOX)
+    converted = image.convert("RGBA")
+    converted.thumbnail(OUTPUT_BOX)
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)  # a fresh file: no metadata survives
-    return CleanLogo(png=out.getvalue(), width=image.width, height=image.height)
+    converted.save(out, format="PNG", optimize=True)  # a fresh file: no metadata survives
+    return CleanLogo(png=out.getvalue(), width=converted.width, height=converted.height)

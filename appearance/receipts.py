@@ -107,7 +107,7 @@ def receipt_for_invoice(invoice: Invoice) -> Receipt | None:
     payment = (invoice.payments.filter(status="succeeded").order_by("-created_at").first())
     session = CheckoutSession.objects.filter(invoice=invoice).only(
         "reference", "merchant_name", "customer_email", "description").first()
-    plan = invoice.subscription.plan if invoice.subscription_id else None
+    plan = invoice.subscription.plan if invoice.subscription is not None else None
     merchant_name = session.merchant_name if session else (
         Merchant.objects.filter(pk=invoice.merchant_id).values_list("name", flat=True).first()
         or "")

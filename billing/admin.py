@@ -36,14 +36,14 @@ class PlanAdmin(MerchantScopedAdmin):
         return fields
 
 
-@admin.action(description="Blacklist: refuse their payments")
+@admin.action(description="Blacklist: refuse their payments", permissions=["blacklist"])
 def blacklist(modeladmin, request, queryset):
     for customer in queryset:
         customer_set_blacklisted(customer=customer, blacklisted=True)
     modeladmin.message_user(request, f"Blacklisted {len(queryset)} customer(s).")
 
 
-@admin.action(description="Take off the blacklist")
+@admin.action(description="Take off the blacklist", permissions=["blacklist"])
 def unblacklist(modeladmin, request, queryset):
     for customer in queryset:
         customer_set_blacklisted(customer=customer, blacklisted=False)
@@ -66,9 +66,6 @@ class CustomerAdmin(MerchantScopedAdmin):
         # Support staff may blacklist, though everything else is read-only for them.
         return access(request, self.section) in (EDIT, VIEW)
 
-
-blacklist.allowed_permissions = ("blacklist",)
-unblacklist.allowed_permissions = ("blacklist",)
 
 
 @admin.register(Subscription)

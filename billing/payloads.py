@@ -38,7 +38,7 @@ def customer_payload(customer: Customer, *, cards: list[Card] | None = None) -> 
             "name": customer.name, "blacklisted": customer.blacklisted,
             "createdAt": iso(customer.created_at)}
     if cards is not None:
-        data["cards"] = [{"id": card.id, **card_payload(card)} for card in cards]
+        data["cards"] = [{"id": card.id, **(card_payload(card) or {})} for card in cards]
     return data
 
 

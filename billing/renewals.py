@@ -232,16 +232,16 @@ def _create_numbered(invoices: list[Invoice]) -> dict[str, Invoice]:
         with transaction.atomic(using=alias):
             _number(invoices)
             Invoice.objects.bulk_create(invoices)
-        return {inv.subscription_id: inv for inv in invoices}
+        return {str(inv.subscription_id): inv for inv in invoices}
     except IntegrityError:
         pass  # an invoice for one of these periods exists: go one by one
-    created = {}
+    created: dict[str, Invoice] = {}
     for inv in invoices:
         try:
             with transaction.atomic(using=alias):
                 _number([inv])
                 inv.save(force_insert=True)
-            created[inv.subscription_id] = inv
+            created[str(inv.subscription_id)] = inv
         except IntegrityError:
             logger.info("invoice already exists", extra={"subscription": inv.subscription_id})
     return created
@@ -309,6 +309,8 @@ def _settle(renewals: list[Renewal], *, now: datetime, report: RunReport) -> Non
             sub.plan, sub.customer, sub.card = (renewal.sub.plan, renewal.sub.customer,
                                                 renewal.sub.card)
             invoice, payment, result = renewal.invoice, renewal.payment, renewal.result
+            if result is None:  # the charge never answered: the lease brings it back
+                continue
             still_ours = (sub.period_index == renewal.sub.period_index
                           and sub.status in CLAIMABLE and invoice.status == Invoice.Status.OPEN)
             if result.succeeded:
@@ -348,6 +350,7 @@ def _advance(sub: Subscription, invoice: Invoice) -> None:
     """Paid: the invoice's period (computed from the anchor) becomes the current one."""
     sub.status = S.ACTIVE
     sub.period_index += 1
+    assert invoice.period_start is not None and invoice.period_end is not None
     sub.current_period_start, sub.current_period_end = invoice.period_start, invoice.period_end
     sub.invoices_paid += 1
     sub.dunning_attempts = 0
@@ -357,6 +360,7 @@ def _advance(sub: Subscription, invoice: Invoice) -> None:
 def _dun(sub: Subscription, invoice: Invoice, *, now: datetime, days: list[int]) -> bool:
     """Failed: schedule the next retry, or cancel when the schedule is spent (True)."""
     sub.dunning_attempts += 1
+    assert invoice.period_start is not None  # renewal invoices always carry their period
     retry = retry_at(due=invoice.period_start, failures=sub.dunning_attempts, days=days)
     if retry is not None:
         sub.status, sub.next_attempt_at = S.PAST_DUE, max(retry, now + MIN_RETRY_GAP)
@@ -394,7 +398,7 @@ def _emit(sub: Subscription, type_: str, invoice: Invoice | None = None,
           payment: PaymentAttempt | None = None) -> None:
     # A first attempt is the invoice's only payment; a retry reads them all.
     first = payment is not None and ":" not in payment.idempotency_key
-    payments = [payment] if first else None
+    payments = [payment] if first and payment is not None else None
     event_emit(merchant_id=sub.merchant_id, type=type_,
                data=renewal_payload(subscription=sub, invoice=invoice, payment=payment,
                                     payments=payments))

@@ -43,7 +43,7 @@ def validate_dunning_days(days: object) -> list[int]:
     """A strictly increasing list of 0–10 whole days between 1 and 60; raises ValueError."""
     if not isinstance(days, list | tuple) or len(days) > 10:
         raise ValueError("Dunning days must be a list of at most 10 integers.")
-    clean = []
+    clean: list[int] = []
     for day in days:
         if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 60:
             raise ValueError("Each dunning day must be an integer from 1 to 60.")

@@ -16,6 +16,6 @@ from duro.modes import mode_context
 @shared_task(name="billing.renewals_run")
 def renewals_run_task(mode: str, now: str | None = None) -> dict:
     """Run the engine once in ``mode`` at ``now`` (ISO-8601; default: the current time)."""
-    when = parse_datetime(now) if now else timezone.now()
+    when = (parse_datetime(now) if now else None) or timezone.now()
     with mode_context(mode):
         return renewals_run(now=when).as_dict()

@@ -63,8 +63,8 @@ class PayOutcome:
     error: dict | None = None
 
     def as_dict(self) -> dict:
-        body = {"status": self.status, "reference": self.reference,
-                "redirectUrl": self.redirect_url}
+        body: dict[str, object] = {"status": self.status, "reference": self.reference,
+                                   "redirectUrl": self.redirect_url}
         if self.error:
             body["error"] = self.error
         return body
@@ -191,7 +191,7 @@ def _claim(*, session_id: str, request: PayRequest, rail, mode: str, now: dateti
                 session.save(update_fields=["status"])
             raise PayRejected("session_expired", "This checkout session has expired.",
                               status=410)
-        pending_otp = (session.payment if session.payment_id
+        pending_otp = (session.payment if session.payment is not None
                        and session.payment.status == PaymentAttempt.Status.REQUIRES_OTP else None)
         if request.otp is not None and pending_otp is not None:
             attempt = pending_otp
@@ -215,7 +215,8 @@ def _claim(*, session_id: str, request: PayRequest, rail, mode: str, now: dateti
                 raise PayRejected("customer_blocked", BLOCKED_MESSAGE, status=402)
             if pending_otp is not None:
                 _fail(pending_otp, "abandoned", "Replaced by a new payment attempt.")
-            charge_amount = 0 if (session.plan_id and session.plan.trial_days) else session.amount
+            trial = session.plan is not None and session.plan.trial_days > 0
+            charge_amount = 0 if trial else session.amount
             attempt = PaymentAttempt.objects.create(
                 merchant_id=session.merchant_id, customer=customer, session_id=session.id,
                 rail=rail.identifier, amount=charge_amount, currency=session.currency,
@@ -295,8 +296,8 @@ def _complete(*, session: CheckoutSession, attempt: PaymentAttempt, result: Char
         )
     subscription = None
     period_start = period_end = None
-    if session.plan_id:
-        plan = session.plan
+    plan = session.plan
+    if plan is not None:
         timezone_name = (Merchant.objects.filter(pk=merchant_id)
                          .values_list("timezone", flat=True).first() or "Africa/Lagos")
         start = subscription_start(interval=plan.interval, interval_count=plan.interval_count,
@@ -312,7 +313,7 @@ def _complete(*, session: CheckoutSession, attempt: PaymentAttempt, result: Char
     invoice = invoice_create(
         merchant_id=merchant_id, customer=customer, subscription=subscription,
         amount=attempt.amount, currency=attempt.currency,
-        description=(session.plan.name if session.plan_id else session.description),
+        description=(plan.name if plan is not None else session.description),
         period_start=period_start, period_end=period_end, status=Invoice.Status.PAID, paid_at=now,
     )
     invoice.receipt_status = "pending"  # the receipt email's outbox row

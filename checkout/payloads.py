@@ -24,7 +24,7 @@ def session_payload(s: CheckoutSession) -> dict:
         "metadata": s.metadata, "expiresAt": iso(s.expires_at), "createdAt": iso(s.created_at),
         "completedAt": iso(s.completed_at), "customerId": s.customer_id,
         "subscriptionId": s.subscription_id, "invoiceId": s.invoice_id,
-        "payment": payment_payload(s.payment) if s.payment_id else None,
+        "payment": payment_payload(s.payment) if s.payment is not None else None,
     }
 
 
@@ -41,6 +41,6 @@ def plan_summary(s: CheckoutSession) -> dict | None:
 def amount_label(s: CheckoutSession) -> str:
     """``₦15,000.00 / month`` for a plan, ``₦15,000.00`` for a one-off amount."""
     text = format_amount(s.amount, s.currency)
-    if s.plan_id:
+    if s.plan is not None:
         text += f" / {format_cadence(s.plan.interval, s.plan.interval_count)}"
     return text

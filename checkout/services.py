@@ -31,6 +31,8 @@ def session_create(*, merchant: Merchant, plan_id: str | None = None, amount: in
             raise ApiError("This plan is inactive.", param="plan_id", code="plan_inactive")
         amount, currency = plan.amount, plan.currency
         description = description or plan.description
+    if amount is None:  # the serializer guarantees a plan or an amount
+        raise ApiError("Give either planId or a one-off amount.", param="plan_id")
     for _ in range(5):
         mode = current_mode()
         try:

@@ -87,8 +87,8 @@ class ApiKeyAdmin(MerchantScopedAdmin):
                     "last_used_at"]
     list_filter = ["mode", "kind"]
     search_fields = ["lookup", "publishable_key"]
-    fields = ["display", "mode", "kind", "created_at", "expires_at", "revoked_at",
-              "last_used_at"]
+    fields = ("display", "mode", "kind", "created_at", "expires_at", "revoked_at",
+              "last_used_at")
     readonly_fields = fields
     actions = [roll_with_grace, roll_now, revoke]
 

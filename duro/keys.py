@@ -24,7 +24,7 @@ from duro.modes import mode_from_prefix
 
 KEY_RANDOM_LENGTH = 40
 LOOKUP_RANDOM_CHARS = 8
-KIND_PREFIX = {ApiKey.Kind.SECRET: "sk", ApiKey.Kind.PUBLISHABLE: "pk"}
+KIND_PREFIX: dict[str, str] = {ApiKey.Kind.SECRET: "sk", ApiKey.Kind.PUBLISHABLE: "pk"}
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 

@@ -143,7 +143,7 @@ else:
 # --- Celery ------------------------------------------------------------------------
 if _broker_env:
     CELERY_BROKER_URL = _broker_env
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     _broker_dir = DATA_DIR / "broker"
     for _sub in ("queue", "processed", "control"):

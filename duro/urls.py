@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
@@ -32,7 +32,7 @@ from webhooks.api import (
     EventResendView,
 )
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("merchant", MerchantView.as_view(), name="merchant"),
     path("plans", PlanListView.as_view(), name="plans"),
     path("plans/<str:pk>", PlanDetailView.as_view(), name="plan"),

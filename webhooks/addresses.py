@@ -77,7 +77,7 @@ def url_resolve(url: str, *, mode: str) -> Target:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeUrlError(f"The host {host!r} does not resolve ({exc}).") from None
-    ips = [info[4][0] for info in infos]
+    ips = [str(info[4][0]) for info in infos]
     if not ips:
         raise UnsafeUrlError(f"The host {host!r} does not resolve.")
     if mode == LIVE:

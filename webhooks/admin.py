@@ -78,8 +78,8 @@ class DeliveryInline(admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ["id", "endpoint", "status", "attempt_count", "last_status_code",
-              "next_attempt_at"]
+    fields = ("id", "endpoint", "status", "attempt_count", "last_status_code",
+              "next_attempt_at")
     readonly_fields = fields
     show_change_link = True
 
@@ -113,7 +113,7 @@ class AttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ["attempted_at", "status_code", "duration_ms", "error", "response_body"]
+    fields = ("attempted_at", "status_code", "duration_ms", "error", "response_body")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -68,7 +68,7 @@ def idempotency_claim(*, merchant, mode: str, key: str, fingerprint: str) -> Ide
         raise IdempotencyError(
             "A request with this Idempotency-Key is still running.", code="idempotency_in_flight"
         )
-    raise Replay(existing.response_status, bytes(existing.response_body))
+    raise Replay(existing.response_status or 200, bytes(existing.response_body or b""))
 
 
 def idempotency_complete(record: IdempotencyRecord, *, status: int, body: bytes) -> None:

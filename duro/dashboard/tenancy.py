@@ -28,7 +28,7 @@ OWNER, DEVELOPER, SUPPORT = (Membership.Role.OWNER, Membership.Role.DEVELOPER,
 EDIT, VIEW = "edit", "view"
 
 # section -> role -> access (None: hidden)
-ACCESS = {
+ACCESS: dict[str, dict[str, str | None]] = {
     "keys": {OWNER: EDIT, DEVELOPER: EDIT, SUPPORT: None},
     "team": {OWNER: EDIT, DEVELOPER: None, SUPPORT: None},
     "webhooks": {OWNER: EDIT, DEVELOPER: EDIT, SUPPORT: VIEW},

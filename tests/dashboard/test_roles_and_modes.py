@@ -70,7 +70,7 @@ def test_support_is_read_only_but_may_blacklist(two_merchants):
     response = support.post(reverse("admin:billing_plan_change", args=[plan.pk]),
                             {"name": "Hacked", "amount": 1, "currency": "NGN",
                              "interval": "daily", "interval_count": 1, "trial_days": 0})
-    assert response.status_code == 403
+    assert response.status_code == 403, (plan.pk, response.content[:3000])
     assert support.get(reverse("admin:duro_apikey_changelist")).status_code == 403
     assert support.get(reverse("admin:duro_membership_changelist")).status_code == 403
     support.post(reverse("admin:billing_customer_changelist"),
