@@ -109,3 +109,34 @@ def test_real_pay_delivers_both_events_with_the_order_id(acme, api, receiver, wo
                                              "subscription_payment_success"}
     assert all(p["data"]["metadata"] == {"orderId": "ord_77"} for p in payloads)
     assert all(Webhook(secret).verify(r.body, r.headers) for r in receiver.at("/shop"))
+
+
+def test_broker_down_during_a_real_pay_then_the_webhook_arrives(acme, api, receiver, worker,
+                                                                monkeypatch):
+    """The pay succeeds while the broker is unreachable; once it is back, the sweep
+    delivers the pay's events (and the receipt stays pending for its own sweep)."""
+    import json
+
+    from rest_framework.test import APIClient
+
+    from billing.models import Invoice
+    from tests.checkout.factories import make_session, pay
+
+    endpoint_make(acme.merchant.id, receiver.url("/orders"))
+    session = make_session(api, metadata={"orderId": "ord_outage"})
+    monkeypatch.setattr(celery_app.conf, "broker_write_url", "redis://127.0.0.1:1/3")
+    monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
+    answer = pay(APIClient(), session["token"]).json()["data"]
+    assert answer["status"] == "completed"
+    monkeypatch.undo()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    with mode_context("test"):
+        assert Delivery.objects.filter(enqueued_at__isnull=True).count() == 2
+        assert Invoice.objects.get().receipt_status == "pending"
+        assert deliveries_sweep() == 2
+    wait_for(lambda: len(receiver.event_ids("/orders")) == 2,
+             message="the pay's events after the broker came back")
+    bodies = [json.loads(r.body) for r in receiver.at("/orders")]
+    assert all(b["data"]["metadata"] == {"orderId": "ord_outage"} for b in bodies)
