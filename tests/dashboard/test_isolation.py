@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from duro.models import Merchant
@@ -30,7 +31,9 @@ def _registered():
 
 
 def _url(model, view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+    """The admin URL as Django builds it: ids hold "_", which admin URLs escape (quote)."""
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}",
+                   args=[quote(a) for a in args])
 
 
 @pytest.mark.parametrize("mode", ["test", "live"])

@@ -1,6 +1,7 @@
 """Roles are enforced on the server; the mode switch picks the store and shows a banner."""
 
 import pytest
+from django.contrib.admin.utils import quote  # ids hold "_", which admin URLs escape
 from django.urls import reverse
 
 from billing.models import Customer, Plan
@@ -53,7 +54,7 @@ def test_live_actions_that_move_money_or_delete_ask_first(two_merchants):
     with mode_context("live"):
         plan = Plan.objects.create(merchant_id=a.merchant.id, name="Unused", amount=100,
                                    interval="monthly")
-    page = client.get(reverse("admin:billing_plan_delete", args=[plan.pk])).content.decode()
+    page = client.get(reverse("admin:billing_plan_delete", args=[quote(plan.pk)])).content.decode()
     assert "Are you sure" in page and "LIVE DATA" in page
     with mode_context("live"):
         assert Plan.objects.filter(pk=plan.pk).exists()
@@ -67,7 +68,7 @@ def test_support_is_read_only_but_may_blacklist(two_merchants):
     with mode_context("test"):
         plan = Plan.objects.filter(merchant_id=a.merchant.id).first()
         customer = Customer.objects.filter(merchant_id=a.merchant.id).first()
-    response = support.post(reverse("admin:billing_plan_change", args=[plan.pk]),
+    response = support.post(reverse("admin:billing_plan_change", args=[quote(plan.pk)]),
                             {"name": "Hacked", "amount": 1, "currency": "NGN",
                              "interval": "daily", "interval_count": 1, "trial_days": 0})
     assert response.status_code == 403, (plan.pk, response.content[:3000])
@@ -159,3 +160,16 @@ def test_home_shows_webhook_delivery_success_rate(two_merchants):
                                     status=status)
     page = owner_client(a).get(reverse("admin:index")).content.decode()
     assert 'id="duro-webhooks">75.0% succeeded<' in page
+
+
+def test_ids_that_look_like_admin_escapes_still_open(two_merchants):
+    """Admin URLs escape "_" (``_5F``); an id like ``pln_0Aab…`` must round-trip."""
+    a, _ = two_merchants
+    with mode_context("test"):
+        plan = Plan.objects.create(id="pln_0A2Bxyz", merchant_id=a.merchant.id,
+                                   name="Hex-looking id", amount=100, interval="monthly")
+    client = owner_client(a)
+    listing = client.get(reverse("admin:billing_plan_changelist")).content.decode()
+    link = reverse("admin:billing_plan_change", args=[quote(plan.pk)])
+    assert link in listing
+    assert "Hex-looking id" in client.get(link).content.decode()
