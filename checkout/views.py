@@ -108,8 +108,9 @@ def _render(request, session: CheckoutSession | None, template: str, status: int
     return render(request, template, context, status=status)
 
 
-def _state_page(request, session: CheckoutSession, **extra):
-    """Render whatever state the session is in now."""
+def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **extra):
+    """Render whatever state the session is in now (the form or OTP step with
+    ``status_code``, e.g. 429 when pays are rate-limited)."""
     status = session.status
     if status == CheckoutSession.Status.OPEN and session.is_expired():
         status = CheckoutSession.Status.EXPIRED
@@ -122,12 +123,12 @@ def _state_page(request, session: CheckoutSession, **extra):
         return _render(request, session, "checkout/processing.html")
     payment = session.payment if session.payment_id else None
     if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
-        return _render(request, session, "checkout/otp.html", **extra)
+        return _render(request, session, "checkout/otp.html", status=status_code, **extra)
     if payment is not None and payment.status == PaymentAttempt.Status.FAILED:
         extra.setdefault("form_error", payment.failure_message)
     extra.setdefault("values", {"email": session.customer_email,
                                 "phone": session.customer_phone})
-    return _render(request, session, "checkout/page.html", **extra)
+    return _render(request, session, "checkout/page.html", status=status_code, **extra)
 
 
 def _not_found(request):

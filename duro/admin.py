@@ -66,7 +66,8 @@ def roll_now(modeladmin, request, queryset):
 def _roll(modeladmin, request, queryset, grace):
     if access(request, "keys") != EDIT:
         raise PermissionDenied
-    created = [key_roll(key=key, grace=grace) for key in queryset if key.is_active()]
+    created = [key_roll(key=key, grace=grace) for key in queryset
+               if key.is_active() and key.expires_at is None]  # a double click rolls once
     return _show_keys(modeladmin, request, created, "New keys — copy them now")
 
 

@@ -53,8 +53,9 @@ def key_roll(*, key: ApiKey, grace: timedelta | None = None) -> tuple[str, ApiKe
     now = timezone.now()
     with transaction.atomic(using="default"):
         old = ApiKey.objects.select_for_update().get(pk=key.pk)
-        if not old.is_active(now):
-            raise ValueError("Only an active key can be rolled.")
+        if not old.is_active(now) or old.expires_at is not None:
+            # Rolled already (a double click): its successor exists; never mint two.
+            raise ValueError("Only an active key that was not rolled yet can be rolled.")
         old.expires_at = now + grace if grace else now
         old.save(update_fields=["expires_at"])
         return key_create(merchant=old.merchant, mode=old.mode, kind=old.kind)

@@ -143,3 +143,13 @@ def test_about_to_expire_notice(api, browser):
         CheckoutSession.objects.filter(pk=session["id"]).update(
             expires_at=timezone.now() + timedelta(minutes=5))
     assert "expires in" in browser.get(f"/checkout/{session['token']}").content.decode()
+
+
+def test_rate_limited_form_post_is_a_429_page(api, browser, settings):
+    settings.DURO_PAY_RATE_PER_TOKEN = 1
+    session = make_session(api)
+    url = f"/checkout/{session['token']}"
+    post_form(browser, url, card_number="4000 0000 0000 0002")
+    response = post_form(browser, url)
+    assert response.status_code == 429
+    assert "Too many payment attempts" in response.content.decode()

@@ -81,3 +81,11 @@ def test_no_plain_secret_key_in_the_database(acme):
         assert acme.keys[mode]["secret"][8:] not in dump
         assert acme.keys[mode]["publishable"] in dump  # publishable keys are public
     assert len(acme.keys["test"]["secret"]) >= len("sk_test_") + 32
+
+
+def test_a_key_is_rolled_once_even_when_asked_twice(acme):
+    old = key_resolve(acme.keys["test"]["secret"])
+    key_roll(key=old, grace=timedelta(hours=1))
+    with pytest.raises(ValueError, match="not rolled yet"):
+        key_roll(key=old, grace=timedelta(hours=1))
+    assert ApiKey.objects.filter(merchant=acme.merchant, mode="test", kind="secret").count() == 2
