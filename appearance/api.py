@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appearance.selectors import published_appearance
-from duro.api.errors import NotFoundError
+from duro.errors import NotFound
 from duro.keys import key_resolve
 from duro.models import ApiKey
 
@@ -29,7 +29,7 @@ class PublicAppearanceView(APIView):
     def get(self, request, key: str):
         api_key = key_resolve(key, kind=ApiKey.Kind.PUBLISHABLE)
         if api_key is None:
-            raise NotFoundError("No such publishable key.", param="key")
+            raise NotFound("No such publishable key.", param="key")
         appearance = published_appearance(api_key.merchant_id)
         payload = {"merchant": {"name": api_key.merchant.name}, **appearance.as_payload()}
         response = Response({"data": payload})

@@ -24,9 +24,9 @@ from billing.serializers import (
     SubscriptionOutput,
 )
 from billing.subscriptions import subscription_advance, subscription_cancel
-from duro.api.errors import NotFoundError
 from duro.api.pagination import paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
+from duro.errors import NotFound
 
 CustomerEnvelope = inline_serializer("CustomerEnvelope", {"data": serializers.JSONField()})
 
@@ -34,7 +34,7 @@ CustomerEnvelope = inline_serializer("CustomerEnvelope", {"data": serializers.JS
 def get_owned(queryset, merchant, pk: str, label: str):
     obj = queryset.filter(merchant_id=merchant.id, pk=pk).first()
     if obj is None:
-        raise NotFoundError(f"No such {label}: {pk!r}.", param="id")
+        raise NotFound(f"No such {label}: {pk!r}.", param="id")
     return obj
 
 

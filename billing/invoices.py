@@ -6,7 +6,7 @@ transaction: two concurrent invoices wait for each other and get
 consecutive numbers, and a rolled-back invoice gives its number back. Both
 the renewal engine and the checkout pay flow create invoices here.
 
-    with transaction.atomic(using=current_mode()):
+    with atomic():
         invoice = invoice_create(merchant_id=m, customer=c, subscription=s, amount=1_500_000,
                                  currency="NGN", period_start=a, period_end=b,
                                  status="paid", paid_at=now)
@@ -14,27 +14,28 @@ the renewal engine and the checkout pay flow create invoices here.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError
 from django.db.models import F
 
+from billing.cycle import BillingCycle
 from billing.models import Customer, Invoice, InvoiceCounter, Subscription
-from duro.modes import current_mode
+from duro.db import atomic, in_atomic
+
+logger = logging.getLogger(__name__)
 
 
-def _require_atomic(alias: str) -> None:
-    if not connections[alias].in_atomic_block:
-        raise RuntimeError(
-            "Invoice numbers are taken inside the caller's transaction: "
-            f"wrap the call in transaction.atomic(using={alias!r})."
-        )
+def _require_atomic() -> None:
+    if not in_atomic():
+        raise RuntimeError("Invoice numbers are taken inside the caller's transaction: "
+                           "wrap the call in duro.db.atomic().")
 
 
 def invoice_numbers_reserve(*, merchant_id: str, count: int) -> range:
     """``count`` consecutive numbers for this merchant, held until the transaction ends."""
-    alias = current_mode()
-    _require_atomic(alias)
+    _require_atomic()
     for _ in range(2):
         updated = InvoiceCounter.objects.filter(pk=merchant_id).update(
             last_number=F("last_number") + count
@@ -45,7 +46,7 @@ def invoice_numbers_reserve(*, merchant_id: str, count: int) -> range:
             ).get()
             return range(last - count + 1, last + 1)
         try:
-            with transaction.atomic(using=alias):  # a savepoint: a racing insert may win
+            with atomic():  # a savepoint: a racing insert may win
                 InvoiceCounter.objects.create(merchant_id=merchant_id, last_number=count)
             return range(1, count + 1)
         except IntegrityError:
@@ -63,20 +64,84 @@ def invoice_create(*, merchant_id: str, customer: Customer,
                    description: str = "", period_start: datetime | None = None,
                    period_end: datetime | None = None, status: str = Invoice.Status.OPEN,
                    paid_at: datetime | None = None) -> Invoice:
-    """A numbered invoice. Must run inside ``transaction.atomic(using=current_mode())``.
+    """A numbered invoice. Must run inside ``duro.db.atomic()``.
 
     A second invoice for the same subscription and period start violates
     ``invoice_one_per_period`` (IntegrityError): the caller treats it as done.
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
         raise ValueError("amount must be a whole number of minor units (0 for a trial)")
-    alias = current_mode()
-    _require_atomic(alias)
+    _require_atomic()
     # A savepoint around number and row: a collision gives the number back, keeps the outer tx.
-    with transaction.atomic(using=alias):
+    with atomic():
         number = invoice_number_next(merchant_id=merchant_id)
         return Invoice.objects.create(
             merchant_id=merchant_id, number=number, customer=customer, subscription=subscription,
             amount=amount, currency=currency, description=description,
             period_start=period_start, period_end=period_end, status=status, paid_at=paid_at,
         )
+
+
+def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str],
+                          zones: dict[str, str]) -> dict[str, Invoice]:
+    """The open invoice of each subscription's next period, by subscription id.
+
+    A subscription in ``resumed`` (a retry, or a claim whose runner died) keeps
+    the open invoice it has; the others get a new one for period
+    ``period_index + 1``, numbered without gaps in the caller's transaction.
+    A period someone else invoiced meanwhile (``invoice_one_per_period``) is
+    left out: its creator owns it.
+    """
+    found = {
+        str(inv.subscription_id): inv
+        for inv in Invoice.objects.filter(subscription__in=resumed, status=Invoice.Status.OPEN)
+    } if resumed else {}
+    fresh: list[Invoice] = []
+    for sub in subs:
+        if sub.pk in found:
+            continue
+        plan = sub.plan
+        cycle = BillingCycle.for_anchor(plan.interval, plan.interval_count, sub.anchor,
+                                        zones[sub.merchant_id])
+        start, end = cycle.period(sub.period_index + 1)
+        fresh.append(Invoice(
+            merchant_id=sub.merchant_id, number=0, customer_id=sub.customer_id, subscription=sub,
+            amount=plan.amount, currency=plan.currency, description=plan.name,
+            period_start=start, period_end=end,
+        ))
+    found.update(_create_numbered(fresh))
+    return found
+
+
+def _create_numbered(invoices: list[Invoice]) -> dict[str, Invoice]:
+    """Insert the invoices with consecutive numbers per merchant (gap-free, in this tx)."""
+    if not invoices:
+        return {}
+    try:
+        with atomic():
+            _number(invoices)
+            Invoice.objects.bulk_create(invoices)
+        return {str(inv.subscription_id): inv for inv in invoices}
+    except IntegrityError:
+        pass  # an invoice for one of these periods exists: go one by one
+    created: dict[str, Invoice] = {}
+    for inv in invoices:
+        try:
+            with atomic():
+                _number([inv])
+                inv.save(force_insert=True)
+            created[str(inv.subscription_id)] = inv
+        except IntegrityError:
+            logger.info("invoice already exists", extra={"subscription": inv.subscription_id})
+    return created
+
+
+def _number(invoices: list[Invoice]) -> None:
+    by_merchant: dict[str, list[Invoice]] = {}
+    for inv in invoices:
+        by_merchant.setdefault(inv.merchant_id, []).append(inv)
+    for merchant_id in sorted(by_merchant):  # one lock order: no deadlock between runners
+        rows = by_merchant[merchant_id]
+        for inv, number in zip(rows, invoice_numbers_reserve(merchant_id=merchant_id,
+                                                             count=len(rows)), strict=True):
+            inv.number = number

@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from billing.schedule import next_attempt_for
 from duro.ids import new_id
 from duro.models import CURRENCY_CHOICES
 
@@ -153,15 +152,6 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return self.id
-
-    def save(self, *args, **kwargs):
-        # A subscription made elsewhere (the checkout pay flow) is scheduled on first save.
-        if self.next_attempt_at is None and self._state.adding:
-            self.next_attempt_at = next_attempt_for(
-                status=self.status, current_period_end=self.current_period_end,
-                trial_end=self.trial_end, trial_will_end_sent=self.trial_will_end_sent,
-            )
-        super().save(*args, **kwargs)
 
 
 class InvoiceCounter(models.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from billing.models import Plan, Subscription
-from duro.api.errors import ApiError
+from duro.errors import Invalid
 from duro.modes import current_mode
 
 PRICE_FIELDS = ("amount", "currency", "interval", "interval_count")
@@ -24,7 +24,7 @@ def plan_update(*, plan: Plan, **changes) -> Plan:
         plan = Plan.objects.select_for_update().get(pk=plan.pk)
         changed_price = [f for f in PRICE_FIELDS if f in changes and changes[f] != getattr(plan, f)]
         if changed_price and plan_has_subscribers(plan):
-            raise ApiError(
+            raise Invalid(
                 "This plan has subscribers: its price and interval cannot change. "
                 "Create a new plan instead.",
                 param=changed_price[0], code="plan_has_subscribers",

@@ -1,7 +1,7 @@
 """Reads of billing data, scoped to a merchant, with the joins their callers need.
 
     subs = subscription_list(merchant_id=m.id, status="active")
-    invoice = invoice_get(merchant_id=m.id, invoice_id="inv_…")   # raises NotFoundError
+    invoice = invoice_get(merchant_id=m.id, invoice_id="inv_…")   # raises NotFound
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.db.models import Prefetch, QuerySet
 
 from billing.cycle import DEFAULT_TZ
 from billing.models import DunningPolicy, Invoice, PaymentAttempt, Subscription
-from duro.api.errors import NotFoundError
+from duro.errors import NotFound
 from duro.models import Merchant
 
 
@@ -28,7 +28,7 @@ def subscription_list(*, merchant_id: str, status: str | None = None,
 def subscription_get(*, merchant_id: str, subscription_id: str) -> Subscription:
     sub = subscription_list(merchant_id=merchant_id).filter(pk=subscription_id).first()
     if sub is None:
-        raise NotFoundError(f"No such subscription: {subscription_id!r}.", param="id")
+        raise NotFound(f"No such subscription: {subscription_id!r}.", param="id")
     return sub
 
 
@@ -50,7 +50,7 @@ def invoice_list(*, merchant_id: str, status: str | None = None,
 def invoice_get(*, merchant_id: str, invoice_id: str) -> Invoice:
     invoice = invoice_list(merchant_id=merchant_id).filter(pk=invoice_id).first()
     if invoice is None:
-        raise NotFoundError(f"No such invoice: {invoice_id!r}.", param="id")
+        raise NotFound(f"No such invoice: {invoice_id!r}.", param="id")
     return invoice
 
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from billing.models import Invoice, Subscription
 from billing.payloads import renewal_payload
 from billing.renewals import renewals_run
-from duro.api.errors import ApiError, NotFoundError
+from duro.errors import Invalid, NotFound
 from duro.modes import TEST, current_mode
 from webhooks.events import event_emit
 
@@ -30,7 +30,7 @@ def _locked(*, merchant_id: str, subscription_id: str) -> Subscription:
     sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer", "card")
            .filter(merchant_id=merchant_id, pk=subscription_id).first())
     if sub is None:
-        raise NotFoundError(f"No such subscription: {subscription_id!r}.", param="id")
+        raise NotFound(f"No such subscription: {subscription_id!r}.", param="id")
     return sub
 
 
@@ -70,13 +70,13 @@ def subscription_advance(*, merchant_id: str, subscription_id: str, to: datetime
     twelve invoices, and dunning retries land on their days.
     """
     if current_mode() != TEST:
-        raise ApiError("The test clock exists in test mode only: use your sk_test_ key.",
-                       code="test_mode_only", status=400)
+        raise Invalid("The test clock exists in test mode only: use your sk_test_ key.",
+                      code="test_mode_only")
     with transaction.atomic(using=current_mode()):
         sub = _locked(merchant_id=merchant_id, subscription_id=subscription_id)
         base = sub.clock or now
         if to < base:
-            raise ApiError(
+            raise Invalid(
                 f"The clock only moves forward: 'to' must be at or after {base.isoformat()}.",
                 param="to", code="clock_backward",
             )

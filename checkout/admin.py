@@ -12,9 +12,9 @@ from django.utils.html import format_html
 from billing.models import Plan
 from checkout.models import CheckoutSession
 from checkout.payloads import hosted_url
-from checkout.services import session_create
-from duro.api.errors import ApiError
+from checkout.sessions import session_create
 from duro.dashboard.tenancy import EDIT, ReadOnlyAdmin, access, membership_of, merchant_id_for
+from duro.errors import DuroError
 from duro.models import Merchant
 from duro.modes import peek_mode
 from duro.money import format_amount
@@ -77,7 +77,7 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
                         merchant=merchant, plan_id=plan.id if plan else None,
                         amount=form.cleaned_data.get("amount"),
                         description=form.cleaned_data.get("description", ""))
-                except ApiError as exc:
+                except DuroError as exc:
                     form.add_error(None, exc.message)
                 else:
                     return HttpResponseRedirect(hosted_url(session))

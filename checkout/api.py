@@ -6,8 +6,6 @@ an unknown prefix is a 404 that touches no store.
 
 from __future__ import annotations
 
-from django.db.models import Q
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -17,16 +15,15 @@ from rest_framework.views import APIView
 from appearance.selectors import published_appearance
 from billing.rails import enabled_rails
 from checkout.models import CheckoutSession
-from checkout.pay import PayRejected, PayRequest, outcome_of, pay_session
+from checkout.outcomes import outcome_of
+from checkout.pay import PayRequest, checkout_pay
 from checkout.payloads import amount_label, iso, plan_summary, session_payload
-from checkout.ratelimit import client_ip, pay_allowed
+from checkout.ratelimit import client_ip
+from checkout.selectors import session_for_token, session_get, session_list
 from checkout.serializers import SessionInput
-from checkout.services import session_by_token, session_create, session_expire
-from checkout.tokens import mode_of_token
-from duro.api.errors import ApiError, NotFoundError, camel
+from checkout.sessions import session_create, session_expire
 from duro.api.pagination import paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
-from duro.modes import set_mode
 
 SessionEnvelope = inline_serializer("CheckoutSessionEnvelope", {"data": serializers.JSONField()})
 
@@ -37,20 +34,9 @@ class SessionListView(DuroAPIView):
         OpenApiParameter("limit", int), OpenApiParameter("startingAfter", str)],
         responses=SessionEnvelope)
     def get(self, request):
-        rows = CheckoutSession.objects.select_related("payment").filter(
-            merchant_id=request.user.id)
-        if status := request.query_params.get("status"):
-            if status not in CheckoutSession.Status.values:
-                raise ApiError("Unknown status.", param="status")
-            now = timezone.now()
-            if status == CheckoutSession.Status.OPEN:
-                rows = rows.filter(status=status, expires_at__gt=now)
-            elif status == CheckoutSession.Status.EXPIRED:
-                rows = rows.filter(Q(status=status) | Q(status="open", expires_at__lte=now))
-            else:
-                rows = rows.filter(status=status)
-        if reference := request.query_params.get("reference"):
-            rows = rows.filter(reference=reference)
+        rows = session_list(merchant_id=request.user.id,
+                            status=request.query_params.get("status"),
+                            reference=request.query_params.get("reference"))
         page, has_more = paginate(rows, request.query_params)
         return Response({"data": [session_payload(s) for s in page], "has_more": has_more})
 
@@ -64,11 +50,7 @@ class SessionListView(DuroAPIView):
 
 
 def _owned_session(request, pk: str) -> CheckoutSession:
-    session = CheckoutSession.objects.select_related("payment").filter(
-        merchant_id=request.user.id, pk=pk).first()
-    if session is None:
-        raise NotFoundError(f"No such checkout session: {pk!r}.", param="id")
-    return session
+    return session_get(merchant_id=request.user.id, session_id=pk)
 
 
 class SessionDetailView(DuroAPIView):
@@ -92,14 +74,7 @@ class PublicView(APIView):
     permission_classes: list = []
 
     def session_for(self, token: str) -> CheckoutSession:
-        mode = mode_of_token(token)
-        if mode is None:
-            raise NotFoundError("No such checkout session.")
-        set_mode(mode)
-        session = session_by_token(token)
-        if session is None:
-            raise NotFoundError("No such checkout session.")
-        return session
+        return session_for_token(token)
 
 
 def hydrate_payload(session: CheckoutSession) -> dict:
@@ -142,22 +117,12 @@ class PayView(PublicView):
                    request=PayInput, responses=SessionEnvelope)
     @sensitive_variables("body", "data")
     def post(self, request, token):
-        session = self.session_for(token)
-        if not pay_allowed(token=token, ip=client_ip(request)):
-            return Response({"error": {"type": "rate_limit_error", "code": "rate_limited",
-                                       "message": "Too many payment attempts; wait a while.",
-                                       "param": None}}, status=429)
         body = PayInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        try:
-            outcome = pay_session(session_id=session.id, request=PayRequest(
-                email=data["email"], phone=data["phone"], rail=data["rail"],
-                card=data["card"], otp=data["otp"]))
-        except PayRejected as exc:
-            type_ = "payment_error" if exc.code == "customer_blocked" else "invalid_request_error"
-            return Response({"error": {"type": type_, "code": exc.code, "message": exc.message,
-                                       "param": camel(exc.param)}}, status=exc.status)
+        outcome = checkout_pay(token=token, ip=client_ip(request), request=PayRequest(
+            email=data["email"], phone=data["phone"], rail=data["rail"], card=data["card"],
+            otp=data["otp"]))
         return Response({"data": outcome.as_dict()})
 
 

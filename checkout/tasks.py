@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from checkout.pay import attempts_recover
-from checkout.services import sessions_expire_due
+from checkout.sessions import sessions_expire_due
 from duro.modes import mode_context
 
 

@@ -24,12 +24,12 @@ from appearance.selectors import Appearance, published_appearance
 from billing.models import PaymentAttempt
 from billing.rails import enabled_rails
 from checkout.models import CheckoutSession
-from checkout.pay import PayRejected, PayRequest, pay_session, success_redirect
+from checkout.outcomes import success_redirect
+from checkout.pay import PayRequest, checkout_pay
 from checkout.payloads import amount_label, plan_summary
-from checkout.ratelimit import client_ip, pay_allowed
-from checkout.services import session_by_token
-from checkout.tokens import mode_of_token
-from duro.modes import set_mode
+from checkout.ratelimit import client_ip
+from checkout.selectors import session_for_token
+from duro.errors import DuroError, Gone, NotFound, RateLimited
 
 EXPIRY_WARNING = timedelta(minutes=10)
 FIELD_OF = {"card.number": "card_number", "card.exp_month": "card_expiry",
@@ -73,11 +73,10 @@ def hosted(view):
 
 
 def _load(request, token: str) -> CheckoutSession | None:
-    mode = mode_of_token(token)
-    if mode is None:
+    try:
+        session = session_for_token(token)
+    except NotFound:
         return None
-    set_mode(mode)
-    session = session_by_token(token)
     request.checkout_session = session
     return session
 
@@ -170,16 +169,19 @@ def checkout_otp(request, token: str):
 
 
 def _pay_and_answer(request, session: CheckoutSession, pay: PayRequest, values: dict):
-    if not pay_allowed(token=session.token, ip=client_ip(request)):
+    """The form's pay through the same entrance as the JSON pay; its refusals become
+    form errors on the step the customer is on."""
+    try:
+        outcome = checkout_pay(token=session.token, ip=client_ip(request), request=pay)
+    except RateLimited:
         return _state_page(request, session, values=values, status_code=429,
                            form_error="Too many payment attempts. Please wait a few minutes.")
-    try:
-        outcome = pay_session(session_id=session.id, request=pay)
-    except PayRejected as exc:
+    except Gone:
         session.refresh_from_db()
-        if exc.code == "session_expired":
-            return _render(request, session, "checkout/expired.html", status=410)
-        errors = {FIELD_OF.get(k, k): v for k, v in exc.field_errors.items()}
+        return _render(request, session, "checkout/expired.html", status=410)
+    except DuroError as exc:
+        session.refresh_from_db()
+        errors = {FIELD_OF.get(k, k): v for k, v in exc.fields.items()}
         if errors:
             return _state_page(request, session, values=values, errors=errors,
                                otp_error=errors.get("otp"))

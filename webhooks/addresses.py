@@ -16,11 +16,11 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from duro.api.errors import ApiError
+from duro.errors import Invalid
 from duro.modes import LIVE
 
 
-class UnsafeUrlError(ApiError):
+class UnsafeUrlError(Invalid):
     """The endpoint URL is malformed or points somewhere Duro will not send to."""
 
     code = "url_invalid"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from duro.api.errors import NotFoundError
+from duro.errors import NotFound
 from webhooks.models import Delivery, Event, WebhookEndpoint
 
 
@@ -15,7 +15,7 @@ def endpoint_list(*, merchant_id: str) -> QuerySet[WebhookEndpoint]:
 def endpoint_get(*, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
     endpoint = endpoint_list(merchant_id=merchant_id).filter(pk=endpoint_id).first()
     if endpoint is None:
-        raise NotFoundError(f"No such webhook endpoint: {endpoint_id!r}.", param="id")
+        raise NotFound(f"No such webhook endpoint: {endpoint_id!r}.", param="id")
     return endpoint
 
 
@@ -34,5 +34,5 @@ def event_get(*, merchant_id: str, event_id: str, with_deliveries: bool = False)
         ))
     event = events.filter(pk=event_id).first()
     if event is None:
-        raise NotFoundError(f"No such event: {event_id!r}.", param="id")
+        raise NotFound(f"No such event: {event_id!r}.", param="id")
     return event

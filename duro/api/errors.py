@@ -1,8 +1,9 @@
 """The API error envelope and the one exception handler that produces it.
 
 Every failure leaves as ``{"error": {"type", "code", "message", "param"}}``.
-Domain code raises :class:`ApiError` (or a subclass); DRF's own exceptions
-are translated here.
+Services raise Duro's own exceptions (:mod:`duro.errors`); this module maps
+each kind to its status and envelope ``type``, once. DRF's own exceptions are
+translated here too.
 """
 
 from __future__ import annotations
@@ -15,43 +16,32 @@ from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from duro.errors import Conflict, DuroError, Gone, Invalid, NotFound, PaymentRefused, RateLimited
+
 logger = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    status = 400
-    type = "invalid_request_error"
-    code = "invalid_request"
+class IdempotencyError(Conflict):
+    """The Idempotency-Key is in use by another request, or was used with another body."""
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None,
-                 status: int | None = None, type: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.param = param
-        if code:
-            self.code = code
-        if status:
-            self.status = status
-        if type:
-            self.type = type
-
-
-class NotFoundError(ApiError):
-    status = 404
-    type = "not_found"
-    code = "resource_missing"
-
-
-class IdempotencyError(ApiError):
-    status = 409
-    type = "idempotency_error"
     code = "idempotency_conflict"
 
 
-class PaymentError(ApiError):
-    status = 402
-    type = "payment_error"
-    code = "payment_failed"
+# The first class an error is an instance of decides its status and envelope type.
+STATUS_OF: list[tuple[type[DuroError], int, str]] = [
+    (IdempotencyError, 409, "idempotency_error"),
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "invalid_request_error"),
+    (Gone, 410, "invalid_request_error"),
+    (PaymentRefused, 402, "payment_error"),
+    (RateLimited, 429, "rate_limit_error"),
+    (Invalid, 400, "invalid_request_error"),
+    (DuroError, 400, "invalid_request_error"),
+]
+
+
+def status_of(exc: DuroError) -> tuple[int, str]:
+    return next((status, type_) for cls, status, type_ in STATUS_OF if isinstance(exc, cls))
 
 
 def camel(name: str | None) -> str | None:
@@ -79,9 +69,9 @@ def _first_validation_error(detail, path: str = "") -> tuple[str | None, str, st
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, ApiError):
-        body = envelope(exc.type, exc.code, exc.message, camel(exc.param))
-        return Response(body, status=exc.status)
+    if isinstance(exc, DuroError):
+        status, type_ = status_of(exc)
+        return Response(envelope(type_, exc.code, exc.message, camel(exc.param)), status=status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from duro.api.errors import ApiError, IdempotencyError
+from duro.api.errors import IdempotencyError
+from duro.errors import Invalid
 from duro.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
@@ -45,7 +46,7 @@ def _ttl_cutoff():
 
 def idempotency_claim(*, merchant, mode: str, key: str, fingerprint: str) -> IdempotencyRecord:
     if len(key) > MAX_KEY_LENGTH or not key.strip():
-        raise ApiError("Idempotency-Key must be 1–255 characters.", param="Idempotency-Key")
+        raise Invalid("Idempotency-Key must be 1–255 characters.", param="Idempotency-Key")
     IdempotencyRecord.objects.filter(
         merchant=merchant, mode=mode, key=key, created_at__lt=_ttl_cutoff()
     ).delete()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from duro.api.errors import ApiError
+from duro.errors import Invalid
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -20,9 +20,9 @@ def parse_limit(raw: str | None) -> int:
     try:
         limit = int(raw)
     except ValueError:
-        raise ApiError("limit must be an integer from 1 to 100.", param="limit") from None
+        raise Invalid("limit must be an integer from 1 to 100.", param="limit") from None
     if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError("limit must be an integer from 1 to 100.", param="limit")
+        raise Invalid("limit must be an integer from 1 to 100.", param="limit")
     return limit
 
 
@@ -33,7 +33,7 @@ def paginate(queryset: QuerySet, query_params) -> tuple[list, bool]:
     if after:
         anchor = queryset.filter(pk=after).values("created_at").first()
         if anchor is None:
-            raise ApiError("startingAfter names no object in this list.", param="startingAfter")
+            raise Invalid("startingAfter names no object in this list.", param="startingAfter")
         queryset = queryset.filter(
             Q(created_at__lt=anchor["created_at"])
             | Q(created_at=anchor["created_at"], id__lt=after)

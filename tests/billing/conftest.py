@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from django.db import transaction
 
-from billing.cycle import subscription_start
 from billing.invoices import invoice_create
 from billing.models import Card, Customer, Plan, Subscription
+from billing.payments import subscription_open
 from duro.modes import mode_context
 from webhooks.models import Event
 
@@ -35,19 +35,13 @@ def subscribe(merchant_id: str, *, authorization: str = "sbx_ok_test", interval:
         card = Card.objects.create(merchant_id=merchant_id, customer=customer, brand="visa",
                                    last4="0341" if "fail" in authorization else "4242",
                                    exp_month=12, exp_year=2035, authorization=authorization)
-        start = subscription_start(interval=interval, interval_count=interval_count,
-                                   trial_days=trial_days, paid_at=paid_at, tz=tz)
-        sub = Subscription.objects.create(
-            merchant_id=merchant_id, customer=customer, plan=plan, card=card,
-            status=start.status, anchor=start.anchor, period_index=start.period_index,
-            current_period_start=start.current_period_start,
-            current_period_end=start.current_period_end, trial_end=start.trial_end,
-            invoices_paid=0 if trial_days else 1, created_at=paid_at, clock=clock,
-        )
+        sub = subscription_open(merchant_id=merchant_id, customer=customer, plan=plan,
+                                card=card, paid_at=paid_at, tz=tz, created_at=paid_at,
+                                clock=clock)
         if first_invoice and not trial_days:
             invoice_create(merchant_id=merchant_id, customer=customer, subscription=sub,
-                           amount=amount, currency="NGN", period_start=start.current_period_start,
-                           period_end=start.current_period_end, status="paid", paid_at=paid_at)
+                           amount=amount, currency="NGN", period_start=sub.current_period_start,
+                           period_end=sub.current_period_end, status="paid", paid_at=paid_at)
     return sub
 
 

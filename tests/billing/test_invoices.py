@@ -47,5 +47,5 @@ def test_a_duplicate_period_collides_without_burning_a_number(merchant):
 
 @pytest.mark.django_db(databases="__all__", transaction=True)
 def test_numbering_needs_the_callers_transaction():
-    with mode_context("test"), pytest.raises(RuntimeError, match=r"transaction\.atomic"):
+    with mode_context("test"), pytest.raises(RuntimeError, match=r"duro\.db\.atomic"):
         invoice_number_next(merchant_id="mer_a")

@@ -1,16 +1,23 @@
-"""Checkout session services: create and expire (writes), plus the token lookup."""
+"""Checkout session services (writes): create, expire, and write down expiries.
+
+    session = session_create(merchant=m, plan_id="pln_…", success_url="https://…")
+    session_expire(session=session)
+
+Reads live in :mod:`checkout.selectors`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from billing.models import Plan
 from checkout.models import CheckoutSession
 from checkout.tokens import new_reference, new_token
-from duro.api.errors import ApiError
+from duro.db import atomic
+from duro.errors import Invalid
 from duro.models import Merchant
 from duro.modes import current_mode
 
@@ -26,17 +33,17 @@ def session_create(*, merchant: Merchant, plan_id: str | None = None, amount: in
     if plan_id:
         plan = Plan.objects.filter(merchant_id=merchant.id, pk=plan_id).first()
         if plan is None:
-            raise ApiError(f"No such plan: {plan_id!r}.", param="plan_id", code="resource_missing")
+            raise Invalid(f"No such plan: {plan_id!r}.", param="plan_id", code="resource_missing")
         if not plan.active:
-            raise ApiError("This plan is inactive.", param="plan_id", code="plan_inactive")
+            raise Invalid("This plan is inactive.", param="plan_id", code="plan_inactive")
         amount, currency = plan.amount, plan.currency
         description = description or plan.description
     if amount is None:  # the serializer guarantees a plan or an amount
-        raise ApiError("Give either planId or a one-off amount.", param="plan_id")
+        raise Invalid("Give either planId or a one-off amount.", param="plan_id")
     for _ in range(5):
         mode = current_mode()
         try:
-            with transaction.atomic(using=mode):
+            with atomic():
                 return CheckoutSession.objects.create(
                     merchant_id=merchant.id, merchant_name=merchant.name, token=new_token(mode),
                     reference=new_reference(), plan=plan, amount=amount,
@@ -52,20 +59,15 @@ def session_create(*, merchant: Merchant, plan_id: str | None = None, amount: in
 
 
 def session_expire(*, session: CheckoutSession) -> CheckoutSession:
-    with transaction.atomic(using=current_mode()):
+    with atomic():
         session = CheckoutSession.objects.select_for_update().get(pk=session.pk)
         if session.status != CheckoutSession.Status.OPEN:
-            raise ApiError(f"Only an open session can be expired; this one is {session.status}.",
+            raise Invalid(f"Only an open session can be expired; this one is {session.status}.",
                            code="session_not_open", param="id")
         session.status = CheckoutSession.Status.EXPIRED
         session.expires_at = min(session.expires_at, timezone.now())
         session.save(update_fields=["status", "expires_at"])
     return session
-
-
-def session_by_token(token: str) -> CheckoutSession | None:
-    """One query on the current mode's store: the session and its plan."""
-    return CheckoutSession.objects.select_related("plan").filter(token=token).first()
 
 
 def sessions_expire_due(*, now: datetime | None = None) -> int:

@@ -1,0 +1,407 @@
+"""Payment outcomes: the one place where a rail's answer becomes billing state.
+
+Every caller that moves money — the first pay of a checkout session, the
+renewal engine, the recovery sweep, and later the invoice page, asynchronous
+rails and processor events — opens its attempt here and hands the rail's
+answer to :func:`payments_settle`. In one transaction that function locks and
+re-reads the rows it changes (subscription, then invoice, then attempt),
+decides from what it read, never from copies taken before the charge, and
+writes the events (outbox) and the receipt's outbox row with them::
+
+    attempt = attempt_open(merchant_id=m, rail="card", amount=1_500_000, currency="NGN",
+                           session_id=session.id)
+    result = rail.charge(..., idempotency_key=attempt.id)        # no transaction held
+    [settled] = payments_settle([Outcome(attempt.id, result, order=order)], now=now)
+
+An attempt without an invoice pays for an :class:`Order` (a plan or a
+one-off amount): success creates the customer, the saved card, the
+subscription with its first BillingCycle period and the paid invoice. An
+attempt on an invoice pays that invoice: success marks it paid and advances
+its subscription one period; a decline moves the subscription along its
+dunning schedule. A second answer for a settled attempt changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.utils import timezone
+
+from appearance.tasks import send_receipt
+from billing.customers import customer_resolve
+from billing.cycle import subscription_start
+from billing.invoices import invoice_create
+from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Subscription
+from billing.payloads import (
+    customer_payload,
+    invoice_payload,
+    payment_payload,
+    renewal_payload,
+    subscription_payload,
+)
+from billing.rails.base import ChargeResult
+from billing.schedule import next_attempt_for, retry_at
+from billing.selectors import dunning_days_for, merchant_timezones
+from duro.db import after_commit, atomic, update_rows
+from duro.modes import current_mode
+from webhooks.events import event_emit
+
+logger = logging.getLogger(__name__)
+
+S = Subscription.Status
+A = PaymentAttempt.Status
+RENEWABLE = (S.TRIALING, S.ACTIVE, S.PAST_DUE, S.NON_RENEWING)
+MIN_RETRY_GAP = timedelta(hours=1)  # a late run never fires the dunning retries back to back
+SETTLED = (A.SUCCEEDED, A.FAILED)
+SUB_FIELDS = ["status", "period_index", "current_period_start", "current_period_end",
+              "canceled_at", "invoices_paid", "next_attempt_at", "dunning_attempts"]
+
+
+@dataclass(frozen=True)
+class Order:
+    """What a first payment buys when there is no invoice yet: a plan, or a one-off amount."""
+
+    merchant_id: str
+    email: str
+    phone: str
+    plan: Plan | None
+    description: str = ""
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A rail's answer for one attempt (and, for a first payment, what it buys)."""
+
+    attempt_id: str
+    result: ChargeResult
+    order: Order | None = None
+
+
+@dataclass
+class Settlement:
+    """What settling one attempt left behind, re-read under lock."""
+
+    attempt: PaymentAttempt
+    applied: bool = False  # this call changed the attempt (False: settled before, or pending)
+    customer: Customer | None = None
+    subscription: Subscription | None = None
+    invoice: Invoice | None = None
+    events: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.attempt.status
+
+
+# Called inside the settling transaction after a first payment succeeded and before its
+# events are written: the caller's own bookkeeping (checkout completes its session); what it
+# returns is added to the events' data.
+Fulfil = Callable[[Settlement], dict]
+
+
+# --- opening attempts -----------------------------------------------------------------
+
+def attempt_open(*, merchant_id: str, rail: str, amount: int, currency: str,
+                 customer: Customer | None = None, session_id: str = "",
+                 invoice: Invoice | None = None, idempotency_key: str = "",
+                 card: Card | None = None, save: bool = True) -> PaymentAttempt:
+    """A ``processing`` attempt, recorded before the rail is asked (``save=False``: unsaved,
+    for a caller that inserts many at once)."""
+    attempt = PaymentAttempt(
+        merchant_id=merchant_id, customer=customer, session_id=session_id, invoice=invoice,
+        rail=rail, status=A.PROCESSING, amount=amount, currency=currency,
+        idempotency_key=idempotency_key,
+        card_brand=card.brand if card else "", card_last4=card.last4 if card else "",
+        card_exp_month=card.exp_month if card else None,
+        card_exp_year=card.exp_year if card else None,
+    )
+    if save:
+        attempt.save(force_insert=True)
+    return attempt
+
+
+def attempt_resume(*, attempt: PaymentAttempt) -> PaymentAttempt:
+    """An attempt waiting for the customer (an OTP) goes back to the rail."""
+    attempt.status = A.PROCESSING
+    attempt.save(update_fields=["status", "updated_at"])
+    return attempt
+
+
+def attempt_abandon(*, attempt: PaymentAttempt, message: str) -> PaymentAttempt:
+    """A pending attempt that will never be completed (a new attempt replaced it)."""
+    attempt.status = A.FAILED
+    attempt.failure_code, attempt.failure_message = "abandoned", message[:300]
+    attempt.save(update_fields=["status", "failure_code", "failure_message", "updated_at"])
+    return attempt
+
+
+# --- settling -------------------------------------------------------------------------
+
+def payments_settle(outcomes: list[Outcome], *, now: datetime | None = None,
+                    fulfil: Fulfil | None = None) -> list[Settlement]:
+    """Apply each rail answer to its attempt, exactly once, in one transaction.
+
+    Safe to call again or concurrently with the same answers: a settled attempt
+    is returned as it stands. Rows are locked subscription → invoice → attempt,
+    the order every other writer of them uses.
+    """
+    now = now or timezone.now()
+    if not outcomes:
+        return []
+    ids = [o.attempt_id for o in outcomes]
+    with atomic():
+        # Which invoice and subscription each attempt belongs to: fixed when it was opened.
+        owners = {pk: (inv, sub) for pk, inv, sub in PaymentAttempt.objects.filter(pk__in=ids)
+                  .values_list("pk", "invoice_id", "invoice__subscription_id")}
+        sub_ids = sorted({sub for _, sub in owners.values() if sub})
+        subs = {s.pk: s for s in Subscription.objects.select_for_update(of=("self",))
+                .select_related("customer", "card", "plan").filter(pk__in=sub_ids)
+                .order_by("pk")} if sub_ids else {}
+        invoice_ids = sorted({inv for inv, _ in owners.values() if inv})
+        invoices = {i.pk: i for i in Invoice.objects.select_for_update()
+                    .filter(pk__in=invoice_ids).order_by("pk")} if invoice_ids else {}
+        attempts = {a.pk: a for a in PaymentAttempt.objects.select_for_update()
+                    .filter(pk__in=ids).order_by("pk")}
+        batch = _Batch(now=now, subs=subs, invoices=invoices)
+        settlements = []
+        for outcome in outcomes:
+            attempt = attempts[outcome.attempt_id]
+            settlements.append(batch.settle(attempt, outcome, fulfil))
+        batch.write()
+    return settlements
+
+
+class _Batch:
+    """One transaction's settlements; invoice payments are written in bulk at the end."""
+
+    def __init__(self, *, now: datetime, subs: dict[str, Subscription],
+                 invoices: dict[str, Invoice]):
+        self.now = now
+        self.subs = subs
+        self.invoices = invoices
+        self.policies = dunning_days_for({s.merchant_id for s in subs.values()})
+        self.changed_attempts: list[PaymentAttempt] = []
+        self.changed_invoices: list[Invoice] = []
+        self.changed_subs: list[Subscription] = []
+        self.events: list[tuple[str, Subscription, Invoice, PaymentAttempt]] = []
+
+    def settle(self, attempt: PaymentAttempt, outcome: Outcome,
+               fulfil: Fulfil | None) -> Settlement:
+        invoice = self.invoices.get(attempt.invoice_id) if attempt.invoice_id else None
+        sub = (self.subs.get(invoice.subscription_id)
+               if invoice is not None and invoice.subscription_id else None)
+        settlement = Settlement(attempt=attempt, invoice=invoice, subscription=sub)
+        if attempt.status in SETTLED:
+            return settlement  # settled already (a retry, the recovery sweep, a second worker)
+        result = outcome.result
+        _record_rail_answer(attempt, result)
+        settlement.applied = True
+        if result.status in ("requires_otp", "processing"):
+            if result.status == "requires_otp":
+                attempt.status = A.REQUIRES_OTP
+            attempt.save()
+            return settlement
+        if invoice is None:
+            if outcome.order is None:
+                raise ValueError(f"Attempt {attempt.pk} pays no invoice and no order was given.")
+            if result.succeeded:
+                _fulfil_order(settlement, outcome.order, result, now=self.now, fulfil=fulfil)
+            else:
+                _decline(attempt, result)
+                attempt.save()
+            return settlement
+        if result.succeeded:
+            self._invoice_paid(settlement, result)
+        else:
+            self._invoice_declined(settlement, result)
+        return settlement
+
+    def _invoice_paid(self, settlement: Settlement, result: ChargeResult) -> None:
+        attempt, invoice, sub = settlement.attempt, settlement.invoice, settlement.subscription
+        assert invoice is not None
+        attempt.status, attempt.paid_at = A.SUCCEEDED, self.now
+        self.changed_attempts.append(attempt)
+        if invoice.status != Invoice.Status.OPEN:
+            # Voided (cancelled) or paid meanwhile: the money did not pay this invoice.
+            logger.warning("charge succeeded on an invoice that is no longer open",
+                           extra={"attempt": attempt.pk, "invoice": invoice.pk,
+                                  "invoice_status": invoice.status})
+            return
+        invoice.status, invoice.paid_at = Invoice.Status.PAID, self.now
+        invoice.receipt_status = "pending"  # outbox: the receipt sweep sends it
+        self.changed_invoices.append(invoice)
+        if sub is not None and _is_next_period(sub, invoice):
+            _advance(sub, invoice)
+            self.changed_subs.append(sub)
+            self._event("subscription_payment_success", settlement)
+
+    def _invoice_declined(self, settlement: Settlement, result: ChargeResult) -> None:
+        attempt, invoice, sub = settlement.attempt, settlement.invoice, settlement.subscription
+        assert invoice is not None
+        _decline(attempt, result)
+        self.changed_attempts.append(attempt)
+        if invoice.status != Invoice.Status.OPEN or sub is None or not _is_next_period(sub,
+                                                                                       invoice):
+            return  # a voided invoice stays void; nothing to dun
+        self._event("subscription_payment_failed", settlement)
+        if _dun(sub, invoice, now=self.now, days=self.policies[sub.merchant_id]):
+            self.changed_invoices.append(invoice)
+            self._event("subscription_canceled", settlement)
+        self.changed_subs.append(sub)
+
+    def _event(self, type_: str, settlement: Settlement) -> None:
+        settlement.events.append(type_)
+        assert settlement.subscription is not None and settlement.invoice is not None
+        self.events.append((type_, settlement.subscription, settlement.invoice,
+                            settlement.attempt))
+
+    def write(self) -> None:
+        update_rows(Subscription, _unique(self.changed_subs), SUB_FIELDS)
+        update_rows(Invoice, _unique(self.changed_invoices), ["status", "paid_at",
+                                                               "receipt_status"])
+        stamp = timezone.now()
+        for attempt in self.changed_attempts:
+            attempt.updated_at = stamp
+        update_rows(PaymentAttempt, self.changed_attempts,
+                    ["status", "paid_at", "rail_reference", "failure_code", "failure_message",
+                     "card_brand", "card_last4", "card_exp_month", "card_exp_year",
+                     "updated_at"])
+        for type_, sub, invoice, attempt in self.events:
+            # A first attempt is the invoice's only payment; a retry reads them all.
+            first = ":" not in attempt.idempotency_key
+            event_emit(merchant_id=sub.merchant_id, type=type_, data=renewal_payload(
+                subscription=sub, invoice=invoice, payment=attempt,
+                payments=[attempt] if first else None))
+
+
+def _unique(rows: list) -> list:
+    return list({id(row): row for row in rows}.values())
+
+
+def _record_rail_answer(attempt: PaymentAttempt, result: ChargeResult) -> None:
+    if result.card:
+        attempt.card_brand, attempt.card_last4 = result.card.brand, result.card.last4
+        attempt.card_exp_month, attempt.card_exp_year = result.card.exp_month, result.card.exp_year
+    attempt.rail_reference = result.reference or attempt.rail_reference
+
+
+def _decline(attempt: PaymentAttempt, result: ChargeResult) -> None:
+    attempt.status = A.FAILED
+    attempt.failure_code = (result.failure_code or "card_declined")[:40]
+    attempt.failure_message = (result.failure_message or "The payment failed.")[:300]
+
+
+def _is_next_period(sub: Subscription, invoice: Invoice) -> bool:
+    """The invoice bills the period after the subscription's current one, and the
+    subscription still renews: the one renewal this invoice was opened for."""
+    return (sub.status in RENEWABLE and invoice.period_end is not None
+            and invoice.period_end > sub.current_period_end)
+
+
+def _advance(sub: Subscription, invoice: Invoice) -> None:
+    """Paid: the invoice's period (computed from the anchor) becomes the current one.
+    A subscription cancelled at period end meanwhile stays ``non_renewing``."""
+    if sub.status != S.NON_RENEWING:
+        sub.status = S.ACTIVE
+    sub.period_index += 1
+    assert invoice.period_start is not None and invoice.period_end is not None
+    sub.current_period_start, sub.current_period_end = invoice.period_start, invoice.period_end
+    sub.invoices_paid += 1
+    sub.dunning_attempts = 0
+    sub.next_attempt_at = invoice.period_end
+
+
+def _dun(sub: Subscription, invoice: Invoice, *, now: datetime, days: list[int]) -> bool:
+    """Failed: schedule the next retry, or cancel when the schedule is spent (True)."""
+    sub.dunning_attempts += 1
+    if sub.status == S.NON_RENEWING:
+        # Cancelled at period end while its renewal was being charged: that period is
+        # over, so it ends now and the renewal invoice is void rather than chased.
+        sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
+        invoice.status = Invoice.Status.VOID
+        return True
+    assert invoice.period_start is not None  # renewal invoices always carry their period
+    retry = retry_at(due=invoice.period_start, failures=sub.dunning_attempts, days=days)
+    if retry is not None:
+        sub.status, sub.next_attempt_at = S.PAST_DUE, max(retry, now + MIN_RETRY_GAP)
+        return False
+    sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
+    invoice.status = Invoice.Status.UNCOLLECTIBLE
+    return True
+
+
+# --- first payments -------------------------------------------------------------------
+
+def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
+                  now: datetime, fulfil: Fulfil | None) -> None:
+    """A first payment succeeded: the customer, card, subscription and paid invoice."""
+    attempt = settlement.attempt
+    customer = customer_resolve(merchant_id=order.merchant_id, email=order.email,
+                                phone=order.phone)
+    card = None
+    if result.authorization and result.card:
+        card = Card.objects.create(
+            merchant_id=order.merchant_id, customer=customer, rail=attempt.rail,
+            brand=result.card.brand, last4=result.card.last4, exp_month=result.card.exp_month,
+            exp_year=result.card.exp_year, authorization=result.authorization,
+        )
+    plan = order.plan
+    subscription = None
+    if plan is not None:
+        subscription = subscription_open(merchant_id=order.merchant_id, customer=customer,
+                                         plan=plan, card=card, paid_at=now,
+                                         metadata=order.metadata)
+    invoice = invoice_create(
+        merchant_id=order.merchant_id, customer=customer, subscription=subscription,
+        amount=attempt.amount, currency=attempt.currency,
+        description=plan.name if plan is not None else order.description,
+        period_start=subscription.current_period_start if subscription else None,
+        period_end=subscription.current_period_end if subscription else None,
+        status=Invoice.Status.PAID, paid_at=now,
+    )
+    invoice.receipt_status = "pending"  # the receipt email's outbox row
+    invoice.save(update_fields=["receipt_status"])
+    attempt.status = A.SUCCEEDED
+    attempt.customer, attempt.invoice, attempt.paid_at = customer, invoice, now
+    attempt.save()
+    settlement.customer, settlement.subscription, settlement.invoice = (customer, subscription,
+                                                                        invoice)
+    extra = fulfil(settlement) if fulfil is not None else {}
+    data = {"customer": customer_payload(customer),
+            "subscription": subscription_payload(subscription) if subscription else None,
+            "invoice": invoice_payload(invoice, payments=[attempt]),
+            "payment": payment_payload(attempt), **extra}
+    types = (["subscription_created", "subscription_payment_success"] if subscription
+             else ["payment_success"])
+    for type_ in types:
+        event_emit(merchant_id=order.merchant_id, type=type_, data=data)
+    settlement.events.extend(types)
+    # The receipt goes out now; if the broker is down it stays pending for the sweep.
+    after_commit(partial(send_receipt.apply_async, args=(current_mode(), invoice.id),
+                         retry=False), what="receipt email")
+
+
+def subscription_open(*, merchant_id: str, customer: Customer, plan: Plan, card: Card | None,
+                      paid_at: datetime, metadata: dict | None = None,
+                      tz: str | None = None, **extra) -> Subscription:
+    """A new subscription whose first period (or trial) starts at ``paid_at``, scheduled
+    for the renewal engine (``next_attempt_at``)."""
+    zone = tz or merchant_timezones([merchant_id])[merchant_id]
+    start = subscription_start(interval=plan.interval, interval_count=plan.interval_count,
+                               trial_days=plan.trial_days, paid_at=paid_at, tz=zone)
+    return Subscription.objects.create(
+        merchant_id=merchant_id, customer=customer, plan=plan, card=card,
+        status=start.status, anchor=start.anchor, period_index=start.period_index,
+        current_period_start=start.current_period_start,
+        current_period_end=start.current_period_end, trial_end=start.trial_end,
+        invoices_paid=0 if start.trial_end else 1, metadata=metadata or {},
+        next_attempt_at=next_attempt_for(status=start.status,
+                                          current_period_end=start.current_period_end,
+                                          trial_end=start.trial_end, trial_will_end_sent=False),
+        **extra,
+    )

@@ -1,0 +1,54 @@
+"""What a pay, the status call and the hosted page answer for a session as it stands.
+
+    outcome_of(session).as_dict()   # {"status": "completed", "reference": …, "redirectUrl": …}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from billing.models import PaymentAttempt
+from checkout.models import CheckoutSession
+
+
+@dataclass
+class PayOutcome:
+    status: str  # completed | failed | requires_otp | processing | open | expired
+    reference: str
+    redirect_url: str | None = None
+    error: dict | None = None
+
+    def as_dict(self) -> dict:
+        body: dict[str, object] = {"status": self.status, "reference": self.reference,
+                                   "redirectUrl": self.redirect_url}
+        if self.error:
+            body["error"] = self.error
+        return body
+
+
+def success_redirect(session: CheckoutSession) -> str | None:
+    """``successUrl`` with ``reference=<ref>`` appended, its own query kept."""
+    if not session.success_url:
+        return None
+    parts = urlsplit(session.success_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "reference"]
+    query.append(("reference", session.reference))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def outcome_of(session: CheckoutSession) -> PayOutcome:
+    """The outcome of the session's latest pay, or where it stands without one."""
+    if session.status == CheckoutSession.Status.COMPLETED:
+        return PayOutcome("completed", session.reference, success_redirect(session))
+    if session.status == CheckoutSession.Status.PROCESSING:
+        return PayOutcome("processing", session.reference)
+    payment = session.payment if session.payment_id else None
+    if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
+        return PayOutcome("requires_otp", session.reference)
+    if payment is not None and payment.status == PaymentAttempt.Status.FAILED:
+        return PayOutcome("failed", session.reference, error={
+            "code": payment.failure_code, "message": payment.failure_message})
+    if session.status == CheckoutSession.Status.EXPIRED:
+        return PayOutcome("expired", session.reference)
+    return PayOutcome("open", session.reference)

@@ -1,0 +1,62 @@
+"""Reads of checkout sessions, with the joins their callers need.
+
+    session = session_for_token("cs_test_…")        # public: the token picks the mode
+    session = session_get(merchant_id=m.id, session_id="cks_…")   # raises NotFound
+
+The public reads set the mode from the token's prefix (a token of no known
+shape touches no store) and read exactly one store.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from checkout.models import CheckoutSession
+from checkout.tokens import mode_of_token
+from duro.errors import Invalid, NotFound
+from duro.modes import set_mode
+
+
+def session_by_token(token: str) -> CheckoutSession | None:
+    """One query on the current mode's store: the session and its plan."""
+    return CheckoutSession.objects.select_related("plan").filter(token=token).first()
+
+
+def session_for_token(token: str) -> CheckoutSession:
+    """The session a public token names, with the mode set from the token's prefix."""
+    mode = mode_of_token(token)
+    if mode is None:
+        raise NotFound("No such checkout session.")
+    set_mode(mode)
+    session = session_by_token(token)
+    if session is None:
+        raise NotFound("No such checkout session.")
+    return session
+
+
+def session_list(*, merchant_id: str, status: str | None = None,
+                 reference: str | None = None) -> QuerySet[CheckoutSession]:
+    """A merchant's sessions; ``status`` as a reader sees it (an open one past its expiry
+    is expired)."""
+    rows = CheckoutSession.objects.select_related("payment").filter(merchant_id=merchant_id)
+    if status:
+        if status not in CheckoutSession.Status.values:
+            raise Invalid("Unknown status.", param="status")
+        now = timezone.now()
+        if status == CheckoutSession.Status.OPEN:
+            rows = rows.filter(status=status, expires_at__gt=now)
+        elif status == CheckoutSession.Status.EXPIRED:
+            rows = rows.filter(Q(status=status) | Q(status="open", expires_at__lte=now))
+        else:
+            rows = rows.filter(status=status)
+    if reference:
+        rows = rows.filter(reference=reference)
+    return rows
+
+
+def session_get(*, merchant_id: str, session_id: str) -> CheckoutSession:
+    session = session_list(merchant_id=merchant_id).filter(pk=session_id).first()
+    if session is None:
+        raise NotFound(f"No such checkout session: {session_id!r}.", param="id")
+    return session
