@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from billing.models import Customer
-from duro.modes import current_mode
+from duro.db import atomic
 
 
 def customer_find_by_contact(*, merchant_id: str, email: str, phone: str) -> Customer | None:
@@ -36,7 +36,7 @@ def customer_resolve(*, merchant_id: str, email: str, phone: str) -> Customer:
             found.save(update_fields=changed)
         return found
     try:
-        with transaction.atomic(using=current_mode()):
+        with atomic():
             return Customer.objects.create(merchant_id=merchant_id, email=email, phone=phone)
     except IntegrityError:
         return Customer.objects.get(merchant_id=merchant_id, email=email)

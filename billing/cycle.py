@@ -10,7 +10,7 @@ ends where period ``n + 1`` starts, so periods are contiguous. A trial only
 moves the anchor: the first period starts when the trial ends. No ORM, no
 clock: callers pass ``now`` or ``paid_at``.
 
-    cycle = BillingCycle.for_anchor("monthly", 1, anchor_dt, "Africa/Lagos")
+    cycle = BillingCycle.for_anchor("monthly", 1, anchor_dt, DEFAULT_TIMEZONE)
     start, end = cycle.period(3)
 """
 
@@ -21,10 +21,11 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from duro.regions import DEFAULT_TIMEZONE
+
 MONTHS = {"monthly": 1, "quarterly": 3, "biannually": 6, "annually": 12}
 DAYS = {"daily": 1, "weekly": 7}
 INTERVALS = ("daily", "weekly", "monthly", "quarterly", "biannually", "annually")
-DEFAULT_TZ = "Africa/Lagos"
 
 
 def add_months(day: date, months: int) -> date:
@@ -49,7 +50,7 @@ class BillingCycle:
     interval: str
     interval_count: int
     anchor: date  # the local date the first period starts on
-    tz: str = DEFAULT_TZ
+    tz: str = DEFAULT_TIMEZONE
 
     def __post_init__(self) -> None:
         if self.interval not in MONTHS and self.interval not in DAYS:
@@ -59,7 +60,7 @@ class BillingCycle:
 
     @classmethod
     def for_anchor(cls, interval: str, interval_count: int, anchor: datetime,
-                   tz: str = DEFAULT_TZ) -> BillingCycle:
+                   tz: str = DEFAULT_TIMEZONE) -> BillingCycle:
         """The cycle of a stored subscription, whose anchor is a local midnight in UTC."""
         return cls(interval, interval_count, local_date(anchor, tz), tz)
 

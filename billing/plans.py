@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from billing.models import Plan, Subscription
+from duro.db import atomic
 from duro.errors import Invalid
-from duro.modes import current_mode
 
 PRICE_FIELDS = ("amount", "currency", "interval", "interval_count")
 
@@ -20,7 +18,7 @@ def plan_has_subscribers(plan: Plan) -> bool:
 
 
 def plan_update(*, plan: Plan, **changes) -> Plan:
-    with transaction.atomic(using=current_mode()):
+    with atomic():
         plan = Plan.objects.select_for_update().get(pk=plan.pk)
         changed_price = [f for f in PRICE_FIELDS if f in changes and changes[f] != getattr(plan, f)]
         if changed_price and plan_has_subscribers(plan):

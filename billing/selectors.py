@@ -9,10 +9,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
-from billing.cycle import DEFAULT_TZ
 from billing.models import DunningPolicy, Invoice, PaymentAttempt, Subscription
 from duro.errors import NotFound
 from duro.models import Merchant
+from duro.regions import DEFAULT_TIMEZONE
 
 
 def subscription_list(*, merchant_id: str, status: str | None = None,
@@ -58,7 +58,7 @@ def merchant_timezones(merchant_ids) -> dict[str, str]:
     """Each merchant's IANA zone (core store); the default for a merchant not found."""
     ids = set(merchant_ids)
     found = dict(Merchant.objects.filter(pk__in=ids).values_list("id", "timezone"))
-    return {mid: found.get(mid) or DEFAULT_TZ for mid in ids}
+    return {mid: found.get(mid) or DEFAULT_TIMEZONE for mid in ids}
 
 
 def dunning_days_for(merchant_ids) -> dict[str, list[int]]:

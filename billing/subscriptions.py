@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
-
 from billing.models import Invoice, Subscription
 from billing.payloads import renewal_payload
 from billing.renewals import renewals_run
+from duro.db import atomic
 from duro.errors import Invalid, NotFound
 from duro.modes import TEST, current_mode
 from webhooks.events import event_emit
@@ -37,7 +36,7 @@ def _locked(*, merchant_id: str, subscription_id: str) -> Subscription:
 def subscription_cancel(*, merchant_id: str, subscription_id: str, at_period_end: bool,
                         now: datetime) -> Subscription:
     """Idempotent: cancelling a cancelled (or completed) subscription returns it unchanged."""
-    with transaction.atomic(using=current_mode()):
+    with atomic():
         sub = _locked(merchant_id=merchant_id, subscription_id=subscription_id)
         if sub.status in (S.CANCELED, S.COMPLETED):
             return sub
@@ -72,7 +71,7 @@ def subscription_advance(*, merchant_id: str, subscription_id: str, to: datetime
     if current_mode() != TEST:
         raise Invalid("The test clock exists in test mode only: use your sk_test_ key.",
                       code="test_mode_only")
-    with transaction.atomic(using=current_mode()):
+    with atomic():
         sub = _locked(merchant_id=merchant_id, subscription_id=subscription_id)
         base = sub.clock or now
         if to < base:

@@ -10,12 +10,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from billing.renewals import renewals_run
-from duro.modes import mode_context
+from duro.tasks import ModeTask
 
 
-@shared_task(name="billing.renewals_run")
+@shared_task(base=ModeTask, name="billing.renewals_run")
 def renewals_run_task(mode: str, now: str | None = None) -> dict:
     """Run the engine once in ``mode`` at ``now`` (ISO-8601; default: the current time)."""
     when = (parse_datetime(now) if now else None) or timezone.now()
-    with mode_context(mode):
-        return renewals_run(now=when).as_dict()
+    return renewals_run(now=when).as_dict()

@@ -6,18 +6,16 @@ from celery import shared_task
 
 from checkout.pay import attempts_recover
 from checkout.sessions import sessions_expire_due
-from duro.modes import mode_context
+from duro.tasks import ModeTask
 
 
-@shared_task(name="checkout.recover_payments")
+@shared_task(base=ModeTask, name="checkout.recover_payments")
 def recover_payments(mode: str) -> int:
     """Settle payments a crash left between charge and settle (every minute, per mode)."""
-    with mode_context(mode):
-        return attempts_recover()
+    return attempts_recover()
 
 
-@shared_task(name="checkout.expire_sessions")
+@shared_task(base=ModeTask, name="checkout.expire_sessions")
 def expire_sessions(mode: str) -> int:
     """Mark open sessions past their expiry as expired (every minute, per mode)."""
-    with mode_context(mode):
-        return sessions_expire_due()
+    return sessions_expire_due()

@@ -12,6 +12,7 @@ from duro.ids import random_base62
 from duro.keys import key_create
 from duro.models import ApiKey, Membership, Merchant
 from duro.modes import MODES
+from duro.regions import DEFAULT_TIMEZONE
 
 
 @dataclass
@@ -47,7 +48,7 @@ def merchant_keys_create(*, merchant: Merchant) -> dict[str, dict[str, str]]:
 
 
 def merchant_create(
-    *, name: str, email: str, password: str | None = None, timezone: str = "Africa/Lagos"
+    *, name: str, email: str, password: str | None = None, timezone: str = DEFAULT_TIMEZONE
 ) -> NewMerchant:
     """A merchant, its owner login (staff, able to use the admin) and its four keys."""
     User = get_user_model()

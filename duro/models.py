@@ -11,6 +11,7 @@ from django.utils import timezone as dj_timezone
 
 from duro.ids import new_id
 from duro.modes import MODES
+from duro.regions import DEFAULT_TIMEZONE
 
 CURRENCIES = ("NGN", "GHS", "KES", "ZAR", "USD")
 CURRENCY_CHOICES = [(c, c) for c in CURRENCIES]
@@ -36,7 +37,7 @@ class Merchant(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     support_email = models.EmailField()
     timezone = models.CharField(
-        max_length=64, default="Africa/Lagos", validators=[validate_timezone]
+        max_length=64, default=DEFAULT_TIMEZONE, validators=[validate_timezone]
     )
     default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="NGN")
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)

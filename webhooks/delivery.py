@@ -27,10 +27,10 @@ from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from duro.db import after_commit, atomic, claimable
 from duro.models import Merchant
 from duro.modes import current_mode
 from webhooks.addresses import UnsafeUrlError, url_resolve
@@ -84,13 +84,6 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.DURO_WEBHOOK_LEASE_SECONDS)
 
 
-def _locking(queryset, mode: str):
-    # of=("self",): lock the delivery row only. Locking the joined endpoint too would
-    # make concurrent workers skip every other delivery of the same endpoint.
-    skip = connections[mode].features.has_select_for_update_skip_locked
-    return queryset.select_for_update(skip_locked=skip, of=("self",))
-
-
 def _claimable(now: datetime) -> Q:
     return (Q(status=Delivery.Status.PENDING) & Q(next_attempt_at__lte=now)
             & (Q(locked_until__isnull=True) | Q(locked_until__lt=now)))
@@ -98,9 +91,8 @@ def _claimable(now: datetime) -> Q:
 
 def delivery_claim(*, delivery_id: str, now: datetime) -> Delivery | None:
     """Phase 1: lease the delivery if it is pending, due and not in flight."""
-    mode = current_mode()
-    with transaction.atomic(using=mode):
-        delivery = (_locking(Delivery.objects.select_related("event", "endpoint"), mode)
+    with atomic():
+        delivery = (claimable(Delivery.objects.select_related("event", "endpoint"))
                     .filter(_claimable(now), pk=delivery_id).first())
         if delivery is None:
             return None
@@ -132,11 +124,8 @@ def _endpoint_disable(endpoint: WebhookEndpoint, reason: str) -> None:
     endpoint.status = WebhookEndpoint.Status.DISABLED
     endpoint.disabled_reason = reason[:200]
     endpoint.save(update_fields=["status", "disabled_reason", "updated_at"])
-    transaction.on_commit(
-        lambda: merchant_notify_disabled(merchant_id=endpoint.merchant_id, url=endpoint.url,
-                                         reason=reason),
-        using=current_mode(),
-    )
+    after_commit(partial(merchant_notify_disabled, merchant_id=endpoint.merchant_id,
+                         url=endpoint.url, reason=reason), what="endpoint disabled email")
 
 
 def merchant_notify_disabled(*, merchant_id: str, url: str, reason: str) -> None:
@@ -159,9 +148,8 @@ def merchant_notify_disabled(*, merchant_id: str, url: str, reason: str) -> None
 def _record(delivery: Delivery, result: PostResult, now: datetime,
             rand: float) -> tuple[Delivery, timedelta | None]:
     """Phase 3: keep the attempt and decide what comes next."""
-    mode = current_mode()
     ok = result.status_code is not None and 200 <= result.status_code < 300
-    with transaction.atomic(using=mode):
+    with atomic():
         DeliveryAttempt.objects.create(
             delivery_id=delivery.pk, attempted_at=now, status_code=result.status_code,
             duration_ms=result.duration_ms, response_body=result.body[:1024],
@@ -226,14 +214,14 @@ def deliveries_sweep(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     mode = current_mode()
     stale = now - _lease()
-    with transaction.atomic(using=mode):
+    with atomic():
         ids = list(
-            _locking(Delivery.objects.filter(_claimable(now))
-                     .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale)), mode)
+            claimable(Delivery.objects.filter(_claimable(now))
+                      .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale)))
             .order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH]
         )
         if ids:
             Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-            transaction.on_commit(partial(deliveries_enqueue, ids=ids, mode=mode), using=mode)
+            after_commit(partial(deliveries_enqueue, ids=ids, mode=mode), what="deliveries")
     return len(ids)
 

@@ -27,7 +27,7 @@ def deliveries_enqueue(*, ids: Iterable[str], mode: str, countdown: float | None
     sent = 0
     try:
         for delivery_id in ids:
-            current_app.send_task(DELIVER_TASK, args=[delivery_id, mode], countdown=countdown,
+            current_app.send_task(DELIVER_TASK, args=[mode, delivery_id], countdown=countdown,
                                   retry_policy=PUBLISH_RETRY_POLICY)
             sent += 1
     except Exception as exc:  # any broker failure: the sweep recovers from the database

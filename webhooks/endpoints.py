@@ -14,9 +14,9 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from duro.db import atomic
 from duro.modes import current_mode
 from webhooks.addresses import url_validate
 from webhooks.models import WebhookEndpoint
@@ -33,7 +33,7 @@ def endpoint_create(*, merchant_id: str, url: str, events: list[str], descriptio
                     status: str = WebhookEndpoint.Status.ENABLED) -> WebhookEndpoint:
     mode = current_mode()
     url_validate(url, mode=mode)
-    with transaction.atomic(using=mode):
+    with atomic():
         return WebhookEndpoint.objects.create(
             merchant_id=merchant_id, url=url, events=list(events), description=description,
             status=status, secret=secret_generate(),
@@ -58,13 +58,13 @@ def endpoint_update(*, endpoint: WebhookEndpoint, url: str | None = None,
             endpoint.failing_since = None
         else:
             endpoint.disabled_reason = "Disabled by the merchant."
-    with transaction.atomic(using=mode):
+    with atomic():
         endpoint.save()
     return endpoint
 
 
 def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
-    with transaction.atomic(using=current_mode()):
+    with atomic():
         endpoint.delete()
 
 
@@ -72,7 +72,7 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint,
                            now: datetime | None = None) -> WebhookEndpoint:
     now = now or timezone.now()
     grace = timedelta(hours=settings.DURO_WEBHOOK_ROTATION_GRACE_HOURS)
-    with transaction.atomic(using=current_mode()):
+    with atomic():
         locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         locked.previous_secret = locked.secret
         locked.previous_secret_expires_at = now + grace

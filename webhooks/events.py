@@ -1,6 +1,6 @@
 """The outbox: events are rows written in the transaction that made them happen.
 
-Call :func:`event_emit` inside the service's ``transaction.atomic`` block; if
+Call :func:`event_emit` inside the service's ``duro.db.atomic()`` block; if
 the transaction rolls back, the event never existed. In the same transaction
 one :class:`~webhooks.models.Delivery` is written for every enabled endpoint
 of the merchant subscribed to the type (or ``*``); after commit the delivery
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from django.db import transaction
 from django.utils import timezone
 
+from duro.db import after_commit, atomic
 from duro.modes import current_mode
 from webhooks.dispatch import deliveries_enqueue
 from webhooks.models import Delivery, Event, WebhookEndpoint
@@ -44,9 +44,8 @@ def _fan_out(event: Event, mode: str) -> list[Delivery]:
     ]
     if deliveries:
         Delivery.objects.bulk_create(deliveries)
-        transaction.on_commit(
-            partial(deliveries_enqueue, ids=[d.id for d in deliveries], mode=mode), using=mode
-        )
+        after_commit(partial(deliveries_enqueue, ids=[d.id for d in deliveries], mode=mode),
+                     what="deliveries")
     return deliveries
 
 
@@ -54,7 +53,7 @@ def event_emit(*, merchant_id: str, type: str, data: dict) -> Event:
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {type!r}")
     mode = current_mode()
-    with transaction.atomic(using=mode):
+    with atomic():
         event = Event.objects.create(merchant_id=merchant_id, type=type, mode=mode, data=data)
         _fan_out(event, mode)
     return event
@@ -64,5 +63,5 @@ def event_resend(*, event: Event) -> list[Delivery]:
     """Fresh deliveries (new attempt history, same event id) to the endpoints that are
     enabled and subscribed *now*; earlier deliveries are left as they are."""
     mode = current_mode()
-    with transaction.atomic(using=mode):
+    with atomic():
         return _fan_out(event, mode)

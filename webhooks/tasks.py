@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from duro.modes import mode_context
+from duro.tasks import ModeTask
 from webhooks.delivery import deliveries_sweep, delivery_attempt
 
 
-@shared_task(name="webhooks.deliver")
-def deliver(delivery_id: str, mode: str) -> None:
-    with mode_context(mode):
-        delivery_attempt(delivery_id=delivery_id)
+@shared_task(base=ModeTask, name="webhooks.deliver")
+def deliver(mode: str, delivery_id: str) -> None:
+    delivery_attempt(delivery_id=delivery_id)
 
 
-@shared_task(name="webhooks.sweep")
+@shared_task(base=ModeTask, name="webhooks.sweep")
 def sweep(mode: str) -> int:
-    with mode_context(mode):
-        return deliveries_sweep()
+    return deliveries_sweep()

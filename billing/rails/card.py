@@ -17,11 +17,12 @@ import hmac
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from billing.models import SandboxCharge
 from billing.rails.base import CardDetails, ChargeResult, PaymentRail, RailError
 from billing.rails.cards import card_brand, card_digits, luhn_ok, normalise_year
+from duro.db import atomic
 from duro.ids import random_base62
 
 SANDBOX_CARDS = {
@@ -101,7 +102,7 @@ class CardRail(PaymentRail):
     def submit_otp(self, *, mode: str, idempotency_key: str, otp: str) -> ChargeResult:
         if mode != "test":
             return self._live_processor().submit_otp(idempotency_key=idempotency_key, otp=otp)
-        with transaction.atomic(using=mode):
+        with atomic():
             row = SandboxCharge.objects.select_for_update().filter(pk=idempotency_key).first()
             if row is None:
                 raise RailError("unknown_charge", "No charge is waiting for an OTP.")
@@ -151,7 +152,7 @@ class CardRail(PaymentRail):
     def _record(self, key: str, amount: int, currency: str, result: ChargeResult) -> ChargeResult:
         """Write the outcome once per key; a second ask returns the first outcome."""
         try:
-            with transaction.atomic(using="test"):
+            with atomic():
                 SandboxCharge.objects.create(idempotency_key=key, rail=self.identifier,
                                              amount=amount, currency=currency,
                                              outcome=result.as_dict())

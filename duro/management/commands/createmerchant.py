@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
 from duro.merchants import merchant_create
+from duro.regions import DEFAULT_TIMEZONE
 
 
 class Command(BaseCommand):
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("--email", required=True)
         parser.add_argument("--password", default=None)
-        parser.add_argument("--timezone", default="Africa/Lagos")
+        parser.add_argument("--timezone", default=DEFAULT_TIMEZONE)
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args, name, email, password, timezone, json: bool = False, **options):
