@@ -30,7 +30,6 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from appearance.tasks import send_receipt
 from billing.contacts import InvalidPhone, normalise_email, normalise_phone
 from billing.customers import customer_find_by_contact, customer_resolve
 from billing.cycle import subscription_start
@@ -43,6 +42,7 @@ from billing.payloads import (
     subscription_payload,
 )
 from billing.rails import ChargeResult, RailError, get_rail
+from billing.tasks import send_receipt
 from checkout.models import CheckoutSession
 from checkout.payloads import session_payload
 from duro.models import Merchant
@@ -317,7 +317,8 @@ def _complete(*, session: CheckoutSession, attempt: PaymentAttempt, result: Char
         period_start=period_start, period_end=period_end, status=Invoice.Status.PAID, paid_at=now,
     )
     invoice.receipt_status = "pending"  # the receipt email's outbox row
-    invoice.save(update_fields=["receipt_status"])
+    invoice.checkout_reference, invoice.receipt_email = session.reference, session.customer_email
+    invoice.save(update_fields=["receipt_status", "checkout_reference", "receipt_email"])
     attempt.status = PaymentAttempt.Status.SUCCEEDED
     attempt.customer, attempt.invoice, attempt.paid_at = customer, invoice, now
     attempt.save()

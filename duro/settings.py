@@ -174,7 +174,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": task, "schedule": 60.0, "args": [mode], "options": {"expires": 55},
     }
     for task in ("checkout.recover_payments", "checkout.expire_sessions", "webhooks.sweep",
-                 "billing.renewals_run", "appearance.receipts_sweep")
+                 "billing.renewals_run", "billing.receipts_sweep")
     for mode in ("test", "live")
 }
 
