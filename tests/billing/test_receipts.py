@@ -178,3 +178,14 @@ def test_a_refusing_mail_server_never_fails_the_pay(api, settings, monkeypatch, 
     assert verify["status"] == "completed" and verify["invoiceId"]
     with mode_context("test"):
         assert Invoice.objects.get(pk=verify["invoiceId"]).receipt_status == "failed"
+
+
+def test_beat_sweeps_receipts_in_each_mode_under_a_task_the_worker_knows(settings):
+    from duro.celery import app
+
+    app.loader.import_default_modules()
+    schedule = settings.CELERY_BEAT_SCHEDULE.values()
+    assert sorted(e["args"][0] for e in schedule if e["task"] == "billing.receipts_sweep") == [
+        "live", "test"]
+    assert {e["task"] for e in schedule} <= set(app.tasks)  # no name a worker would drop
+    assert "billing.send_receipt" in app.tasks
