@@ -2,27 +2,26 @@
 
 Access follows the staff login's membership, not Django model permissions:
 merchant staff see and edit only their own merchant's StoreConfig (any other
-merchant is a 404); a superuser picks the merchant. The preview renders the
-real hosted page (``checkout/page.html``) from the *draft*, or from the
-form's unsaved values in the query string, with a sample session that is
-never saved. It is frameable by the admin (same origin) only.
+merchant is a 404); a superuser picks the merchant. The preview is the
+real hosted page themed by the *draft*, or by the form's unsaved values in
+the query string: this module builds that :class:`Appearance` and checkout,
+which owns the page, renders it on a sample session that is never saved
+(:mod:`appearance.preview`). It is frameable by the admin (same origin) only.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from appearance.forms import AppearanceForm
 from appearance.models import StoreConfig, StoreConfigVersion
+from appearance.preview import preview_render
 from appearance.selectors import Appearance
 from appearance.services import (
     store_config_draft_update,
@@ -32,12 +31,8 @@ from appearance.services import (
 )
 from appearance.theme import theme_css
 from appearance.tokens import CHECKS, DEFAULTS, TokenErrors, contrast_warnings, tokens_lenient
-from billing.models import Plan
-from checkout.models import CheckoutSession
-from checkout.views import content_security_policy, page_context
 from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access
 from duro.models import Merchant
-from duro.modes import TEST, mode_context
 
 
 def _member_merchant_id(user) -> str | None:
@@ -50,18 +45,6 @@ def merchant_for(request, merchant_id: str) -> Merchant:
     if request.user.is_superuser or _member_merchant_id(request.user) == merchant_id:
         return get_object_or_404(Merchant, pk=merchant_id)
     raise Http404("No such merchant")
-
-
-def sample_session(merchant: Merchant) -> CheckoutSession:
-    """A plausible open plan session for the preview. Unsaved: nothing is written."""
-    plan = Plan(id="pln_preview", merchant_id=merchant.id, name="Gold Membership",
-                description="Unlimited classes, cancel any time", amount=1_500_000,
-                currency=merchant.default_currency, interval="monthly")
-    return CheckoutSession(
-        id="cks_preview", merchant_id=merchant.id, merchant_name=merchant.name,
-        token="cs_test_preview", reference="DURO-PREVIEW", plan=plan, amount=plan.amount,
-        currency=plan.currency, cancel_url="https://example.com/cart",
-        expires_at=timezone.now() + timedelta(hours=24))
 
 
 def _draft(merchant: Merchant) -> dict:
@@ -200,17 +183,7 @@ class AppearanceAdmin(MerchantScopedAdmin):
         query = request.GET.urlencode()
         appearance = Appearance(merchant_id=merchant.id, tokens=tokens,
                                 theme_url=f"{css_url}?{query}" if query else css_url)
-        # A test-mode sample: the router wants a mode even for an unsaved instance.
-        with mode_context(TEST):
-            session = sample_session(merchant)
-            context = {**page_context(session, appearance=appearance), "preview": True,
-                       "values": {"email": "", "phone": ""}}
-            response = render(request, "checkout/page.html", context)
-        response["Content-Security-Policy"] = content_security_policy([]).replace(
-            "frame-ancestors 'none'", "frame-ancestors 'self'")
-        response["X-Frame-Options"] = "SAMEORIGIN"
-        response["Cache-Control"] = "no-store"
-        return response
+        return preview_render(request, merchant=merchant, appearance=appearance)
 
     def preview_css_view(self, request, merchant_id: str):
         merchant = merchant_for(request, merchant_id)

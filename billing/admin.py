@@ -134,7 +134,8 @@ class InvoiceAdmin(MerchantScopedAdmin):
     search_fields = ["id", "customer__email"]
     list_select_related = ["customer"]
     readonly_fields = ["id", "number", "customer", "subscription", "amount", "currency",
-                       "period_start", "period_end", "paid_at", "created_at"]
+                       "period_start", "period_end", "paid_at", "created_at",
+                       "checkout_reference", "receipt_email"]
     exclude = ["merchant_id"]
 
     @admin.display(description="Amount", ordering="amount")

@@ -193,6 +193,10 @@ class Invoice(models.Model):
                                                ("sent", "sent"), ("skipped", "skipped"),
                                                ("failed", "failed")])
     receipt_attempts = models.PositiveSmallIntegerField(default=0)
+    # What the receipt of a checkout's invoice quotes, copied from the session when the
+    # pay creates the invoice (blank for renewals: "INV-<number>", the customer's email).
+    checkout_reference = models.CharField(max_length=40, blank=True, default="")
+    receipt_email = models.CharField(max_length=254, blank=True, default="")
 
     class Meta:
         constraints = [

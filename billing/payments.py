@@ -31,7 +31,6 @@ from functools import partial
 
 from django.utils import timezone
 
-from appearance.tasks import send_receipt
 from billing.customers import customer_resolve
 from billing.cycle import subscription_start
 from billing.invoices import invoice_create
@@ -44,6 +43,7 @@ from billing.payloads import (
     subscription_payload,
 )
 from billing.rails.base import ChargeResult
+from billing.receipts import receipt_enqueue
 from billing.schedule import next_attempt_for, retry_at
 from billing.selectors import dunning_days_for, merchant_timezones
 from duro.db import after_commit, atomic, update_rows
@@ -71,6 +71,7 @@ class Order:
     plan: Plan | None
     description: str = ""
     metadata: dict = field(default_factory=dict)
+    reference: str = ""  # the payer's reference (a checkout's), printed on the receipt
 
 
 @dataclass(frozen=True)
@@ -365,7 +366,8 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
         status=Invoice.Status.PAID, paid_at=now,
     )
     invoice.receipt_status = "pending"  # the receipt email's outbox row
-    invoice.save(update_fields=["receipt_status"])
+    invoice.checkout_reference, invoice.receipt_email = order.reference, order.email
+    invoice.save(update_fields=["receipt_status", "checkout_reference", "receipt_email"])
     attempt.status = A.SUCCEEDED
     attempt.customer, attempt.invoice, attempt.paid_at = customer, invoice, now
     attempt.save()
@@ -382,8 +384,7 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
         event_emit(merchant_id=order.merchant_id, type=type_, data=data)
     settlement.events.extend(types)
     # The receipt goes out now; if the broker is down it stays pending for the sweep.
-    after_commit(partial(send_receipt.apply_async, args=(current_mode(), invoice.id),
-                         retry=False), what="receipt email")
+    after_commit(partial(receipt_enqueue, current_mode(), invoice.id), what="receipt email")
 
 
 def subscription_open(*, merchant_id: str, customer: Customer, plan: Plan, card: Card | None,

@@ -2,12 +2,19 @@
 
     subs = subscription_list(merchant_id=m.id, status="active")
     invoice = invoice_get(merchant_id=m.id, invoice_id="inv_…")   # raises NotFound
+    payment_stats(merchant_id=m.id, since=now - timedelta(days=30))  # the dashboard's figures
+
+The dashboard's stats take ``merchant_id=None`` for every merchant (operators).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from billing.models import DunningPolicy, Invoice, PaymentAttempt, Subscription
 from duro.errors import NotFound
@@ -67,3 +74,61 @@ def dunning_days_for(merchant_ids) -> dict[str, list[int]]:
     found = dict(DunningPolicy.objects.filter(pk__in=ids).values_list("merchant_id", "retry_days"))
     default = list(settings.DURO_DUNNING_DAYS)
     return {mid: list(found[mid]) if mid in found else default for mid in ids}
+
+
+# Subscriptions a merchant counts as current customers (not canceled, not ended).
+LIVE_STATUSES = ("active", "trialing", "past_due", "non_renewing")
+
+
+def _scope(merchant_id: str | None) -> dict:
+    return {} if merchant_id is None else {"merchant_id": merchant_id}
+
+
+def _by_day(rows) -> dict[date, int]:
+    return {row["day"]: row["n"] or 0 for row in rows}
+
+
+@dataclass(frozen=True)
+class PaymentStats:
+    """Payments created since a moment: what succeeded (per currency, per day paid) and failed."""
+
+    revenue: dict[str, int]  # currency -> minor units
+    revenue_by_day: dict[date, int]  # day paid -> minor units, all currencies
+    succeeded: int
+    failed: int
+
+
+def payment_stats(*, merchant_id: str | None, since: datetime) -> PaymentStats:
+    payments = PaymentAttempt.objects.filter(created_at__gte=since, **_scope(merchant_id))
+    succeeded = payments.filter(status="succeeded")
+    revenue = {row["currency"]: row["total"] or 0
+               for row in succeeded.values("currency").annotate(total=Sum("amount"))}
+    daily = succeeded.annotate(day=TruncDate("paid_at")).values("day").annotate(n=Sum("amount"))
+    counts = payments.aggregate(failed=Count("id", filter=Q(status="failed")),
+                                ok=Count("id", filter=Q(status="succeeded")))
+    return PaymentStats(revenue=revenue, revenue_by_day=_by_day(daily),
+                        succeeded=counts["ok"], failed=counts["failed"])
+
+
+@dataclass(frozen=True)
+class SubscriptionStats:
+    """Subscriptions now live, and those started or canceled since a moment (also per day)."""
+
+    live: int
+    new: int
+    churned: int
+    new_by_day: dict[date, int]
+    churned_by_day: dict[date, int]
+
+
+def subscription_stats(*, merchant_id: str | None, since: datetime) -> SubscriptionStats:
+    subscriptions = Subscription.objects.filter(**_scope(merchant_id))
+    new = subscriptions.filter(created_at__gte=since)
+    churned = subscriptions.filter(canceled_at__gte=since)
+    new_daily = new.annotate(day=TruncDate("created_at")).values("day").annotate(n=Count("id"))
+    churn_daily = churned.annotate(day=TruncDate("canceled_at")).values("day").annotate(
+        n=Count("id"))
+    return SubscriptionStats(
+        live=subscriptions.filter(status__in=LIVE_STATUSES).count(), new=new.count(),
+        churned=churned.count(), new_by_day=_by_day(new_daily),
+        churned_by_day=_by_day(churn_daily))

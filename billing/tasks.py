@@ -1,16 +1,32 @@
-"""Celery entry points of billing: the renewal engine, run by beat every minute per mode.
+"""Celery entry points of billing: the renewal engine and receipt emails.
 
     renewals_run_task.delay("test")            # what beat does (CELERY_BEAT_SCHEDULE)
+    send_receipt.delay("test", "inv_…")        # what a pay queues after commit
+    receipts_sweep.delay("test")               # beat: pending receipts (renewals, lost sends)
+
+Tasks take ids, call one service, and own their retries: a mail server that
+is down is retried with backoff (1, 2, 4, 8 minutes), then logged and given
+up. Nothing here can fail or delay a pay, which only enqueues.
 """
 
 from __future__ import annotations
+
+import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from billing.receipts import MAIL_ERRORS, invoice_receipt_send, receipts_due
 from billing.renewals import renewals_run
 from duro.tasks import ModeTask
+
+logger = logging.getLogger(__name__)
+
+RETRY_BASE_SECONDS = 60
+# A checkout's receipt is queued on commit; give that a head start before the sweep.
+SWEEP_AFTER = timedelta(minutes=2)
 
 
 @shared_task(base=ModeTask, name="billing.renewals_run")
@@ -18,3 +34,27 @@ def renewals_run_task(mode: str, now: str | None = None) -> dict:
     """Run the engine once in ``mode`` at ``now`` (ISO-8601; default: the current time)."""
     when = (parse_datetime(now) if now else None) or timezone.now()
     return renewals_run(now=when).as_dict()
+
+
+@shared_task(bind=True, base=ModeTask, name="billing.send_receipt", max_retries=4,
+             acks_late=True)
+def send_receipt(self, mode: str, invoice_id: str) -> str:
+    """Send one paid invoice's receipt; retry a mail failure with backoff, then give up."""
+    final = self.request.called_directly or self.request.retries >= self.max_retries
+    try:
+        return invoice_receipt_send(invoice_id=invoice_id, final=final)
+    except MAIL_ERRORS as exc:
+        logger.warning("receipt email failed; will retry",
+                       extra={"invoice": invoice_id, "mode": mode, "error": repr(exc),
+                              "retry": self.request.retries + 1})
+        countdown = RETRY_BASE_SECONDS * 2 ** self.request.retries
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(base=ModeTask, name="billing.receipts_sweep")
+def receipts_sweep(mode: str) -> int:
+    """Every minute, per mode: queue the receipts still pending (renewals, lost sends)."""
+    due = receipts_due(now=timezone.now(), older_than=SWEEP_AFTER)
+    for invoice_id in due:
+        send_receipt.delay(mode, invoice_id)
+    return len(due)

@@ -6,3 +6,11 @@ from django.apps import AppConfig
 class CheckoutConfig(AppConfig):
     name = "checkout"
     verbose_name = "Checkout"
+
+    def ready(self):
+        # The appearance builder previews the hosted page; appearance sits below checkout
+        # and never imports it, so checkout passes its renderer down.
+        from appearance.preview import preview_register
+        from checkout.preview import preview_response
+
+        preview_register(preview_response)

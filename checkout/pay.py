@@ -220,7 +220,8 @@ def attempt_settle(*, attempt_id: str, result: ChargeResult, now: datetime | Non
         session = _lock(session_id)
         order = Order(merchant_id=session.merchant_id, email=session.customer_email,
                       phone=session.customer_phone, plan=session.plan,
-                      description=session.description, metadata=session.metadata)
+                      description=session.description, metadata=session.metadata,
+                      reference=session.reference)
 
         def complete(settled: Settlement) -> dict:
             session.status = CheckoutSession.Status.COMPLETED

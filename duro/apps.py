@@ -1,7 +1,6 @@
 """The core app: merchants, staff, API keys and idempotency records."""
 
 from django.apps import AppConfig
-from django.contrib.admin.apps import AdminConfig
 
 
 class DuroConfig(AppConfig):
@@ -9,9 +8,3 @@ class DuroConfig(AppConfig):
     label = "duro"
     verbose_name = "Merchants"
     default_auto_field = "django.db.models.BigAutoField"
-
-
-class DuroAdminConfig(AdminConfig):
-    """Django's admin, as the merchant dashboard (``duro.dashboard.site.DuroAdminSite``)."""
-
-    default_site = "duro.dashboard.site.DuroAdminSite"

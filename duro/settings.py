@@ -43,7 +43,7 @@ DURO_PUBLIC_URL = env.str("DURO_PUBLIC_URL", default="http://127.0.0.1:8000").rs
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[DURO_PUBLIC_URL])
 
 INSTALLED_APPS = [
-    "duro.apps.DuroAdminConfig",
+    "dashboard.apps.DashboardAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -174,7 +174,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": task, "schedule": 60.0, "args": [mode], "options": {"expires": 55},
     }
     for task in ("checkout.recover_payments", "checkout.expire_sessions", "webhooks.sweep",
-                 "billing.renewals_run", "appearance.receipts_sweep")
+                 "billing.renewals_run", "billing.receipts_sweep")
     for mode in ("test", "live")
 }
 

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from appearance.logos import logo_clean
+from appearance.services import store_config_draft_update, store_config_publish
 from duro.merchants import merchant_create
 
 # One definition of the browser fixtures for the whole suite: ``chromium`` is
@@ -85,6 +87,19 @@ def api(acme) -> APIClient:
 @pytest.fixture
 def live_api(acme) -> APIClient:
     return client_for(acme.keys["live"]["secret"])
+
+
+@pytest.fixture
+def brand(acme, django_capture_on_commit_callbacks):
+    """Save ``changes`` (and optionally a logo) to Acme's draft and publish it."""
+
+    def publish(logo: bytes | None = None, **changes):
+        clean = logo_clean(data=logo, name="logo.png") if logo else None
+        with django_capture_on_commit_callbacks(execute=True):
+            store_config_draft_update(merchant=acme.merchant, changes=changes, logo=clean)
+            return store_config_publish(merchant=acme.merchant)
+
+    return publish
 
 
 @pytest.fixture(autouse=True)

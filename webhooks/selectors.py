@@ -1,8 +1,15 @@
-"""Reads of webhooks data, always scoped to one merchant, with their joins already made."""
+"""Reads of webhooks data, always scoped to one merchant, with their joins already made.
+
+The dashboard's :func:`delivery_stats` also takes ``merchant_id=None``: every
+merchant, for operators.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from duro.errors import NotFound
 from webhooks.models import Delivery, Event, WebhookEndpoint
@@ -36,3 +43,19 @@ def event_get(*, merchant_id: str, event_id: str, with_deliveries: bool = False)
     if event is None:
         raise NotFound(f"No such event: {event_id!r}.", param="id")
     return event
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    """Deliveries created since a moment that are finished (not pending), and succeeded."""
+
+    finished: int
+    succeeded: int
+
+
+def delivery_stats(*, merchant_id: str | None, since: datetime) -> DeliveryStats:
+    scope = {} if merchant_id is None else {"merchant_id": merchant_id}
+    counts = Delivery.objects.filter(created_at__gte=since, **scope).exclude(
+        status=Delivery.Status.PENDING).aggregate(
+        done=Count("id"), ok=Count("id", filter=Q(status=Delivery.Status.SUCCEEDED)))
+    return DeliveryStats(finished=counts["done"], succeeded=counts["ok"])

@@ -1,4 +1,4 @@
-"""Fixtures of the appearance tests: images, publishing helpers, axe-core, browsers."""
+"""Fixtures of the appearance tests: images, axe-core, browsers (``brand``: tests/conftest)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,6 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
-from appearance.logos import logo_clean
-from appearance.services import store_config_draft_update, store_config_publish
-
 AXE_VERSION = "4.10.3"
 
 
@@ -22,19 +19,6 @@ def image_bytes(fmt: str = "PNG", size=(120, 60), colour=(200, 30, 60)) -> bytes
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, format=fmt)
     return out.getvalue()
-
-
-@pytest.fixture
-def brand(acme, django_capture_on_commit_callbacks):
-    """Save ``changes`` (and optionally a logo) to Acme's draft and publish it."""
-
-    def publish(logo: bytes | None = None, **changes):
-        clean = logo_clean(data=logo, name="logo.png") if logo else None
-        with django_capture_on_commit_callbacks(execute=True):
-            store_config_draft_update(merchant=acme.merchant, changes=changes, logo=clean)
-            return store_config_publish(merchant=acme.merchant)
-
-    return publish
 
 
 @pytest.fixture(scope="session")

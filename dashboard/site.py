@@ -14,7 +14,7 @@ from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from duro.dashboard.home import home_metrics
+from dashboard.home import home_metrics
 from duro.dashboard.tenancy import membership_of, merchant_id_for, role_of
 from duro.models import Merchant
 from duro.modes import MODES, peek_mode
@@ -38,7 +38,7 @@ class DuroAdminSite(admin.AdminSite):
     site_header = "Duro"
     site_title = "Duro"
     index_title = "Home"
-    index_template = "admin/duro/home.html"
+    index_template = "dashboard/home.html"
 
     def has_permission(self, request):
         return request.user.is_active and request.user.is_staff and (

@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.utils.html import escape
 
 
-def svg_bars(values: list[int | float], *, title: str, width: int = 320, height: int = 80,
+def svg_bars(values: Sequence[float], *, title: str, width: int = 320, height: int = 80,
              colour: str = "#0b6e4f", labels: list[str] | None = None) -> str:
     count = max(len(values), 1)
     peak = max([*values, 0]) or 1

@@ -7,9 +7,9 @@ from django.core import mail
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
-from appearance import tasks
-from appearance.receipts import receipt_send
+from billing import tasks
 from billing.models import Invoice
+from billing.receipts import invoice_receipt_send
 from checkout.models import CheckoutSession
 from duro.modes import mode_context
 from tests.appearance.conftest import image_bytes
@@ -25,13 +25,17 @@ def _paid_session(api, **fields) -> dict:
     return session
 
 
+def _invoice_id(api, session) -> str:
+    return api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]["invoiceId"]
+
+
 def test_receipt_has_amount_plan_card_reference_and_support(api, brand, settings):
     settings.DURO_PUBLIC_URL = "https://pay.duro.example"
     brand(logo=image_bytes(), brand_color="#7b1fa2", support_contact="help@acme.test",
           success_message="Welcome to Acme!", terms_url="https://acme.test/terms")
     session = _paid_session(api)
     with mode_context("test"):
-        assert receipt_send(session_id=session["id"]) is True
+        assert invoice_receipt_send(invoice_id=_invoice_id(api, session)) == "sent"
     [email] = mail.outbox
     assert email.to == ["ada@example.com"] and email.reply_to == ["help@acme.test"]
     assert "Acme Gym" in email.subject and session["reference"] in email.subject
@@ -47,30 +51,46 @@ def test_receipt_has_amount_plan_card_reference_and_support(api, brand, settings
     assert "<script" not in html
 
 
-def _invoice_id(api, session) -> str:
-    return api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]["invoiceId"]
-
-
 def test_unbranded_receipt_falls_back_to_merchant_support_email(api):
     session = _paid_session(api)
-    assert tasks.send_receipt.run("test", _invoice_id(api, session)) == "sent"
+    assert tasks.send_receipt("test", _invoice_id(api, session)) == "sent"
     [email] = mail.outbox
     assert "owner@acme.test" in email.body and "Payment successful" in email.body
 
 
 def test_no_receipt_for_an_open_session(api):
     session = make_session(api)
+    assert _invoice_id(api, session) is None  # nothing paid: no invoice, no receipt row
     with mode_context("test"):
-        assert receipt_send(session_id=session["id"]) is False
+        assert invoice_receipt_send(invoice_id="inv_missing") == "missing"
     assert mail.outbox == []
+
+
+def test_a_checkout_receipt_goes_to_the_address_given_at_checkout(api):
+    """The customer is found by phone and has another email on file: the receipt still
+    goes to the payer's address and quotes the checkout's reference, as the invoice kept."""
+    first = _paid_session(api)
+    second = make_session(api)
+    answer = pay(APIClient(), second["token"], email="ada.new@example.com")
+    assert answer.json()["data"]["status"] == "completed", answer.content
+    invoice_id = _invoice_id(api, second)
+    with mode_context("test"):
+        invoice = Invoice.objects.select_related("customer").get(pk=invoice_id)
+        assert invoice.customer.email == "ada@example.com"  # the customer of the first pay
+        assert (invoice.checkout_reference, invoice.receipt_email) == (
+            second["reference"], "ada.new@example.com")
+    assert tasks.send_receipt("test", invoice_id) == "sent"
+    [email] = mail.outbox
+    assert email.to == ["ada.new@example.com"] and second["reference"] in email.subject
+    assert first["reference"] not in email.body
 
 
 def test_a_receipt_is_sent_once_however_often_it_is_asked(api):
     invoice_id = _invoice_id(api, _paid_session(api))
-    assert tasks.send_receipt.run("test", invoice_id) == "sent"
-    assert tasks.send_receipt.run("test", invoice_id) == "sent"
+    assert tasks.send_receipt("test", invoice_id) == "sent"
+    assert tasks.send_receipt("test", invoice_id) == "sent"
     with mode_context("test"):
-        receipt_send(session_id=Invoice.objects.get(pk=invoice_id).checkoutsession_set.get().id)
+        assert invoice_receipt_send(invoice_id=invoice_id) == "sent"
     assert len(mail.outbox) == 1
 
 
@@ -83,13 +103,13 @@ def test_the_sweep_sends_what_the_pay_could_not_queue(api, monkeypatch, settings
     queued = []
     monkeypatch.setattr(tasks.send_receipt, "delay", lambda *args: queued.append(args))
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert tasks.receipts_sweep.run("test") == 0  # not yet: the pay's own send goes first
+    assert tasks.receipts_sweep("test") == 0  # not yet: the pay's own send goes first
     with mode_context("test"):
         Invoice.objects.filter(pk=invoice_id).update(
             paid_at=timezone.now() - timedelta(minutes=5))
-    assert tasks.receipts_sweep.run("test") == 1 and queued == [("test", invoice_id)]
-    assert tasks.send_receipt.run(*queued[0]) == "sent"
-    assert tasks.receipts_sweep.run("test") == 0  # nothing pending any more
+    assert tasks.receipts_sweep("test") == 1 and queued == [("test", invoice_id)]
+    assert tasks.send_receipt(*queued[0]) == "sent"
+    assert tasks.receipts_sweep("test") == 0  # nothing pending any more
     assert len(mail.outbox) == 1
 
 
@@ -108,7 +128,7 @@ def test_renewals_send_branded_receipts_through_the_sweep(api, brand):
     with mode_context("test"):
         renewal = Invoice.objects.get(subscription_id=sub_id, number=2)
     assert renewal.status == "paid" and renewal.receipt_status == "pending"
-    assert tasks.send_receipt.run("test", renewal.id) == "sent"
+    assert tasks.send_receipt("test", renewal.id) == "sent"
     [email] = mail.outbox
     assert f"INV-{renewal.number:06d}" in email.subject
     assert "Thanks for staying with Acme!" in email.body and "Visa •••• 4242" in email.body
@@ -159,3 +179,14 @@ def test_a_refusing_mail_server_never_fails_the_pay(api, settings, monkeypatch, 
     assert verify["status"] == "completed" and verify["invoiceId"]
     with mode_context("test"):
         assert Invoice.objects.get(pk=verify["invoiceId"]).receipt_status == "failed"
+
+
+def test_beat_sweeps_receipts_in_each_mode_under_a_task_the_worker_knows(settings):
+    from duro.celery import app
+
+    app.loader.import_default_modules()
+    schedule = settings.CELERY_BEAT_SCHEDULE.values()
+    assert sorted(e["args"][0] for e in schedule if e["task"] == "billing.receipts_sweep") == [
+        "live", "test"]
+    assert {e["task"] for e in schedule} <= set(app.tasks)  # no name a worker would drop
+    assert "billing.send_receipt" in app.tasks

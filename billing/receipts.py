@@ -2,18 +2,19 @@
 
     with mode_context("test"):
         invoice_receipt_send(invoice_id="inv_…")   # a paid invoice: checkout or renewal
-        receipt_send(session_id="cks_…")           # the same, found by checkout session
 
     receipt_deliver(receipt=Receipt(...))           # render and send, no bookkeeping
 
 A paid invoice carries ``receipt_status="pending"`` from the transaction that
 paid it (an outbox): the pay enqueues its send after commit, renewals leave it
 to the sweep (:func:`receipts_due`, every minute), and a lost message is only late.
+A receipt reads billing rows only: what a checkout's receipt quotes (its
+reference, the address the payer gave) is copied onto the invoice by the pay.
 
 Colours in the HTML come only from :func:`appearance.theme.palette` (validated
 tokens); every merchant-typed string is escaped by the templates. Sending
 raises the mail backend's error (``OSError``/``SMTPException``) so that the
-Celery task (:mod:`appearance.tasks`) can retry it; nothing here touches a pay.
+Celery task (:mod:`billing.tasks`) can retry it; nothing here touches a pay.
 """
 
 from __future__ import annotations
@@ -25,15 +26,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 
 from appearance.contrast import AA_NORMAL_TEXT, contrast_ratio
 from appearance.selectors import Appearance, published_appearance
 from billing.models import Invoice
-from checkout.models import CheckoutSession
+from duro.db import atomic
 from duro.models import Merchant
-from duro.modes import current_mode
 from duro.money import format_amount, format_cadence
 
 logger = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ MAIL_ERRORS = (OSError, smtplib.SMTPException)
 
 @dataclass(frozen=True)
 class Receipt:
-    """What a receipt says; built from a completed session (or, later, a renewal invoice)."""
+    """What a receipt says; built from a paid invoice (a checkout's or a renewal's)."""
 
     merchant_id: str
     merchant_name: str
@@ -89,11 +88,11 @@ def receipt_deliver(*, receipt: Receipt) -> None:
     }
     message = EmailMultiAlternatives(
         subject=f"Your receipt from {receipt.merchant_name} · {receipt.reference}",
-        body=render_to_string("appearance/emails/receipt.txt", context),
+        body=render_to_string("billing/emails/receipt.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL, to=[receipt.to],
         reply_to=[support] if "@" in support else None,
     )
-    message.attach_alternative(render_to_string("appearance/emails/receipt.html", context),
+    message.attach_alternative(render_to_string("billing/emails/receipt.html", context),
                                "text/html")
     message.send(fail_silently=False)
 
@@ -105,20 +104,17 @@ def receipt_for_invoice(invoice: Invoice) -> Receipt | None:
     if not customer.email:
         return None
     payment = (invoice.payments.filter(status="succeeded").order_by("-created_at").first())
-    session = CheckoutSession.objects.filter(invoice=invoice).only(
-        "reference", "merchant_name", "customer_email", "description").first()
     plan = invoice.subscription.plan if invoice.subscription is not None else None
-    merchant_name = session.merchant_name if session else (
-        Merchant.objects.filter(pk=invoice.merchant_id).values_list("name", flat=True).first()
-        or "")
+    merchant_name = (Merchant.objects.filter(pk=invoice.merchant_id)
+                     .values_list("name", flat=True).first() or "")
     return Receipt(
         merchant_id=invoice.merchant_id, merchant_name=merchant_name,
-        to=(session.customer_email if session and session.customer_email else customer.email),
+        to=invoice.receipt_email or customer.email,
         amount=invoice.amount, currency=invoice.currency,
-        reference=session.reference if session else f"INV-{invoice.number:06d}",
+        reference=invoice.checkout_reference or f"INV-{invoice.number:06d}",
         plan_name=plan.name if plan else None,
         cadence=format_cadence(plan.interval, plan.interval_count) if plan else None,
-        description=(session.description if session else invoice.description) or None,
+        description=invoice.description or None,
         card_brand=payment.card_brand if payment else None,
         card_last4=payment.card_last4 if payment else None,
         paid_at=invoice.paid_at,
@@ -133,7 +129,7 @@ def invoice_receipt_send(*, invoice_id: str, final: bool = False) -> str:
     is raised for the caller to retry; with ``final`` it is recorded as failed.
     Returns the receipt's status afterwards.
     """
-    with transaction.atomic(using=current_mode()):
+    with atomic():
         invoice = (Invoice.objects.select_for_update(of=("self",))
                    .select_related("customer", "subscription__plan")
                    .filter(pk=invoice_id).first())
@@ -160,17 +156,12 @@ def invoice_receipt_send(*, invoice_id: str, final: bool = False) -> str:
         return invoice.receipt_status
 
 
-def receipt_send(*, session_id: str) -> bool:
-    """Email the receipt of a completed checkout session (mode from the context), once.
+def receipt_enqueue(mode: str, invoice_id: str) -> None:
+    """Queue the receipt of an invoice just paid (called after commit); a broker that is
+    down raises here, and the invoice stays ``pending`` for :func:`receipts_due`."""
+    from billing.tasks import send_receipt  # tasks import the services, not the reverse
 
-    True when its receipt is sent (now or before); False when the session is not
-    completed or there is nobody to send it to.
-    """
-    invoice_id = (CheckoutSession.objects.filter(pk=session_id, status="completed")
-                  .values_list("invoice_id", flat=True).first())
-    if not invoice_id:
-        return False
-    return invoice_receipt_send(invoice_id=invoice_id) == "sent"
+    send_receipt.apply_async(args=(mode, invoice_id), retry=False)
 
 
 def receipts_due(*, now: datetime, older_than: timedelta, limit: int = 500) -> list[str]:
