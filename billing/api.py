@@ -109,7 +109,7 @@ class CustomerBlacklistView(DuroAPIView):
         customer = customer_set_blacklisted(customer=customer, blacklisted=True)
         return Response({"data": customer_payload(customer, cards=list(customer.cards.all()))})
 
-    @extend_schema(summary="Take a customer off the blacklist", responses=CustomerOutput)
+    @extend_schema(summary="Take a customer off the blacklist", responses={200: CustomerOutput})
     def delete(self, request, pk):
         customer = get_owned(Customer.objects, request.user, pk, "customer")
         customer = customer_set_blacklisted(customer=customer, blacklisted=False)

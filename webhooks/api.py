@@ -23,6 +23,7 @@ from webhooks.events import EVENT_TYPES, event_resend
 from webhooks.payloads import delivery_payload, endpoint_payload, event_payload
 from webhooks.selectors import endpoint_get, endpoint_list, event_get, event_list
 from webhooks.serializers import (
+    EndpointDeletedOutput,
     EndpointInput,
     EndpointOutput,
     EndpointWithSecretOutput,
@@ -64,7 +65,8 @@ class EndpointDetailView(DuroAPIView):
         endpoint = endpoint_update(endpoint=endpoint, **data.validated_data)
         return Response({"data": endpoint_payload(endpoint)})
 
-    @extend_schema(summary="Delete a webhook endpoint (its pending deliveries go with it)")
+    @extend_schema(summary="Delete a webhook endpoint (its pending deliveries go with it)",
+                   responses={200: EndpointDeletedOutput})
     def delete(self, request, pk):
         endpoint = endpoint_get(merchant_id=request.user.id, endpoint_id=pk)
         endpoint_delete(endpoint=endpoint)

@@ -88,3 +88,9 @@ class ResendOutput(SchemaOnly, serializers.Serializer):
     # Documents the answer of EventResendView.
     event_id = serializers.CharField()
     deliveries = DeliveryOutput(many=True)
+
+
+class EndpointDeletedOutput(SchemaOnly, serializers.Serializer):
+    # Documents the answer of DELETE /v1/webhook-endpoints/{id}.
+    id = serializers.CharField()
+    deleted = serializers.BooleanField()

@@ -49,6 +49,8 @@ def test_every_api_answer_is_what_the_document_says(api, billed):
     assert_documented("SubscriptionOutput", canceled)
     blacklisted = api.post(f"/v1/customers/{failed.customer_id}/blacklist").json()["data"]
     assert_documented("CustomerOutput", blacklisted)
+    restored = api.delete(f"/v1/customers/{failed.customer_id}/blacklist").json()["data"]
+    assert_documented("CustomerOutput", restored)
 
     listed = {path: _data(api, f"/v1/{path}?limit=100")
               for path in ("plans", "customers", "subscriptions", "invoices")}

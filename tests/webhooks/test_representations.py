@@ -36,6 +36,7 @@ def test_endpoint_answers_are_what_the_document_says(api):
     assert_documented("EndpointOutput", listed)
     assert listed["failingSince"].endswith("Z") and listed["disabledReason"] == "410 Gone"
     assert_documented("EndpointWithSecretOutput", _data(api.post(f"{path}/rotate-secret")))
+    assert_documented("EndpointDeletedOutput", _data(api.delete(path)))
 
 
 def test_the_delivery_body_is_the_event_the_api_answers(api, acme):
