@@ -1,10 +1,13 @@
-"""Billing objects as camelCase dicts for event ``data`` (and anything else that sends JSON).
+"""Billing objects as camelCase dicts: the one representation of each, for API and events.
 
-They hold exactly what ``GET /v1/…`` returns for the same object (a test
-keeps the two equal), built by hand because the renewal engine renders one
-for every renewal and DRF serializers cost more than the renewal itself.
-``metadata`` keys are kept as the merchant wrote them. The checkout pay
-flow uses these too::
+``GET /v1/plans/…``, ``/v1/customers/…``, ``/v1/subscriptions/…`` and
+``/v1/invoices/…`` answer with these, and event ``data`` carries them, so a
+webhook says exactly what the API says about the same object. They are built
+by hand because the renewal engine renders one for every renewal and DRF
+serializers cost more than the renewal itself; ``billing.serializers``
+only documents their shapes for OpenAPI (a test validates one against the
+other). ``metadata`` keys are kept as the merchant wrote them. The checkout
+pay flow uses these too::
 
     event_emit(merchant_id=m, type="subscription_created", data=renewal_payload(
         subscription=sub, invoice=inv, payment=pay, payments=[pay]))
@@ -12,17 +15,20 @@ flow uses these too::
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from billing.models import Card, Customer, Invoice, PaymentAttempt, Subscription
+from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Subscription
+from duro.timestamps import iso
 
 
-def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a ``Z``, as the API renders it."""
-    if moment is None:
-        return None
-    text = moment.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+def plan_payload(plan: Plan) -> dict:
+    return {
+        "id": plan.id, "name": plan.name, "description": plan.description,
+        "amount": plan.amount, "currency": plan.currency, "interval": plan.interval,
+        "intervalCount": plan.interval_count, "trialDays": plan.trial_days,
+        "invoiceLimit": plan.invoice_limit, "active": plan.active,
+        "createdAt": iso(plan.created_at), "updatedAt": iso(plan.updated_at),
+    }
 
 
 def card_payload(card: Card | None) -> dict | None:

@@ -1,13 +1,18 @@
-"""Input and output serializers of the billing API (snake_case here, camelCase on the wire)."""
+"""Serializers of the billing API: inputs it validates, and the shapes of its answers.
+
+Inputs are snake_case here and camelCase on the wire. The answers are built
+by ``billing.payloads`` (shared with webhook events); the ``…Output``
+classes below are schema-only (:class:`~duro.api.schema.SchemaOnly`): they
+document those shapes in OpenAPI and never render anything.
+"""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.models import Customer, Interval, Invoice, PaymentAttempt, Plan, Subscription
-from billing.payloads import iso, next_payment_at
 from duro.api.fields import AmountField, CurrencyField, StrictIntegerField
+from duro.api.schema import SchemaOnly
 
 
 class PlanInput(serializers.Serializer):
@@ -24,7 +29,12 @@ class PlanInput(serializers.Serializer):
     active = serializers.BooleanField(required=False, default=True)
 
 
-class PlanOutput(serializers.ModelSerializer):
+# --- Schema only: the shapes of billing.payloads in OpenAPI ---------------------------
+# Each class names the function it documents. Their docstrings are published as component
+# descriptions, so they speak to API users.
+
+class PlanOutput(SchemaOnly, serializers.ModelSerializer):
+    # Documents payloads.plan_payload.
     class Meta:
         model = Plan
         fields = ["id", "name", "description", "amount", "currency", "interval",
@@ -32,26 +42,46 @@ class PlanOutput(serializers.ModelSerializer):
                   "updated_at"]
 
 
-# --- Customers, subscriptions, invoices, payments ------------------------------------
+class CardOutput(SchemaOnly, serializers.Serializer):
+    """The card a subscription charges, or a payment was made with."""
+    # Documents payloads.card_payload.
 
-class CardOutput(serializers.Serializer):
     brand = serializers.CharField()
     last4 = serializers.CharField()
     exp_month = serializers.IntegerField()
     exp_year = serializers.IntegerField()
 
 
-class CustomerOutput(serializers.ModelSerializer):
+class CustomerCardOutput(SchemaOnly, serializers.Serializer):
+    """A card the customer saved."""
+    # Part of payloads.customer_payload.
+
+    id = serializers.CharField()
+    brand = serializers.CharField()
+    last4 = serializers.CharField()
+    exp_month = serializers.IntegerField()
+    exp_year = serializers.IntegerField()
+
+
+class CustomerOutput(SchemaOnly, serializers.ModelSerializer):
+    """A customer; events carry it without `cards`."""
+    # Documents payloads.customer_payload.
+
+    cards = CustomerCardOutput(many=True)
+
     class Meta:
         model = Customer
-        fields = ["id", "email", "phone", "name", "blacklisted", "created_at"]
+        fields = ["id", "email", "phone", "name", "blacklisted", "created_at", "cards"]
 
 
-class SubscriptionOutput(serializers.ModelSerializer):
+class SubscriptionOutput(SchemaOnly, serializers.ModelSerializer):
+    # Documents payloads.subscription_payload.
     plan_id = serializers.CharField()
     customer_id = serializers.CharField()
     card = CardOutput(allow_null=True)
-    next_payment_at = serializers.SerializerMethodField()
+    next_payment_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the next charge is planned: the period end, or the next dunning retry.")
 
     class Meta:
         model = Subscription
@@ -59,31 +89,21 @@ class SubscriptionOutput(serializers.ModelSerializer):
                   "current_period_end", "cancel_at_period_end", "canceled_at", "trial_end",
                   "invoices_paid", "next_payment_at", "card", "metadata", "created_at"]
 
-    @extend_schema_field(serializers.DateTimeField(allow_null=True))
-    def get_next_payment_at(self, sub) -> str | None:
-        """When the next charge is planned: the period end, or the next dunning retry."""
-        return iso(next_payment_at(sub))
 
-
-class PaymentOutput(serializers.ModelSerializer):
+class PaymentOutput(SchemaOnly, serializers.ModelSerializer):
+    # Documents payloads.payment_payload.
     invoice_id = serializers.CharField(allow_null=True)
     customer_id = serializers.CharField(allow_null=True)
-    card = serializers.SerializerMethodField()
+    card = CardOutput(allow_null=True)
 
     class Meta:
         model = PaymentAttempt
         fields = ["id", "invoice_id", "customer_id", "rail", "status", "amount", "currency",
                   "card", "failure_code", "failure_message", "paid_at", "created_at"]
 
-    @extend_schema_field(CardOutput(allow_null=True))
-    def get_card(self, payment) -> dict | None:
-        if not payment.card_last4:
-            return None
-        return {"brand": payment.card_brand, "last4": payment.card_last4,
-                "exp_month": payment.card_exp_month, "exp_year": payment.card_exp_year}
 
-
-class InvoiceOutput(serializers.ModelSerializer):
+class InvoiceOutput(SchemaOnly, serializers.ModelSerializer):
+    # Documents payloads.invoice_payload.
     subscription_id = serializers.CharField(allow_null=True)
     customer_id = serializers.CharField()
     payments = PaymentOutput(many=True)
@@ -94,6 +114,8 @@ class InvoiceOutput(serializers.ModelSerializer):
                   "period_start", "period_end", "subscription_id", "customer_id", "paid_at",
                   "created_at", "payments"]
 
+
+# --- List filters and actions ------------------------------------------------------
 
 class SubscriptionFilters(serializers.Serializer):
     status = serializers.ChoiceField(choices=Subscription.Status.choices, required=False)

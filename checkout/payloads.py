@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from billing.payloads import iso, payment_payload
+from billing.payloads import payment_payload
 from checkout.models import CheckoutSession
 from duro.money import format_amount, format_cadence
+from duro.timestamps import iso
 
 
 def hosted_url(session: CheckoutSession) -> str:

@@ -1,7 +1,9 @@
 """Thin REST endpoints of webhooks: endpoints (with secret rotation) and events (with resend).
 
 Every query is scoped to the merchant behind the key (``request.user``) and
-runs on the store of the key's mode.
+runs on the store of the key's mode. Answers are built by ``webhooks.payloads``
+(an event here is the body its deliveries send); the ``…Output`` serializers
+only document them in OpenAPI.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from webhooks.endpoints import (
     endpoint_update,
 )
 from webhooks.events import EVENT_TYPES, event_resend
+from webhooks.payloads import delivery_payload, endpoint_payload, event_payload
 from webhooks.selectors import endpoint_get, endpoint_list, event_get, event_list
 from webhooks.serializers import (
+    EndpointDeletedOutput,
     EndpointInput,
     EndpointOutput,
     EndpointWithSecretOutput,
@@ -34,7 +38,7 @@ class EndpointListView(DuroAPIView):
     def get(self, request):
         rows, has_more = paginate(endpoint_list(merchant_id=request.user.id),
                                   request.query_params)
-        return Response({"data": EndpointOutput(rows, many=True).data, "has_more": has_more})
+        return Response({"data": [endpoint_payload(e) for e in rows], "has_more": has_more})
 
     @extend_schema(summary="Create a webhook endpoint (the answer carries its secret, once)",
                    request=EndpointInput, responses={201: EndpointWithSecretOutput},
@@ -43,14 +47,14 @@ class EndpointListView(DuroAPIView):
         data = EndpointInput(data=request.data)
         data.is_valid(raise_exception=True)
         endpoint = endpoint_create(merchant_id=request.user.id, **data.validated_data)
-        return Response({"data": EndpointWithSecretOutput(endpoint).data}, status=201)
+        return Response({"data": endpoint_payload(endpoint, with_secret=True)}, status=201)
 
 
 class EndpointDetailView(DuroAPIView):
     @extend_schema(summary="Retrieve a webhook endpoint", responses=EndpointOutput)
     def get(self, request, pk):
         endpoint = endpoint_get(merchant_id=request.user.id, endpoint_id=pk)
-        return Response({"data": EndpointOutput(endpoint).data})
+        return Response({"data": endpoint_payload(endpoint)})
 
     @extend_schema(summary="Update a webhook endpoint", request=EndpointInput(partial=True),
                    responses=EndpointOutput)
@@ -59,9 +63,10 @@ class EndpointDetailView(DuroAPIView):
         data = EndpointInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         endpoint = endpoint_update(endpoint=endpoint, **data.validated_data)
-        return Response({"data": EndpointOutput(endpoint).data})
+        return Response({"data": endpoint_payload(endpoint)})
 
-    @extend_schema(summary="Delete a webhook endpoint (its pending deliveries go with it)")
+    @extend_schema(summary="Delete a webhook endpoint (its pending deliveries go with it)",
+                   responses={200: EndpointDeletedOutput})
     def delete(self, request, pk):
         endpoint = endpoint_get(merchant_id=request.user.id, endpoint_id=pk)
         endpoint_delete(endpoint=endpoint)
@@ -75,7 +80,7 @@ class EndpointRotateSecretView(DuroAPIView):
     def post(self, request, pk):
         endpoint = endpoint_get(merchant_id=request.user.id, endpoint_id=pk)
         endpoint = endpoint_rotate_secret(endpoint=endpoint)
-        return Response({"data": EndpointWithSecretOutput(endpoint).data})
+        return Response({"data": endpoint_payload(endpoint, with_secret=True)})
 
 
 class EventListView(DuroAPIView):
@@ -85,7 +90,7 @@ class EventListView(DuroAPIView):
         events = event_list(merchant_id=request.user.id,
                             type=request.query_params.get("type") or None)
         rows, has_more = paginate(events, request.query_params)
-        return Response({"data": EventOutput(rows, many=True).data, "has_more": has_more})
+        return Response({"data": [event_payload(e) for e in rows], "has_more": has_more})
 
 
 class EventDetailView(DuroAPIView):
@@ -93,7 +98,7 @@ class EventDetailView(DuroAPIView):
                    responses=EventDetailOutput)
     def get(self, request, pk):
         event = event_get(merchant_id=request.user.id, event_id=pk, with_deliveries=True)
-        return Response({"data": EventDetailOutput(event).data})
+        return Response({"data": event_payload(event, deliveries=list(event.deliveries.all()))})
 
 
 class EventResendView(DuroAPIView):
@@ -105,5 +110,6 @@ class EventResendView(DuroAPIView):
     def post(self, request, pk):
         event = event_get(merchant_id=request.user.id, event_id=pk)
         deliveries = event_resend(event=event)
-        return Response({"data": ResendOutput({"event_id": event.id,
-                                               "deliveries": deliveries}).data}, status=202)
+        return Response({"data": {"eventId": event.id,
+                                  "deliveries": [delivery_payload(d) for d in deliveries]}},
+                        status=202)

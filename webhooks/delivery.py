@@ -36,6 +36,7 @@ from duro.modes import current_mode
 from webhooks.addresses import UnsafeUrlError, url_resolve
 from webhooks.dispatch import deliveries_enqueue
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
+from webhooks.payloads import event_payload
 from webhooks.signing import sign_all
 from webhooks.transport import PostResult, post
 
@@ -64,7 +65,7 @@ def retry_delay(failed_attempts: int, rand: float) -> timedelta | None:
 
 def event_body(event: Event) -> bytes:
     """The event JSON, serialised once per attempt: these bytes are signed and sent."""
-    return json.dumps(event.payload(), separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(event_payload(event), separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def delivery_headers(*, event_id: str, timestamp: int, signature: str) -> dict[str, str]:

@@ -44,15 +44,6 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
 
-    def payload(self) -> dict:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "mode": self.mode,
-            "createdAt": self.created_at.isoformat().replace("+00:00", "Z"),
-            "data": self.data,
-        }
-
 
 class WebhookEndpoint(models.Model):
     """A merchant's URL that receives the events it subscribed to, signed with its secret."""

@@ -1,9 +1,16 @@
-"""Input and output serializers of the webhooks API (snake_case here, camelCase on the wire)."""
+"""Serializers of the webhooks API: the endpoint input, and the shapes of its answers.
+
+Inputs are snake_case here and camelCase on the wire. The answers are built
+by ``webhooks.payloads`` (an event there is also every delivery's body); the
+``…Output`` classes below are schema-only (:class:`~duro.api.schema.SchemaOnly`):
+they document those shapes in OpenAPI and never render anything.
+"""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
+from duro.api.schema import SchemaOnly
 from webhooks.events import EVENT_TYPES
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 
@@ -24,7 +31,12 @@ class EndpointInput(serializers.Serializer):
         return list(dict.fromkeys(value))
 
 
-class EndpointOutput(serializers.ModelSerializer):
+# --- Schema only: the shapes of webhooks.payloads in OpenAPI --------------------------
+# Each class names the function it documents. Their docstrings are published as component
+# descriptions, so they speak to API users.
+
+class EndpointOutput(SchemaOnly, serializers.ModelSerializer):
+    # Documents payloads.endpoint_payload.
     class Meta:
         model = WebhookEndpoint
         fields = ["id", "url", "events", "description", "status", "disabled_reason",
@@ -33,24 +45,28 @@ class EndpointOutput(serializers.ModelSerializer):
 
 class EndpointWithSecretOutput(EndpointOutput):
     """Only the create and rotate-secret answers carry the secret."""
+    # Documents payloads.endpoint_payload(with_secret=True).
 
     class Meta(EndpointOutput.Meta):
         fields = [*EndpointOutput.Meta.fields, "secret"]
 
 
-class EventOutput(serializers.ModelSerializer):
+class EventOutput(SchemaOnly, serializers.ModelSerializer):
+    # Documents payloads.event_payload, which is also the body of every delivery.
     class Meta:
         model = Event
         fields = ["id", "type", "mode", "created_at", "data"]
 
 
-class AttemptOutput(serializers.ModelSerializer):
+class AttemptOutput(SchemaOnly, serializers.ModelSerializer):
+    # Documents payloads.attempt_payload.
     class Meta:
         model = DeliveryAttempt
         fields = ["attempted_at", "status_code", "duration_ms", "error"]
 
 
-class DeliveryOutput(serializers.ModelSerializer):
+class DeliveryOutput(SchemaOnly, serializers.ModelSerializer):
+    # Documents payloads.delivery_payload.
     endpoint_url = serializers.CharField(source="endpoint.url")
     attempts = AttemptOutput(many=True)
 
@@ -61,12 +77,20 @@ class DeliveryOutput(serializers.ModelSerializer):
 
 
 class EventDetailOutput(EventOutput):
+    # Documents payloads.event_payload(deliveries=…).
     deliveries = DeliveryOutput(many=True)
 
     class Meta(EventOutput.Meta):
         fields = [*EventOutput.Meta.fields, "deliveries"]
 
 
-class ResendOutput(serializers.Serializer):
+class ResendOutput(SchemaOnly, serializers.Serializer):
+    # Documents the answer of EventResendView.
     event_id = serializers.CharField()
     deliveries = DeliveryOutput(many=True)
+
+
+class EndpointDeletedOutput(SchemaOnly, serializers.Serializer):
+    # Documents the answer of DELETE /v1/webhook-endpoints/{id}.
+    id = serializers.CharField()
+    deleted = serializers.BooleanField()

@@ -7,6 +7,7 @@ from django.db import connections
 
 from duro.models import IdempotencyRecord
 from tests.conftest import client_for
+from tests.openapi import openapi
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -180,3 +181,20 @@ def test_openapi_lists_every_v1_endpoint_that_runs(client):
         assert methods <= documented[path], (path, methods, documented[path])
         checked += 1
     assert checked >= 20
+
+
+def test_answers_are_documented_with_every_key_present():
+    """Answers come from payload functions that always write every key; the document says so."""
+    schemas = openapi()["components"]["schemas"]
+    outputs = {name: s for name, s in schemas.items() if name.endswith("Output")}
+    assert len(outputs) >= 12
+    for name, schema in outputs.items():
+        assert set(schema["required"]) == set(schema["properties"]), name
+
+
+def test_output_serializers_document_and_never_render():
+    from billing.models import Plan
+    from billing.serializers import PlanOutput
+
+    with pytest.raises(TypeError, match="only documents"):
+        _ = PlanOutput(Plan(name="Gold", amount=1)).data
