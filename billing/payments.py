@@ -26,13 +26,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from django.utils import timezone
 
 from billing.customers import customer_resolve
-from billing.cycle import subscription_start
 from billing.invoices import invoice_create
 from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Subscription
 from billing.payloads import (
@@ -42,10 +41,10 @@ from billing.payloads import (
     renewal_payload,
     subscription_payload,
 )
+from billing.periods import dunning_step, is_next_period, period_advance, subscription_open
 from billing.rails.base import ChargeResult
 from billing.receipts import receipt_enqueue
-from billing.schedule import next_attempt_for, retry_at
-from billing.selectors import dunning_days_for, merchant_timezones
+from billing.selectors import dunning_days_for
 from duro.db import after_commit, atomic, update_rows
 from duro.modes import current_mode
 from webhooks.events import event_emit
@@ -54,8 +53,6 @@ logger = logging.getLogger(__name__)
 
 S = Subscription.Status
 A = PaymentAttempt.Status
-RENEWABLE = (S.TRIALING, S.ACTIVE, S.PAST_DUE, S.NON_RENEWING)
-MIN_RETRY_GAP = timedelta(hours=1)  # a late run never fires the dunning retries back to back
 SETTLED = (A.SUCCEEDED, A.FAILED)
 SUB_FIELDS = ["status", "period_index", "current_period_start", "current_period_end",
               "canceled_at", "invoices_paid", "next_attempt_at", "dunning_attempts"]
@@ -236,8 +233,8 @@ class _Batch:
         invoice.status, invoice.paid_at = Invoice.Status.PAID, self.now
         invoice.receipt_status = "pending"  # outbox: the receipt sweep sends it
         self.changed_invoices.append(invoice)
-        if sub is not None and _is_next_period(sub, invoice):
-            _advance(sub, invoice)
+        if sub is not None and is_next_period(sub, invoice):
+            period_advance(sub, invoice)
             self.changed_subs.append(sub)
             self._event("subscription_payment_success", settlement)
 
@@ -246,11 +243,11 @@ class _Batch:
         assert invoice is not None
         _decline(attempt, result)
         self.changed_attempts.append(attempt)
-        if invoice.status != Invoice.Status.OPEN or sub is None or not _is_next_period(sub,
+        if invoice.status != Invoice.Status.OPEN or sub is None or not is_next_period(sub,
                                                                                        invoice):
             return  # a voided invoice stays void; nothing to dun
         self._event("subscription_payment_failed", settlement)
-        if _dun(sub, invoice, now=self.now, days=self.policies[sub.merchant_id]):
+        if dunning_step(sub, invoice, now=self.now, days=self.policies[sub.merchant_id]):
             self.changed_invoices.append(invoice)
             self._event("subscription_canceled", settlement)
         self.changed_subs.append(sub)
@@ -295,45 +292,6 @@ def _decline(attempt: PaymentAttempt, result: ChargeResult) -> None:
     attempt.status = A.FAILED
     attempt.failure_code = (result.failure_code or "card_declined")[:40]
     attempt.failure_message = (result.failure_message or "The payment failed.")[:300]
-
-
-def _is_next_period(sub: Subscription, invoice: Invoice) -> bool:
-    """The invoice bills the period after the subscription's current one, and the
-    subscription still renews: the one renewal this invoice was opened for."""
-    return (sub.status in RENEWABLE and invoice.period_end is not None
-            and invoice.period_end > sub.current_period_end)
-
-
-def _advance(sub: Subscription, invoice: Invoice) -> None:
-    """Paid: the invoice's period (computed from the anchor) becomes the current one.
-    A subscription cancelled at period end meanwhile stays ``non_renewing``."""
-    if sub.status != S.NON_RENEWING:
-        sub.status = S.ACTIVE
-    sub.period_index += 1
-    assert invoice.period_start is not None and invoice.period_end is not None
-    sub.current_period_start, sub.current_period_end = invoice.period_start, invoice.period_end
-    sub.invoices_paid += 1
-    sub.dunning_attempts = 0
-    sub.next_attempt_at = invoice.period_end
-
-
-def _dun(sub: Subscription, invoice: Invoice, *, now: datetime, days: list[int]) -> bool:
-    """Failed: schedule the next retry, or cancel when the schedule is spent (True)."""
-    sub.dunning_attempts += 1
-    if sub.status == S.NON_RENEWING:
-        # Cancelled at period end while its renewal was being charged: that period is
-        # over, so it ends now and the renewal invoice is void rather than chased.
-        sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
-        invoice.status = Invoice.Status.VOID
-        return True
-    assert invoice.period_start is not None  # renewal invoices always carry their period
-    retry = retry_at(due=invoice.period_start, failures=sub.dunning_attempts, days=days)
-    if retry is not None:
-        sub.status, sub.next_attempt_at = S.PAST_DUE, max(retry, now + MIN_RETRY_GAP)
-        return False
-    sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
-    invoice.status = Invoice.Status.UNCOLLECTIBLE
-    return True
 
 
 # --- first payments -------------------------------------------------------------------
@@ -385,24 +343,3 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
     settlement.events.extend(types)
     # The receipt goes out now; if the broker is down it stays pending for the sweep.
     after_commit(partial(receipt_enqueue, current_mode(), invoice.id), what="receipt email")
-
-
-def subscription_open(*, merchant_id: str, customer: Customer, plan: Plan, card: Card | None,
-                      paid_at: datetime, metadata: dict | None = None,
-                      tz: str | None = None, **extra) -> Subscription:
-    """A new subscription whose first period (or trial) starts at ``paid_at``, scheduled
-    for the renewal engine (``next_attempt_at``)."""
-    zone = tz or merchant_timezones([merchant_id])[merchant_id]
-    start = subscription_start(interval=plan.interval, interval_count=plan.interval_count,
-                               trial_days=plan.trial_days, paid_at=paid_at, tz=zone)
-    return Subscription.objects.create(
-        merchant_id=merchant_id, customer=customer, plan=plan, card=card,
-        status=start.status, anchor=start.anchor, period_index=start.period_index,
-        current_period_start=start.current_period_start,
-        current_period_end=start.current_period_end, trial_end=start.trial_end,
-        invoices_paid=0 if start.trial_end else 1, metadata=metadata or {},
-        next_attempt_at=next_attempt_for(status=start.status,
-                                          current_period_end=start.current_period_end,
-                                          trial_end=start.trial_end, trial_will_end_sent=False),
-        **extra,
-    )

@@ -35,6 +35,7 @@ from billing.invoices import renewal_invoices_open
 from billing.models import Invoice, PaymentAttempt, Subscription
 from billing.payloads import renewal_payload
 from billing.payments import Outcome, attempt_open, payments_settle
+from billing.periods import period_end_step
 from billing.rails import RailError, get_rail
 from billing.rails.base import ChargeResult
 from billing.selectors import merchant_timezones
@@ -143,27 +144,16 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
 
 
 def _settle_without_money(sub: Subscription, *, now: datetime, report: RunReport) -> bool:
-    """Cancel at period end, complete at the invoice limit, send the trial notice.
-    True when the subscription needs nothing more in this step."""
-    if sub.status == S.NON_RENEWING:
-        sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
-        report.canceled += 1
-        _emit(sub, "subscription_canceled")
-        return True
-    limit = sub.plan.invoice_limit
-    if limit is not None and sub.invoices_paid >= limit and sub.status != S.PAST_DUE:
-        sub.status, sub.next_attempt_at = S.COMPLETED, None
-        report.completed += 1
-        _emit(sub, "subscription_completed")
-        return True
-    if sub.status == S.TRIALING and not sub.trial_will_end_sent:
-        sub.trial_will_end_sent = True
-        if sub.trial_end is not None and now < sub.trial_end:
-            sub.next_attempt_at = sub.trial_end
-            report.notices += 1
-            _emit(sub, "subscription_trial_will_end")
-            return True
-    return False
+    """The step that moves no money (:func:`billing.periods.period_end_step`), with its
+    event. True when the subscription needs nothing more in this step."""
+    event = period_end_step(sub, now=now)
+    if event is None:
+        return False
+    counter = {"subscription_canceled": "canceled", "subscription_completed": "completed",
+               "subscription_trial_will_end": "notices"}[event]
+    setattr(report, counter, getattr(report, counter) + 1)
+    _emit(sub, event)
+    return True
 
 
 def _open_invoices(subs: list[Subscription], *, resumed: set[str],

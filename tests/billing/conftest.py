@@ -10,7 +10,7 @@ from django.db import transaction
 
 from billing.invoices import invoice_create
 from billing.models import Card, Customer, Plan, Subscription
-from billing.payments import subscription_open
+from billing.periods import subscription_open
 from duro.modes import mode_context
 from webhooks.models import Event
 

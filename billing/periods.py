@@ -1,0 +1,101 @@
+"""A subscription's periods: the first one opened, one more when a renewal is paid, the
+dunning schedule when it is not. Called inside :mod:`billing.payments`' transaction.
+
+    sub = subscription_open(merchant_id=m, customer=c, plan=p, card=card, paid_at=now)
+    if is_next_period(sub, invoice):
+        period_advance(sub, invoice)                   # paid
+        canceled = dunning_step(sub, invoice, now=now, days=[1, 3, 5])   # declined
+    event = period_end_step(sub, now=now)   # due, no charge: cancel, complete, trial notice
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from billing.cycle import subscription_start
+from billing.models import Card, Customer, Invoice, Plan, Subscription
+from billing.schedule import next_attempt_for, retry_at
+from billing.selectors import merchant_timezones
+
+S = Subscription.Status
+RENEWABLE = (S.TRIALING, S.ACTIVE, S.PAST_DUE, S.NON_RENEWING)
+MIN_RETRY_GAP = timedelta(hours=1)  # a late run never fires the dunning retries back to back
+
+
+def subscription_open(*, merchant_id: str, customer: Customer, plan: Plan, card: Card | None,
+                      paid_at: datetime, metadata: dict | None = None,
+                      tz: str | None = None, **extra) -> Subscription:
+    """A new subscription whose first period (or trial) starts at ``paid_at``, scheduled
+    for the renewal engine (``next_attempt_at``)."""
+    zone = tz or merchant_timezones([merchant_id])[merchant_id]
+    start = subscription_start(interval=plan.interval, interval_count=plan.interval_count,
+                               trial_days=plan.trial_days, paid_at=paid_at, tz=zone)
+    return Subscription.objects.create(
+        merchant_id=merchant_id, customer=customer, plan=plan, card=card,
+        status=start.status, anchor=start.anchor, period_index=start.period_index,
+        current_period_start=start.current_period_start,
+        current_period_end=start.current_period_end, trial_end=start.trial_end,
+        invoices_paid=0 if start.trial_end else 1, metadata=metadata or {},
+        next_attempt_at=next_attempt_for(status=start.status,
+                                          current_period_end=start.current_period_end,
+                                          trial_end=start.trial_end, trial_will_end_sent=False),
+        **extra,
+    )
+
+
+def is_next_period(sub: Subscription, invoice: Invoice) -> bool:
+    """The invoice bills the period after the subscription's current one, and the
+    subscription still renews: the one renewal this invoice was opened for."""
+    return (sub.status in RENEWABLE and invoice.period_end is not None
+            and invoice.period_end > sub.current_period_end)
+
+
+def period_advance(sub: Subscription, invoice: Invoice) -> None:
+    """Paid: the invoice's period (computed from the anchor) becomes the current one.
+    A subscription cancelled at period end meanwhile stays ``non_renewing``."""
+    if sub.status != S.NON_RENEWING:
+        sub.status = S.ACTIVE
+    sub.period_index += 1
+    assert invoice.period_start is not None and invoice.period_end is not None
+    sub.current_period_start, sub.current_period_end = invoice.period_start, invoice.period_end
+    sub.invoices_paid += 1
+    sub.dunning_attempts = 0
+    sub.next_attempt_at = invoice.period_end
+
+
+def dunning_step(sub: Subscription, invoice: Invoice, *, now: datetime, days: list[int]) -> bool:
+    """Failed: schedule the next retry, or cancel when the schedule is spent (True)."""
+    sub.dunning_attempts += 1
+    if sub.status == S.NON_RENEWING:
+        # Cancelled at period end while its renewal was being charged: that period is
+        # over, so it ends now and the renewal invoice is void rather than chased.
+        sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
+        invoice.status = Invoice.Status.VOID
+        return True
+    assert invoice.period_start is not None  # renewal invoices always carry their period
+    retry = retry_at(due=invoice.period_start, failures=sub.dunning_attempts, days=days)
+    if retry is not None:
+        sub.status, sub.next_attempt_at = S.PAST_DUE, max(retry, now + MIN_RETRY_GAP)
+        return False
+    sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
+    invoice.status = Invoice.Status.UNCOLLECTIBLE
+    return True
+
+
+def period_end_step(sub: Subscription, *, now: datetime) -> str | None:
+    """What a due subscription does without a charge: end when cancelled at period end,
+    complete at its invoice limit, or send the trial notice first. Returns the event type
+    (``None``: it must be charged)."""
+    if sub.status == S.NON_RENEWING:
+        sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
+        return "subscription_canceled"
+    limit = sub.plan.invoice_limit
+    if limit is not None and sub.invoices_paid >= limit and sub.status != S.PAST_DUE:
+        sub.status, sub.next_attempt_at = S.COMPLETED, None
+        return "subscription_completed"
+    if sub.status == S.TRIALING and not sub.trial_will_end_sent:
+        sub.trial_will_end_sent = True
+        if sub.trial_end is not None and now < sub.trial_end:
+            sub.next_attempt_at = sub.trial_end
+            return "subscription_trial_will_end"
+    return None
