@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 BLOCKED_MESSAGE = "We couldn't process this payment. Please contact the merchant."
 STUCK_AFTER = timedelta(minutes=2)
+OTP_TTL = timedelta(minutes=15)  # an OTP step nobody completed by then is abandoned
+OTP_ABANDONED = "The one-time code was not entered in time. Please pay again."
 A = PaymentAttempt.Status
 
 
@@ -106,8 +108,17 @@ def _clean_contact(request: PayRequest) -> tuple[str, str]:
 
 
 def _lock(session_id: str) -> CheckoutSession:
-    return (CheckoutSession.objects.select_for_update(of=("self",))
-            .select_related("payment", "plan").get(pk=session_id))
+    """The session under its row lock, with its latest payment re-read and locked too.
+
+    The payment is read by a second statement on purpose: after waiting for the lock,
+    PostgreSQL re-checks only the locked row, and a payment joined into the same
+    ``SELECT … FOR UPDATE OF`` would still show its state from before the wait (an OTP
+    step taken for a payment still processing)."""
+    session = (CheckoutSession.objects.select_for_update(of=("self",))
+               .select_related("plan").get(pk=session_id))
+    if session.payment_id:
+        session.payment = PaymentAttempt.objects.select_for_update().get(pk=session.payment_id)
+    return session
 
 
 def session_pay(*, session_id: str, request: PayRequest,
@@ -179,6 +190,10 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
                             extra={"session": session.id, "customer": customer.id})
                 raise PaymentRefused(BLOCKED_MESSAGE, code="customer_blocked")
             if pending_otp is not None:
+                if _same_payer(pending_otp, session, rail, request, email, phone, now):
+                    # The same card and contact again (a double click, a second tab, a
+                    # burst): the OTP step already showing is the answer. No new charge.
+                    return outcome_of(session)
                 attempt_abandon(attempt=pending_otp, message="Replaced by a new payment attempt.")
             attempt = attempt_open(
                 merchant_id=session.merchant_id, customer=customer, session_id=session.id,
@@ -189,6 +204,18 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
         session.payment = attempt
         session.save(update_fields=["status", "payment", "customer_email", "customer_phone"])
     return attempt, attempt is pending_otp
+
+
+def _same_payer(pending: PaymentAttempt, session: CheckoutSession, rail: PaymentRail,
+                request: PayRequest, email: str, phone: str, now: datetime) -> bool:
+    """A pay that repeats the one waiting for its OTP: same rail, card and contact, while
+    that OTP is still fresh. Another card or contact replaces the pending attempt."""
+    card = rail.card_of(request.card)
+    return (pending.rail == rail.identifier and card is not None
+            and (card.last4, card.exp_month, card.exp_year) == (
+                pending.card_last4, pending.card_exp_month, pending.card_exp_year)
+            and (email, phone) == (session.customer_email, session.customer_phone)
+            and pending.updated_at > now - OTP_TTL)
 
 
 def _charge_amount(session: CheckoutSession) -> int:
@@ -243,8 +270,10 @@ def attempt_settle(*, attempt_id: str, result: ChargeResult, now: datetime | Non
 
 
 def attempts_recover(*, now: datetime | None = None) -> int:
-    """Settle attempts left ``processing`` by a crash between charge and settle."""
+    """Settle attempts left ``processing`` by a crash between charge and settle, and
+    abandon OTP steps nobody completed (the session stays open for another pay)."""
     now = now or timezone.now()
+    _abandon_stale_otps(now)
     stuck = PaymentAttempt.objects.filter(
         status=A.PROCESSING, updated_at__lt=now - STUCK_AFTER,
     ).exclude(session_id="").values_list("id", "rail")
@@ -260,3 +289,15 @@ def attempts_recover(*, now: datetime | None = None) -> int:
         attempt_settle(attempt_id=attempt_id, result=result, now=now)
         settled += 1
     return settled
+
+
+def _abandon_stale_otps(now: datetime) -> None:
+    stale = PaymentAttempt.objects.filter(
+        status=A.REQUIRES_OTP, updated_at__lt=now - OTP_TTL,
+    ).exclude(session_id="").values_list("id", "session_id")
+    for attempt_id, session_id in stale:
+        with atomic():
+            _lock(session_id)  # the session first, as every pay locks them
+            attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+            if attempt.status == A.REQUIRES_OTP:
+                attempt_abandon(attempt=attempt, message=OTP_ABANDONED)

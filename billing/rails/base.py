@@ -61,6 +61,11 @@ class PaymentRail:
                idempotency_key: str) -> ChargeResult:
         raise NotImplementedError
 
+    def card_of(self, details: dict) -> CardDetails | None:
+        """What may be kept of the card these (valid) details describe; None for a rail
+        that takes no card."""
+        return None
+
     def submit_otp(self, *, mode: str, idempotency_key: str, otp: str) -> ChargeResult:
         raise RailError("otp_unsupported", f"The {self.label} rail takes no OTP.")
 

@@ -74,6 +74,12 @@ class CardRail(PaymentRail):
             errors["card.cvc"] = f"Enter the {cvc_length}-digit security code."
         return errors
 
+    def card_of(self, details: dict) -> CardDetails | None:
+        digits = card_digits(str(details.get("number", "")))
+        return CardDetails(brand=card_brand(digits), last4=digits[-4:],
+                           exp_month=int(details["exp_month"]),
+                           exp_year=normalise_year(int(details["exp_year"])))
+
     # --- charging -----------------------------------------------------------------
     def charge(self, *, mode: str, amount: int, currency: str, details: dict,
                idempotency_key: str) -> ChargeResult:
@@ -83,9 +89,7 @@ class CardRail(PaymentRail):
                 idempotency_key=idempotency_key,
             )
         digits = card_digits(str(details["number"]))
-        card = CardDetails(brand=card_brand(digits), last4=digits[-4:],
-                           exp_month=int(details["exp_month"]),
-                           exp_year=normalise_year(int(details["exp_year"])))
+        card = self.card_of(details)
         behaviour = SANDBOX_CARDS.get(digits)
         if behaviour in ("succeed", "renewals_fail"):
             result = self._success(card, renewals="fail" if behaviour == "renewals_fail" else "ok")

@@ -223,3 +223,30 @@ def test_card_data_never_reaches_the_database_or_logs(api, public, caplog):
     with mode_context("test"):
         attempt = PaymentAttempt.objects.get(status="succeeded")
         assert (attempt.card_brand, attempt.card_last4) == ("visa", "3220")
+
+
+def test_another_card_supersedes_a_pending_otp_and_the_first_is_abandoned(api, public):
+    session = make_session(api)
+    assert pay(public, session["token"], card=card("4000000000003220")).json()["data"][
+        "status"] == "requires_otp"
+    assert pay(public, session["token"]).json()["data"]["status"] == "completed"
+    with mode_context("test"):
+        statuses = sorted((a.status, a.failure_code) for a in
+                          PaymentAttempt.objects.filter(session_id=session["id"]))
+    assert statuses == [("failed", "abandoned"), ("succeeded", "")]
+
+
+def test_the_sweep_abandons_an_otp_nobody_entered(api, public):
+    from checkout.pay import attempts_recover
+
+    session = make_session(api)
+    pay(public, session["token"], card=card("4000000000003220"))
+    with mode_context("test"):
+        assert attempts_recover(now=timezone.now() + timedelta(minutes=5)) == 0
+        attempts_recover(now=timezone.now() + timedelta(minutes=31))
+        attempt = PaymentAttempt.objects.get(session_id=session["id"])
+        assert (attempt.status, attempt.failure_code) == ("failed", "abandoned")
+        assert CheckoutSession.objects.get(pk=session["id"]).status == "open"
+    status = public.get(f"/v1/public/checkout/{session['token']}/status").json()["data"]
+    assert status["status"] == "open"
+    assert pay(public, session["token"]).json()["data"]["status"] == "completed"
