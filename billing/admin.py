@@ -6,9 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from billing.customers import customer_set_blacklisted
 from billing.models import Customer, DunningPolicy, Invoice, PaymentAttempt, Plan, Subscription
-from billing.subscriptions import subscription_cancel
+from billing.subscriptions import customer_set_blacklisted, subscription_cancel
 from duro.dashboard.actions import confirm_in_live
 from duro.dashboard.tenancy import EDIT, VIEW, MerchantScopedAdmin, ReadOnlyAdmin, access
 from duro.money import format_amount

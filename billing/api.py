@@ -11,7 +11,6 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from billing.customers import customer_set_blacklisted
 from billing.models import Customer, Plan
 from billing.payloads import (
     customer_payload,
@@ -32,7 +31,11 @@ from billing.serializers import (
     SubscriptionFilters,
     SubscriptionOutput,
 )
-from billing.subscriptions import subscription_advance, subscription_cancel
+from billing.subscriptions import (
+    customer_set_blacklisted,
+    subscription_advance,
+    subscription_cancel,
+)
 from duro.api.pagination import paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
 from duro.errors import NotFound

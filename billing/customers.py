@@ -1,4 +1,7 @@
-"""Customers: find by contact (email first, then phone), create without duplicates, blacklist."""
+"""Customers: find by contact (email first, then phone), create without duplicates.
+
+Blacklisting, which also stops a customer's subscriptions, is in :mod:`billing.subscriptions`.
+"""
 
 from __future__ import annotations
 
@@ -40,9 +43,3 @@ def customer_resolve(*, merchant_id: str, email: str, phone: str) -> Customer:
             return Customer.objects.create(merchant_id=merchant_id, email=email, phone=phone)
     except IntegrityError:
         return Customer.objects.get(merchant_id=merchant_id, email=email)
-
-
-def customer_set_blacklisted(*, customer: Customer, blacklisted: bool) -> Customer:
-    customer.blacklisted = blacklisted
-    customer.save(update_fields=["blacklisted"])
-    return customer

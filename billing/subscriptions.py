@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from billing.models import Invoice, Subscription
+from django.utils import timezone
+
+from billing.models import Customer, Invoice, Subscription
 from billing.payloads import renewal_payload
 from billing.renewals import renewals_run
 from duro.db import atomic
@@ -89,3 +91,22 @@ def subscription_advance(*, merchant_id: str, subscription_id: str, to: datetime
         if report.claimed == 0 or report.errors:
             break  # held by another runner, or the rail could not act: stop here
     return Subscription.objects.select_related("card").get(pk=sub.pk)
+
+
+def customer_set_blacklisted(*, customer: Customer, blacklisted: bool,
+                             now: datetime | None = None) -> Customer:
+    """Blacklist a customer (or lift it). Blacklisting stops every charge: each of their
+    live subscriptions is cancelled now, which voids its open renewal invoice and emits
+    ``subscription_canceled``. Lifting it revives nothing; new pays are allowed again."""
+    now = now or timezone.now()
+    with atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer.blacklisted = blacklisted
+        customer.save(update_fields=["blacklisted"])
+        if blacklisted:
+            live = (Subscription.objects.filter(customer=customer)
+                    .exclude(status__in=[S.CANCELED, S.COMPLETED]).order_by("pk"))
+            for subscription_id in live.values_list("pk", flat=True):
+                subscription_cancel(merchant_id=customer.merchant_id,
+                                    subscription_id=subscription_id, at_period_end=False, now=now)
+    return customer
