@@ -202,6 +202,9 @@ class _Batch:
         if result.status in ("requires_otp", "processing"):
             if result.status == "requires_otp":
                 attempt.status = A.REQUIRES_OTP
+                # Why the step is asked again (a wrong code), shown on the OTP step.
+                attempt.failure_code = result.failure_code[:40]
+                attempt.failure_message = result.failure_message[:300]
             attempt.save()
             return settlement
         if invoice is None:

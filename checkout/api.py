@@ -43,7 +43,8 @@ class SessionListView(DuroAPIView):
     @extend_schema(summary="Create a checkout session", request=SessionInput,
                    responses={201: SessionEnvelope}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
-        data = SessionInput(data=request.data, context={"mode": request.mode})
+        data = SessionInput(data=request.data, context={
+            "mode": request.mode, "currency": request.user.default_currency})
         data.is_valid(raise_exception=True)
         session = session_create(merchant=request.user, **data.validated_data)
         return Response({"data": session_payload(session)}, status=201)

@@ -45,7 +45,9 @@ def outcome_of(session: CheckoutSession) -> PayOutcome:
         return PayOutcome("processing", session.reference)
     payment = session.payment if session.payment_id else None
     if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
-        return PayOutcome("requires_otp", session.reference)
+        error = ({"code": payment.failure_code, "message": payment.failure_message}
+                 if payment.failure_code else None)
+        return PayOutcome("requires_otp", session.reference, error=error)
     if payment is not None and payment.status == PaymentAttempt.Status.FAILED:
         return PayOutcome("failed", session.reference, error={
             "code": payment.failure_code, "message": payment.failure_message})

@@ -54,6 +54,7 @@ from checkout.selectors import session_for_token
 from duro.db import atomic
 from duro.errors import Gone, Invalid, PaymentRefused, RateLimited
 from duro.modes import current_mode
+from duro.regions import region_for
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ BLOCKED_MESSAGE = "We couldn't process this payment. Please contact the merchant
 STUCK_AFTER = timedelta(minutes=2)
 OTP_TTL = timedelta(minutes=15)  # an OTP step nobody completed by then is abandoned
 OTP_ABANDONED = "The one-time code was not entered in time. Please pay again."
+OTP_LEFT = "The customer chose to pay another way."
 A = PaymentAttempt.Status
 
 
@@ -86,7 +88,7 @@ def checkout_pay(*, token: str, ip: str, request: PayRequest) -> PayOutcome:
     return session_pay(session_id=session.id, request=request)
 
 
-def _clean_contact(request: PayRequest) -> tuple[str, str]:
+def _clean_contact(request: PayRequest, *, region: str) -> tuple[str, str]:
     email = normalise_email(request.email)
     errors = {}
     if not email:
@@ -97,7 +99,7 @@ def _clean_contact(request: PayRequest) -> tuple[str, str]:
         except ValidationError:
             errors["email"] = "Enter a valid email address."
     try:
-        phone = normalise_phone(request.phone)
+        phone = normalise_phone(request.phone, region)
     except InvalidPhone as exc:
         errors["phone"] = str(exc)
         phone = ""
@@ -177,7 +179,7 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
             if request.otp is not None and not request.card:
                 raise Invalid("No payment is waiting for an OTP.", code="no_otp_pending",
                               param="otp")
-            email, phone = _clean_contact(request)
+            email, phone = _clean_contact(request, region=region_for(session.currency))
             field_errors = rail.validate(request.card, now=now, mode=current_mode())
             if field_errors:
                 first = next(iter(field_errors))
@@ -289,6 +291,15 @@ def attempts_recover(*, now: datetime | None = None) -> int:
         attempt_settle(attempt_id=attempt_id, result=result, now=now)
         settled += 1
     return settled
+
+
+def session_otp_leave(*, session_id: str) -> None:
+    """The customer leaves the OTP step to pay another way (another card): the attempt
+    waiting for its code is abandoned and the session's form is shown again."""
+    with atomic():
+        session = _lock(session_id)
+        if session.payment is not None and session.payment.status == A.REQUIRES_OTP:
+            attempt_abandon(attempt=session.payment, message=OTP_LEFT)
 
 
 def _abandon_stale_otps(now: datetime) -> None:

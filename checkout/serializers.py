@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from billing.contacts import InvalidPhone, normalise_email, normalise_phone
 from duro.api.fields import AmountField, CurrencyField
+from duro.regions import region_for
 
 METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY_LENGTH = 40
@@ -79,11 +80,6 @@ class SessionInput(serializers.Serializer):
                 raise serializers.ValidationError("Enter a valid email address.") from None
         return value
 
-    def validate_customer_phone(self, value):
-        try:
-            return normalise_phone(value)
-        except InvalidPhone as exc:
-            raise serializers.ValidationError(str(exc)) from None
 
     def validate_expires_at(self, value):
         ahead = value - timezone.now()
@@ -92,6 +88,13 @@ class SessionInput(serializers.Serializer):
         return value
 
     def validate(self, attrs):
+        if attrs.get("customer_phone"):
+            # Local numbers are read in the session's currency country.
+            region = region_for(attrs.get("currency") or self.context.get("currency"))
+            try:
+                attrs["customer_phone"] = normalise_phone(attrs["customer_phone"], region)
+            except InvalidPhone as exc:
+                raise serializers.ValidationError({"customer_phone": str(exc)}) from None
         has_plan, has_amount = "plan_id" in attrs, "amount" in attrs
         if has_plan == has_amount:
             raise serializers.ValidationError(

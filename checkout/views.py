@@ -9,7 +9,6 @@ only improves it. Every response carries a strict Content-Security-Policy.
 from __future__ import annotations
 
 import functools
-import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -21,20 +20,22 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from appearance.selectors import Appearance, published_appearance
+from billing.contacts import phone_example
 from billing.models import PaymentAttempt
 from billing.rails import enabled_rails
+from billing.rails.cards import parse_expiry
 from checkout.models import CheckoutSession
 from checkout.outcomes import success_redirect
-from checkout.pay import PayRequest, checkout_pay
+from checkout.pay import OTP_LEFT, PayRequest, checkout_pay, session_otp_leave
 from checkout.payloads import amount_label, plan_summary
 from checkout.ratelimit import client_ip
 from checkout.selectors import session_for_token
 from duro.errors import DuroError, Gone, NotFound, RateLimited
+from duro.regions import region_for
 
 EXPIRY_WARNING = timedelta(minutes=10)
 FIELD_OF = {"card.number": "card_number", "card.exp_month": "card_expiry",
             "card.exp_year": "card_expiry", "card.cvc": "card_cvc"}
-_EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$")
 
 
 def content_security_policy(form_targets: list[str]) -> str:
@@ -94,6 +95,7 @@ def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> 
             "plan": plan_summary(session),
             "rails": enabled_rails(),
             "test_mode": session.token.startswith("cs_test_"),
+            "phone_placeholder": phone_example(region_for(session.currency)),
             "expiring_soon": timedelta(0) < remaining <= EXPIRY_WARNING,
             "minutes_left": max(1, int(remaining.total_seconds() // 60)),
         })
@@ -122,8 +124,11 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
         return _render(request, session, "checkout/processing.html")
     payment = session.payment if session.payment_id else None
     if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
+        if payment.failure_code:  # a wrong code: the customer stays on this step
+            extra.setdefault("otp_error", payment.failure_message)
         return _render(request, session, "checkout/otp.html", status=status_code, **extra)
-    if payment is not None and payment.status == PaymentAttempt.Status.FAILED:
+    if (payment is not None and payment.status == PaymentAttempt.Status.FAILED
+            and payment.failure_message != OTP_LEFT):
         extra.setdefault("form_error", payment.failure_message)
     extra.setdefault("values", {"email": session.customer_email,
                                 "phone": session.customer_phone})
@@ -147,21 +152,26 @@ def checkout_page(request, token: str):
     values = {k: request.POST.get(k, "").strip() for k in ("email", "phone")}
     card = {"number": request.POST.get("card_number", "")[:40],
             "cvc": request.POST.get("card_cvc", "")[:8]}
-    match = _EXPIRY.match(request.POST.get("card_expiry", ""))
-    card["exp_month"] = int(match.group(1)) if match else None
-    card["exp_year"] = int(match.group(2)) if match else None
+    card["exp_month"], card["exp_year"] = parse_expiry(request.POST.get("card_expiry", "")[:12])
     pay = PayRequest(email=values["email"], phone=values["phone"],
                      rail=request.POST.get("rail", "card"), card=card)
     return _pay_and_answer(request, session, pay, values)
 
 
 @hosted
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "POST"])
 @csrf_protect
 def checkout_otp(request, token: str):
+    """The OTP step: a GET shows whatever step the session is on; a POST submits the code,
+    or (``action=another_card``) leaves the step to pay with another card."""
     session = _load(request, token)
     if session is None:
         return _not_found(request)
+    if request.method == "GET":
+        return _state_page(request, session)
+    if request.POST.get("action") == "another_card":
+        session_otp_leave(session_id=session.id)
+        return HttpResponseRedirect(request.path.removesuffix("/otp"), status=303)
     otp = request.POST.get("otp", "").strip()[:12]
     if not otp.isdigit():
         return _state_page(request, session, otp_error="Enter the code we sent you.")

@@ -34,6 +34,7 @@ SANDBOX_CARDS = {
     "4000000000000341": "renewals_fail",
 }
 SANDBOX_OTP = "123456"
+SANDBOX_OTP_TRIES = 3  # wrong codes before the bank declines the payment
 TEST_CARDS_HINT = (
     "In test mode use a sandbox card: 4242 4242 4242 4242 (succeeds), "
     "4000 0000 0000 0002 (declined) or 4000 0000 0000 3220 (OTP 123456)."
@@ -113,10 +114,18 @@ class CardRail(PaymentRail):
             earlier = ChargeResult.from_dict(row.outcome)
             if earlier.status != "requires_otp":
                 return earlier
+            tries = int(earlier.extra.get("otp_tries", 0)) + 1
             if hmac.compare_digest(str(otp), SANDBOX_OTP):
                 result = self._success(earlier.card, renewals="ok", reference=earlier.reference)
+            elif tries < SANDBOX_OTP_TRIES:  # as a bank does: the same code may be re-entered
+                result = ChargeResult(
+                    status="requires_otp", reference=earlier.reference, card=earlier.card,
+                    failure_code="invalid_otp",
+                    failure_message="The code was incorrect. Check it and try again.",
+                    extra={"otp_tries": tries})
             else:
-                result = _declined("invalid_otp", "The OTP was incorrect.", earlier.card)
+                result = _declined("invalid_otp", "The code was incorrect too many times. "
+                                   "Please pay again.", earlier.card)
             row.outcome = result.as_dict()
             row.save(update_fields=["outcome"])
             return result

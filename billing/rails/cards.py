@@ -44,3 +44,17 @@ def card_brand(digits: str) -> str:
 
 def normalise_year(year: int) -> int:
     return year + 2000 if 0 <= year < 100 else year
+
+
+_EXPIRY_SLASH = re.compile(r"^(\d{1,2})/(\d{2}|\d{4})$")
+_EXPIRY_DIGITS = re.compile(r"^(\d{2})(\d{2}|\d{4})$")
+
+
+def parse_expiry(text: str) -> tuple[int | None, int | None]:
+    """``MM/YY``, ``MM / YY``, ``MM/YYYY``, ``MMYY`` or ``MMYYYY`` → (month, year as typed);
+    (None, None) when it is none of these. Range checks are the rail's."""
+    compact = re.sub(r"\s", "", text or "")
+    match = _EXPIRY_SLASH.match(compact) or _EXPIRY_DIGITS.match(compact)
+    if match is None:
+        return None, None
+    return int(match.group(1)), int(match.group(2))

@@ -69,17 +69,18 @@
   var expiry = document.querySelector("[data-card-expiry]");
   if (expiry) {
     expiry.addEventListener("input", function (event) {
-      var d = digits(expiry.value).slice(0, 4);
+      var d = digits(expiry.value).slice(0, 6);  /* MMYY or MMYYYY */
       if (event.inputType === "deleteContentBackward") { return; }
       expiry.value = d.length > 2 ? d.slice(0, 2) + "/" + d.slice(2) : (d.length === 2 ? d + "/" : d);
     });
     expiry.addEventListener("blur", function () {
-      var m = /^(\d{2})\/(\d{2})$/.exec(expiry.value);
+      var m = /^(\d{1,2})\s*\/?\s*(\d{2}|\d{4})$/.exec(expiry.value.trim());
       var now = new Date();
       var bad = "";
-      if (expiry.value && !m) { bad = "Use MM/YY."; }
+      if (expiry.value && !m) { bad = "Enter the expiry as MM/YY, e.g. 12/30."; }
       else if (m) {
-        var month = parseInt(m[1], 10), year = 2000 + parseInt(m[2], 10);
+        var month = parseInt(m[1], 10), year = parseInt(m[2], 10);
+        if (year < 100) { year += 2000; }
         if (month < 1 || month > 12) { bad = "Enter the expiry month (01–12)."; }
         else if (year < now.getFullYear() || (year === now.getFullYear() && month < now.getMonth() + 1)) {
           bad = "This card has expired.";

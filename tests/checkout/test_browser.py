@@ -117,3 +117,59 @@ def test_usable_at_320px_and_by_keyboard(api, live_server, settings, shop, chrom
     page.keyboard.press("Enter")
     page.wait_for_url(f"{shop.url}/thanks**")
     context.close()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_a_wrong_otp_keeps_the_step_then_the_right_code_pays(api, live_server, settings, shop,
+                                                             page, page_without_js, js):
+    settings.DURO_PUBLIC_URL = live_server.url
+    tab = page if js else page_without_js
+    session = _create_session(api, shop)
+    tab.goto(session["url"])
+    _fill_and_pay(tab, number="4000 0000 0000 3220")
+    tab.wait_for_selector("#otp")
+    tab.fill("#otp", "111111")
+    tab.click("#pay-button")
+    tab.wait_for_selector("#otp-error")
+    assert "incorrect" in tab.inner_text("#otp-error")
+    tab.reload()  # the step's URL shows the step again, never a blank 405
+    tab.fill("#otp", "123456")
+    tab.click("#pay-button")
+    tab.wait_for_url(f"{shop.url}/thanks**")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_from_the_otp_step_the_customer_can_use_another_card(api, live_server, settings, shop,
+                                                             page, page_without_js, js):
+    settings.DURO_PUBLIC_URL = live_server.url
+    tab = page if js else page_without_js
+    session = _create_session(api, shop)
+    tab.goto(session["url"])
+    _fill_and_pay(tab, number="4000 0000 0000 3220")
+    tab.wait_for_selector("#otp")
+    tab.click("#another-card")
+    tab.wait_for_selector("#card-number")
+    assert tab.input_value("#email") == "ada@example.com"  # what was typed is kept
+    tab.fill("#card-number", "4242 4242 4242 4242")
+    tab.fill("#card-expiry", "1234" if js else "12 / 2034")
+    tab.fill("#card-cvc", "123")
+    tab.click("#pay-button")
+    tab.wait_for_url(f"{shop.url}/thanks**")
+    _assert_verified(api, session, shop)
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_a_ghanaian_customer_pays_a_cedi_session(api, live_server, settings, shop, page,
+                                                 page_without_js, js):
+    settings.DURO_PUBLIC_URL = live_server.url
+    tab = page if js else page_without_js
+    response = api.post("/v1/checkout/sessions", {
+        "amount": 50_000, "currency": "GHS", "successUrl": f"{shop.url}/thanks"}, format="json")
+    session = response.json()["data"]
+    tab.goto(session["url"])
+    assert tab.get_attribute("#phone", "placeholder") == "023 123 4567"
+    tab.fill("#phone", "024 123 4567")
+    _fill_and_pay(tab)
+    tab.wait_for_url(f"{shop.url}/thanks**")
+    verify = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    assert verify["customerPhone"] == "+233241234567"

@@ -153,3 +153,49 @@ def test_rate_limited_form_post_is_a_429_page(api, browser, settings):
     response = post_form(browser, url)
     assert response.status_code == 429
     assert "Too many payment attempts" in response.content.decode()
+
+
+def test_a_wrong_otp_keeps_the_otp_step_and_another_card_is_one_click_away(api, browser):
+    session = make_session(api)
+    url = f"/checkout/{session['token']}"
+    post_form(browser, url, card_number="4000 0000 0000 3220")
+    token = browser.cookies["csrftoken"].value
+    wrong = browser.post(f"{url}/otp", {"otp": "111111", "csrfmiddlewaretoken": token})
+    assert wrong.status_code == 303
+    page = browser.get(url).content.decode()
+    assert "One-time code" in page and "The code was incorrect" in page
+    again = browser.get(f"{url}/otp")  # reloading the step's URL shows the step
+    assert again.status_code == 200 and "One-time code" in again.content.decode()
+    leave = browser.post(f"{url}/otp", {"action": "another_card", "csrfmiddlewaretoken": token})
+    assert leave.status_code == 303 and leave["Location"] == url
+    form = browser.get(url).content.decode()
+    assert 'id="card-number"' in form and 'value="ada@example.com"' in form
+    assert 'role="alert"' not in form  # leaving the step is no error
+    done = post_form(browser, url)
+    assert done.status_code == 303 and "reference=" in done["Location"]
+
+
+def test_every_form_has_an_explicit_action(api, browser):
+    session = make_session(api)
+    url = f"/checkout/{session['token']}"
+    assert f'action="{url}"' in browser.get(url).content.decode()
+    post_form(browser, url, card_number="4000 0000 0000 3220")
+    otp_page = browser.get(url).content.decode()
+    assert otp_page.count(f'action="{url}/otp"') == 2
+    assert "<form" in otp_page and 'action=""' not in otp_page
+
+
+@pytest.mark.parametrize("expiry", ["1234", "12/34", "12 / 34", "12/2034", "122034"])
+def test_expiry_is_accepted_as_phones_type_it(api, browser, expiry):
+    session = make_session(api)
+    response = post_form(browser, f"/checkout/{session['token']}", card_expiry=expiry)
+    assert response.status_code == 303 and "reference=" in response["Location"]
+
+
+def test_the_phone_placeholder_is_the_sessions_country(api, browser):
+    cedi = make_session(api, amount=50_000, currency="GHS")
+    page = browser.get(f"/checkout/{cedi['token']}").content.decode()
+    assert 'placeholder="023 123 4567"' in page and "0803" not in page
+    naira = make_session(api)
+    naira_page = browser.get(f"/checkout/{naira['token']}").content.decode()
+    assert 'placeholder="0802 123 4567"' in naira_page
