@@ -23,6 +23,7 @@ from billing.api import (
 from checkout.urls import page_urls, public_api_urls, session_api_urls
 from duro.api.views import MerchantView
 from duro.health import healthz
+from duro.views import landing
 from webhooks.api import (
     EndpointDetailView,
     EndpointListView,
@@ -63,6 +64,7 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    path("", landing, name="landing"),
     path("v1/", include(api_v1)),
     path("checkout/", include(page_urls)),
     path("appearance/", include("appearance.urls")),
