@@ -10,7 +10,7 @@ dunning schedule when it is not. Called inside :mod:`billing.payments`' transact
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from billing.cycle import subscription_start
 from billing.models import Card, Customer, Invoice, Plan, Subscription
@@ -19,7 +19,6 @@ from billing.selectors import merchant_timezones
 
 S = Subscription.Status
 RENEWABLE = (S.TRIALING, S.ACTIVE, S.PAST_DUE, S.NON_RENEWING)
-MIN_RETRY_GAP = timedelta(hours=1)  # a late run never fires the dunning retries back to back
 
 
 def subscription_open(*, merchant_id: str, customer: Customer, plan: Plan, card: Card | None,
@@ -73,9 +72,10 @@ def dunning_step(sub: Subscription, invoice: Invoice, *, now: datetime, days: li
         invoice.status = Invoice.Status.VOID
         return True
     assert invoice.period_start is not None  # renewal invoices always carry their period
-    retry = retry_at(due=invoice.period_start, failures=sub.dunning_attempts, days=days)
+    retry = retry_at(due=invoice.period_start, failures=sub.dunning_attempts, days=days,
+                     failed_at=now)
     if retry is not None:
-        sub.status, sub.next_attempt_at = S.PAST_DUE, max(retry, now + MIN_RETRY_GAP)
+        sub.status, sub.next_attempt_at = S.PAST_DUE, retry
         return False
     sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
     invoice.status = Invoice.Status.UNCOLLECTIBLE
