@@ -82,13 +82,13 @@ def invoice_create(*, merchant_id: str, customer: Customer,
         )
 
 
-def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str],
-                          zones: dict[str, str]) -> dict[str, Invoice]:
+def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str]) -> dict[str, Invoice]:
     """The open invoice of each subscription's next period, by subscription id.
 
     A subscription in ``resumed`` (a retry, or a claim whose runner died) keeps
     the open invoice it has; the others get a new one for period
-    ``period_index + 1``, numbered without gaps in the caller's transaction.
+    ``period_index + 1`` (in the subscription's own zone), numbered without gaps in the
+    caller's transaction.
     A period someone else invoiced meanwhile (``invoice_one_per_period``) is
     left out: its creator owns it.
     """
@@ -102,7 +102,7 @@ def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str],
             continue
         plan = sub.plan
         cycle = BillingCycle.for_anchor(plan.interval, plan.interval_count, sub.anchor,
-                                        zones[sub.merchant_id])
+                                        sub.time_zone)
         start, end = cycle.period(sub.period_index + 1)
         fresh.append(Invoice(
             merchant_id=sub.merchant_id, number=0, customer_id=sub.customer_id, subscription=sub,

@@ -127,6 +127,9 @@ class Subscription(models.Model):
     card = models.ForeignKey(Card, on_delete=models.SET_NULL, null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices)
     anchor = models.DateTimeField()
+    # The merchant's IANA zone when the subscription was sold: its periods start at local
+    # midnight there for good, whatever zone the merchant chooses later.
+    time_zone = models.CharField(max_length=64)
     period_index = models.IntegerField(default=0)  # -1 while trialing
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()

@@ -25,13 +25,15 @@ def subscription_open(*, merchant_id: str, customer: Customer, plan: Plan, card:
                       paid_at: datetime, metadata: dict | None = None,
                       tz: str | None = None, **extra) -> Subscription:
     """A new subscription whose first period (or trial) starts at ``paid_at``, scheduled
-    for the renewal engine (``next_attempt_at``)."""
+    for the renewal engine (``next_attempt_at``). It keeps the merchant's zone of today
+    (``tz`` overrides it): a later change of the merchant's zone never moves its days."""
     zone = tz or merchant_timezones([merchant_id])[merchant_id]
     start = subscription_start(interval=plan.interval, interval_count=plan.interval_count,
                                trial_days=plan.trial_days, paid_at=paid_at, tz=zone)
     return Subscription.objects.create(
         merchant_id=merchant_id, customer=customer, plan=plan, card=card,
-        status=start.status, anchor=start.anchor, period_index=start.period_index,
+        status=start.status, anchor=start.anchor, time_zone=zone,
+        period_index=start.period_index,
         current_period_start=start.current_period_start,
         current_period_end=start.current_period_end, trial_end=start.trial_end,
         invoices_paid=0 if start.trial_end else 1, metadata=metadata or {},
