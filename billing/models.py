@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from billing.cycle import BillingCycle
 from duro.ids import new_id
 from duro.models import CURRENCY_CHOICES
 
@@ -130,6 +131,14 @@ class Subscription(models.Model):
     # The merchant's IANA zone when the subscription was sold: its periods start at local
     # midnight there for good, whatever zone the merchant chooses later.
     time_zone = models.CharField(max_length=64)
+    # The terms it was sold with, copied from the plan when it was opened: editing the plan
+    # later (its invoice limit, its trial) changes only the subscriptions sold after.
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    interval = models.CharField(max_length=12, choices=Interval.choices)
+    interval_count = models.PositiveIntegerField()
+    invoice_limit = models.PositiveIntegerField(null=True, blank=True)
+    trial_days = models.PositiveIntegerField()
     period_index = models.IntegerField(default=0)  # -1 while trialing
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()
@@ -155,6 +164,11 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+    def cycle(self) -> BillingCycle:
+        """Its periods: from its own anchor, interval and zone, never the plan's of today."""
+        return BillingCycle.for_anchor(self.interval, self.interval_count, self.anchor,
+                                       self.time_zone)
 
 
 class InvoiceCounter(models.Model):

@@ -25,15 +25,18 @@ def subscription_open(*, merchant_id: str, customer: Customer, plan: Plan, card:
                       paid_at: datetime, metadata: dict | None = None,
                       tz: str | None = None, **extra) -> Subscription:
     """A new subscription whose first period (or trial) starts at ``paid_at``, scheduled
-    for the renewal engine (``next_attempt_at``). It keeps the merchant's zone of today
-    (``tz`` overrides it): a later change of the merchant's zone never moves its days."""
+    for the renewal engine (``next_attempt_at``). It keeps the plan's terms of today (price,
+    interval, invoice limit, trial) and the merchant's zone (``tz`` overrides it): a later
+    edit of either never changes it."""
     zone = tz or merchant_timezones([merchant_id])[merchant_id]
     start = subscription_start(interval=plan.interval, interval_count=plan.interval_count,
                                trial_days=plan.trial_days, paid_at=paid_at, tz=zone)
     return Subscription.objects.create(
         merchant_id=merchant_id, customer=customer, plan=plan, card=card,
         status=start.status, anchor=start.anchor, time_zone=zone,
-        period_index=start.period_index,
+        amount=plan.amount, currency=plan.currency, interval=plan.interval,
+        interval_count=plan.interval_count, invoice_limit=plan.invoice_limit,
+        trial_days=plan.trial_days, period_index=start.period_index,
         current_period_start=start.current_period_start,
         current_period_end=start.current_period_end, trial_end=start.trial_end,
         invoices_paid=0 if start.trial_end else 1, metadata=metadata or {},
@@ -91,7 +94,7 @@ def period_end_step(sub: Subscription, *, now: datetime) -> str | None:
     if sub.status == S.NON_RENEWING:
         sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
         return "subscription_canceled"
-    limit = sub.plan.invoice_limit
+    limit = sub.invoice_limit  # the subscription's own: the plan's may have changed since
     if limit is not None and sub.invoices_paid >= limit and sub.status != S.PAST_DUE:
         sub.status, sub.next_attempt_at = S.COMPLETED, None
         return "subscription_completed"
