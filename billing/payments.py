@@ -335,7 +335,7 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
     data = {"customer": customer_payload(customer),
             "subscription": subscription_payload(subscription) if subscription else None,
             "invoice": invoice_payload(invoice, payments=[attempt]),
-            "payment": payment_payload(attempt), **extra}
+            "payment": payment_payload(attempt), "metadata": order.metadata, **extra}
     types = (["subscription_created", "subscription_payment_success"] if subscription
              else ["payment_success"])
     for type_ in types:
