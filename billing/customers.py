@@ -1,10 +1,12 @@
-"""Customers: find by contact (email first, then phone), create without duplicates, blacklist."""
+"""Customers: find by contact (email first, then phone), create without duplicates, blacklist,
+and keep their saved cards one row per card."""
 
 from __future__ import annotations
 
 from django.db import IntegrityError
 
-from billing.models import Customer
+from billing.models import Card, Customer
+from billing.rails.base import CardDetails
 from duro.db import atomic
 
 
@@ -46,3 +48,31 @@ def customer_set_blacklisted(*, customer: Customer, blacklisted: bool) -> Custom
     customer.blacklisted = blacklisted
     customer.save(update_fields=["blacklisted"])
     return customer
+
+
+def card_save(*, customer: Customer, rail: str, card: CardDetails, authorization: str) -> Card:
+    """The customer's saved card for a successful charge, inside the caller's transaction.
+
+    A card the customer saved before (same fingerprint) is that row, with the newest
+    authorization, expiry and brand; a card without a fingerprint is always a new row.
+    """
+    fields = {"rail": rail, "brand": card.brand, "last4": card.last4,
+              "exp_month": card.exp_month, "exp_year": card.exp_year,
+              "authorization": authorization}
+    if not card.fingerprint:
+        return Card.objects.create(merchant_id=customer.merchant_id, customer=customer,
+                                   **fields)
+    mine = Card.objects.select_for_update().filter(customer=customer,
+                                                   fingerprint=card.fingerprint)
+    saved = mine.first()
+    if saved is None:
+        try:
+            with atomic():  # a savepoint: a concurrent pay may insert the same card first
+                return Card.objects.create(merchant_id=customer.merchant_id, customer=customer,
+                                           fingerprint=card.fingerprint, **fields)
+        except IntegrityError:
+            saved = mine.get()
+    for name, value in fields.items():
+        setattr(saved, name, value)
+    saved.save(update_fields=list(fields))
+    return saved

@@ -104,7 +104,17 @@ class Card(models.Model):
     exp_month = models.PositiveSmallIntegerField()
     exp_year = models.PositiveSmallIntegerField()
     authorization = models.CharField(max_length=120)
+    # HMAC-SHA256 of the number with a server key (billing.rails.cards.card_fingerprint):
+    # the same card paid again by the same customer is this row, refreshed.
+    fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "fingerprint"],
+                                    condition=~models.Q(fingerprint=""),
+                                    name="card_one_per_fingerprint"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.brand} •••• {self.last4}"
