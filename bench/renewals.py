@@ -111,7 +111,9 @@ def _seed(size: int, merchant_ids: list[str]) -> datetime:
             subs = Subscription.objects.bulk_create([
                 Subscription(
                     merchant_id=p.merchant_id, customer=c, plan=p, card=card, status="active",
-                    anchor=start.anchor, period_index=0,
+                    anchor=start.anchor, time_zone="Africa/Lagos", amount=p.amount,
+                    currency=p.currency, interval=p.interval, interval_count=p.interval_count,
+                    invoice_limit=p.invoice_limit, trial_days=p.trial_days, period_index=0,
                     current_period_start=start.current_period_start,
                     current_period_end=start.current_period_end, invoices_paid=1,
                     next_attempt_at=start.current_period_end,

@@ -69,23 +69,28 @@ class CustomerAdmin(MerchantScopedAdmin):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(MerchantScopedAdmin):
+    """Read-only: its fields are the renewal engine's schedule and the terms it was sold
+    with, so a form could charge early or late. Only the cancel actions change it."""
+
     list_display = ["id", "customer", "plan", "status", "current_period_end",
                     "cancel_at_period_end", "created_at"]
     list_filter = ["status", "cancel_at_period_end"]
     search_fields = ["id", "customer__email", "customer__phone"]
     list_select_related = ["customer", "plan"]
-    readonly_fields = ["id", "customer", "plan", "card", "status", "anchor", "period_index",
-                       "current_period_start", "current_period_end", "trial_end",
-                       "cancel_at_period_end", "canceled_at", "invoices_paid", "metadata",
-                       "created_at"]
     exclude = ["merchant_id"]
     actions = ["cancel_at_period_end", "cancel_now"]
 
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # the form is a view; the actions below need "cancel", not "change"
+
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_cancel_permission(self, request):
+        return access(request, self.section) == EDIT
 
     def _cancel(self, request, queryset, *, at_period_end: bool) -> None:
         for sub in queryset:
@@ -94,12 +99,12 @@ class SubscriptionAdmin(MerchantScopedAdmin):
         self.message_user(request, f"Cancelled {len(queryset)} subscription(s).",
                           messages.SUCCESS)
 
-    @admin.action(description="Cancel at period end", permissions=["change"])
+    @admin.action(description="Cancel at period end", permissions=["cancel"])
     @confirm_in_live("cancel these subscriptions at the end of their period")
     def cancel_at_period_end(self, request, queryset):
         self._cancel(request, queryset, at_period_end=True)
 
-    @admin.action(description="Cancel now", permissions=["change"])
+    @admin.action(description="Cancel now", permissions=["cancel"])
     @confirm_in_live("cancel these subscriptions now")
     def cancel_now(self, request, queryset):
         self._cancel(request, queryset, at_period_end=False)
@@ -145,9 +150,9 @@ class InvoiceAdmin(MerchantScopedAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status != Invoice.Status.OPEN:
-            return False  # a paid, void or uncollectible invoice is a record
-        return super().has_change_permission(request, obj)
+        # A paid, void or uncollectible invoice is a record, and an open one belongs to the
+        # renewal engine and its retries: its status or amount set by hand would move money.
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

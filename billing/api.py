@@ -8,7 +8,7 @@ carry too; the ``…Output`` serializers only document them in OpenAPI.
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from billing.models import Customer, Plan
@@ -32,6 +32,7 @@ from billing.serializers import (
     SubscriptionOutput,
 )
 from billing.subscriptions import (
+    MAX_CLOCK_RENEWALS,
     customer_set_blacklisted,
     subscription_advance,
     subscription_cancel,
@@ -163,12 +164,27 @@ class SubscriptionCancelView(DuroAPIView):
         return Response({"data": subscription_payload(sub)})
 
 
+CLOCK_DESCRIPTION = (
+    "Runs every renewal, dunning retry, trial notice and cancellation due up to `to`, each "
+    "at its own time, and answers when all have run. Test mode only; the clock never moves "
+    f"backward. A `to` more than {MAX_CLOCK_RENEWALS:,} renewals ahead is refused before "
+    "anything runs (400 `clock_too_far`, `param: \"to\"`, naming the furthest time allowed): "
+    "advance in steps. If a step cannot run, the clock stops at it and the answer is 409 "
+    "`clock_interrupted`, naming that time: advance again to continue.")
+CLOCK_REFUSED = ("`param: \"to\"`: `clock_backward` (before the clock), `clock_too_far` (more "
+                 f"than {MAX_CLOCK_RENEWALS:,} renewals ahead); `test_mode_only` with a live key.")
+CLOCK_INTERRUPTED = ("`clock_interrupted`: the clock stopped at the time the message names; "
+                     "everything before it ran.")
+
+
 class SubscriptionAdvanceView(DuroAPIView):
-    @extend_schema(summary="Test clock: move a test subscription's time forward",
-                   description="Runs its renewals, dunning and cancellation up to `to`. "
-                               "Test mode only; the clock never moves backward.",
-                   request=SubscriptionAdvanceInput, responses=SubscriptionOutput,
-                   parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(
+        summary="Test clock: move a test subscription's time forward",
+        description=CLOCK_DESCRIPTION, request=SubscriptionAdvanceInput,
+        responses={200: SubscriptionOutput,
+                   400: OpenApiResponse(description=CLOCK_REFUSED),
+                   409: OpenApiResponse(description=CLOCK_INTERRUPTED)},
+        parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, pk):
         data = SubscriptionAdvanceInput(data=request.data)
         data.is_valid(raise_exception=True)

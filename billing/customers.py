@@ -1,4 +1,5 @@
-"""Customers: find by contact (email first, then phone), create without duplicates.
+"""Customers: find by contact (email first, then phone), create without duplicates,
+and keep their saved cards one row per card.
 
 Blacklisting, which also stops a customer's subscriptions, is in :mod:`billing.subscriptions`.
 """
@@ -7,7 +8,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError
 
-from billing.models import Customer
+from billing.models import Card, Customer
+from billing.rails.base import CardDetails
 from duro.db import atomic
 
 
@@ -43,3 +45,31 @@ def customer_resolve(*, merchant_id: str, email: str, phone: str) -> Customer:
             return Customer.objects.create(merchant_id=merchant_id, email=email, phone=phone)
     except IntegrityError:
         return Customer.objects.get(merchant_id=merchant_id, email=email)
+
+
+def card_save(*, customer: Customer, rail: str, card: CardDetails, authorization: str) -> Card:
+    """The customer's saved card for a successful charge, inside the caller's transaction.
+
+    A card the customer saved before (same fingerprint) is that row, with the newest
+    authorization, expiry and brand; a card without a fingerprint is always a new row.
+    """
+    fields = {"rail": rail, "brand": card.brand, "last4": card.last4,
+              "exp_month": card.exp_month, "exp_year": card.exp_year,
+              "authorization": authorization}
+    if not card.fingerprint:
+        return Card.objects.create(merchant_id=customer.merchant_id, customer=customer,
+                                   **fields)
+    mine = Card.objects.select_for_update().filter(customer=customer,
+                                                   fingerprint=card.fingerprint)
+    saved = mine.first()
+    if saved is None:
+        try:
+            with atomic():  # a savepoint: a concurrent pay may insert the same card first
+                return Card.objects.create(merchant_id=customer.merchant_id, customer=customer,
+                                           fingerprint=card.fingerprint, **fields)
+        except IntegrityError:
+            saved = mine.get()
+    for name, value in fields.items():
+        setattr(saved, name, value)
+    saved.save(update_fields=list(fields))
+    return saved

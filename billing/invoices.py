@@ -20,7 +20,6 @@ from datetime import datetime
 from django.db import IntegrityError
 from django.db.models import F
 
-from billing.cycle import BillingCycle
 from billing.models import Customer, Invoice, InvoiceCounter, Subscription
 from duro.db import atomic, in_atomic
 
@@ -82,13 +81,13 @@ def invoice_create(*, merchant_id: str, customer: Customer,
         )
 
 
-def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str],
-                          zones: dict[str, str]) -> dict[str, Invoice]:
+def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str]) -> dict[str, Invoice]:
     """The open invoice of each subscription's next period, by subscription id.
 
     A subscription in ``resumed`` (a retry, or a claim whose runner died) keeps
     the open invoice it has; the others get a new one for period
-    ``period_index + 1``, numbered without gaps in the caller's transaction.
+    ``period_index + 1`` at the subscription's own terms (price, interval, zone: never the
+    plan's of today), numbered without gaps in the caller's transaction.
     A period someone else invoiced meanwhile (``invoice_one_per_period``) is
     left out: its creator owns it.
     """
@@ -100,13 +99,10 @@ def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str],
     for sub in subs:
         if sub.pk in found:
             continue
-        plan = sub.plan
-        cycle = BillingCycle.for_anchor(plan.interval, plan.interval_count, sub.anchor,
-                                        zones[sub.merchant_id])
-        start, end = cycle.period(sub.period_index + 1)
+        start, end = sub.cycle().period(sub.period_index + 1)
         fresh.append(Invoice(
             merchant_id=sub.merchant_id, number=0, customer_id=sub.customer_id, subscription=sub,
-            amount=plan.amount, currency=plan.currency, description=plan.name,
+            amount=sub.amount, currency=sub.currency, description=sub.plan.name,
             period_start=start, period_end=end,
         ))
     found.update(_create_numbered(fresh))

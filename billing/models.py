@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from billing.cycle import BillingCycle
 from duro.ids import new_id
 from duro.models import CURRENCY_CHOICES
 
@@ -103,7 +104,17 @@ class Card(models.Model):
     exp_month = models.PositiveSmallIntegerField()
     exp_year = models.PositiveSmallIntegerField()
     authorization = models.CharField(max_length=120)
+    # HMAC-SHA256 of the number with a server key (billing.rails.cards.card_fingerprint):
+    # the same card paid again by the same customer is this row, refreshed.
+    fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "fingerprint"],
+                                    condition=~models.Q(fingerprint=""),
+                                    name="card_one_per_fingerprint"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.brand} •••• {self.last4}"
@@ -127,6 +138,17 @@ class Subscription(models.Model):
     card = models.ForeignKey(Card, on_delete=models.SET_NULL, null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices)
     anchor = models.DateTimeField()
+    # The merchant's IANA zone when the subscription was sold: its periods start at local
+    # midnight there for good, whatever zone the merchant chooses later.
+    time_zone = models.CharField(max_length=64)
+    # The terms it was sold with, copied from the plan when it was opened: editing the plan
+    # later (its invoice limit, its trial) changes only the subscriptions sold after.
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    interval = models.CharField(max_length=12, choices=Interval.choices)
+    interval_count = models.PositiveIntegerField()
+    invoice_limit = models.PositiveIntegerField(null=True, blank=True)
+    trial_days = models.PositiveIntegerField()
     period_index = models.IntegerField(default=0)  # -1 while trialing
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()
@@ -152,6 +174,11 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+    def cycle(self) -> BillingCycle:
+        """Its periods: from its own anchor, interval and zone, never the plan's of today."""
+        return BillingCycle.for_anchor(self.interval, self.interval_count, self.anchor,
+                                       self.time_zone)
 
 
 class InvoiceCounter(models.Model):

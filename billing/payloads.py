@@ -103,11 +103,14 @@ def invoice_payload(invoice: Invoice, payments: list[PaymentAttempt] | None = No
 def renewal_payload(*, subscription: Subscription, invoice: Invoice | None = None,
                     payment: PaymentAttempt | None = None,
                     payments: list[PaymentAttempt] | None = None) -> dict:
-    """The ``data`` of a subscription event: subscription, customer, invoice, payment.
+    """The ``data`` of a subscription event: subscription, customer, invoice, payment, and
+    the checkout session's ``metadata`` (the subscription keeps it) at the top, as the
+    first pay's events carry it.
 
     ``payments`` lists the invoice's attempts when the caller knows them all."""
     data = {"subscription": subscription_payload(subscription),
-            "customer": customer_payload(subscription.customer)}
+            "customer": customer_payload(subscription.customer),
+            "metadata": subscription.metadata}
     if invoice is not None:
         data["invoice"] = invoice_payload(invoice, payments)
     if payment is not None:

@@ -31,7 +31,7 @@ from functools import partial
 
 from django.utils import timezone
 
-from billing.customers import customer_resolve
+from billing.customers import card_save, customer_resolve
 from billing.invoices import invoice_create
 from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Subscription
 from billing.payloads import (
@@ -307,11 +307,8 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
                                 phone=order.phone)
     card = None
     if result.authorization and result.card:
-        card = Card.objects.create(
-            merchant_id=order.merchant_id, customer=customer, rail=attempt.rail,
-            brand=result.card.brand, last4=result.card.last4, exp_month=result.card.exp_month,
-            exp_year=result.card.exp_year, authorization=result.authorization,
-        )
+        card = card_save(customer=customer, rail=attempt.rail, card=result.card,
+                         authorization=result.authorization)
     plan = order.plan
     subscription = None
     if plan is not None:
@@ -338,7 +335,7 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
     data = {"customer": customer_payload(customer),
             "subscription": subscription_payload(subscription) if subscription else None,
             "invoice": invoice_payload(invoice, payments=[attempt]),
-            "payment": payment_payload(attempt), **extra}
+            "payment": payment_payload(attempt), "metadata": order.metadata, **extra}
     types = (["subscription_created", "subscription_payment_success"] if subscription
              else ["payment_success"])
     for type_ in types:

@@ -10,7 +10,7 @@ dunning schedule when it is not. Called inside :mod:`billing.payments`' transact
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from billing.cycle import subscription_start
 from billing.models import Card, Customer, Invoice, Plan, Subscription
@@ -19,20 +19,24 @@ from billing.selectors import merchant_timezones
 
 S = Subscription.Status
 RENEWABLE = (S.TRIALING, S.ACTIVE, S.PAST_DUE, S.NON_RENEWING)
-MIN_RETRY_GAP = timedelta(hours=1)  # a late run never fires the dunning retries back to back
 
 
 def subscription_open(*, merchant_id: str, customer: Customer, plan: Plan, card: Card | None,
                       paid_at: datetime, metadata: dict | None = None,
                       tz: str | None = None, **extra) -> Subscription:
     """A new subscription whose first period (or trial) starts at ``paid_at``, scheduled
-    for the renewal engine (``next_attempt_at``)."""
+    for the renewal engine (``next_attempt_at``). It keeps the plan's terms of today (price,
+    interval, invoice limit, trial) and the merchant's zone (``tz`` overrides it): a later
+    edit of either never changes it."""
     zone = tz or merchant_timezones([merchant_id])[merchant_id]
     start = subscription_start(interval=plan.interval, interval_count=plan.interval_count,
                                trial_days=plan.trial_days, paid_at=paid_at, tz=zone)
     return Subscription.objects.create(
         merchant_id=merchant_id, customer=customer, plan=plan, card=card,
-        status=start.status, anchor=start.anchor, period_index=start.period_index,
+        status=start.status, anchor=start.anchor, time_zone=zone,
+        amount=plan.amount, currency=plan.currency, interval=plan.interval,
+        interval_count=plan.interval_count, invoice_limit=plan.invoice_limit,
+        trial_days=plan.trial_days, period_index=start.period_index,
         current_period_start=start.current_period_start,
         current_period_end=start.current_period_end, trial_end=start.trial_end,
         invoices_paid=0 if start.trial_end else 1, metadata=metadata or {},
@@ -73,9 +77,10 @@ def dunning_step(sub: Subscription, invoice: Invoice, *, now: datetime, days: li
         invoice.status = Invoice.Status.VOID
         return True
     assert invoice.period_start is not None  # renewal invoices always carry their period
-    retry = retry_at(due=invoice.period_start, failures=sub.dunning_attempts, days=days)
+    retry = retry_at(due=invoice.period_start, failures=sub.dunning_attempts, days=days,
+                     failed_at=now)
     if retry is not None:
-        sub.status, sub.next_attempt_at = S.PAST_DUE, max(retry, now + MIN_RETRY_GAP)
+        sub.status, sub.next_attempt_at = S.PAST_DUE, retry
         return False
     sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
     invoice.status = Invoice.Status.UNCOLLECTIBLE
@@ -89,7 +94,7 @@ def period_end_step(sub: Subscription, *, now: datetime) -> str | None:
     if sub.status == S.NON_RENEWING:
         sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
         return "subscription_canceled"
-    limit = sub.plan.invoice_limit
+    limit = sub.invoice_limit  # the subscription's own: the plan's may have changed since
     if limit is not None and sub.invoices_paid >= limit and sub.status != S.PAST_DUE:
         sub.status, sub.next_attempt_at = S.COMPLETED, None
         return "subscription_completed"

@@ -1,4 +1,9 @@
-"""Plan services: create and update, refusing price changes once a plan has subscribers."""
+"""Plan services: create and update, refusing price changes once a plan has subscribers.
+
+An update never reaches existing subscriptions: each keeps the terms it was sold with
+(:func:`billing.periods.subscription_open` copies them), so a new limit or trial applies
+to subscriptions sold afterwards.
+"""
 
 from __future__ import annotations
 

@@ -104,7 +104,8 @@ def receipt_for_invoice(invoice: Invoice) -> Receipt | None:
     if not customer.email:
         return None
     payment = (invoice.payments.filter(status="succeeded").order_by("-created_at").first())
-    plan = invoice.subscription.plan if invoice.subscription is not None else None
+    sub = invoice.subscription
+    plan = sub.plan if sub is not None else None
     merchant_name = (Merchant.objects.filter(pk=invoice.merchant_id)
                      .values_list("name", flat=True).first() or "")
     return Receipt(
@@ -113,7 +114,7 @@ def receipt_for_invoice(invoice: Invoice) -> Receipt | None:
         amount=invoice.amount, currency=invoice.currency,
         reference=invoice.checkout_reference or f"INV-{invoice.number:06d}",
         plan_name=plan.name if plan else None,
-        cadence=format_cadence(plan.interval, plan.interval_count) if plan else None,
+        cadence=format_cadence(sub.interval, sub.interval_count) if sub else None,
         description=invoice.description or None,
         card_brand=payment.card_brand if payment else None,
         card_last4=payment.card_last4 if payment else None,

@@ -38,7 +38,6 @@ from billing.payments import Outcome, attempt_open, payments_settle
 from billing.periods import period_end_step
 from billing.rails import RailError, get_rail
 from billing.rails.base import ChargeResult
-from billing.selectors import merchant_timezones
 from duro.db import atomic, claimable, update_rows
 from duro.modes import current_mode
 from webhooks.events import event_emit
@@ -128,7 +127,6 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
         due_at = subs[-1].next_attempt_at
         assert due_at is not None  # filtered on next_attempt_at <= now
         last = (due_at, subs[-1].pk)
-        zones = merchant_timezones(s.merchant_id for s in subs)
         to_charge: list[Subscription] = []
         for sub in subs:
             if not _settle_without_money(sub, now=now, report=report):
@@ -138,7 +136,7 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
                    if s.status == S.PAST_DUE or s.next_attempt_at != s.current_period_end}
         for sub in to_charge:  # leased: no other runner claims it while we charge
             sub.next_attempt_at = now + LEASE
-        renewals = _open_invoices(to_charge, resumed=resumed, zones=zones)
+        renewals = _open_invoices(to_charge, resumed=resumed)
         update_rows(Subscription, subs, SUB_FIELDS)
     return renewals, len(subs), last
 
@@ -156,15 +154,14 @@ def _settle_without_money(sub: Subscription, *, now: datetime, report: RunReport
     return True
 
 
-def _open_invoices(subs: list[Subscription], *, resumed: set[str],
-                   zones: dict[str, str]) -> list[Renewal]:
+def _open_invoices(subs: list[Subscription], *, resumed: set[str]) -> list[Renewal]:
     """The invoice and the pending attempt of each renewal: reused when they exist.
 
     Only subscriptions in ``resumed`` can have an open invoice; a fresh renewal that
     collides anyway (``invoice_one_per_period``) is skipped and resumed after its lease."""
     if not subs:
         return []
-    open_invoices = renewal_invoices_open(subs, resumed=resumed, zones=zones)
+    open_invoices = renewal_invoices_open(subs, resumed=resumed)
     pending = {
         p.invoice_id: p for p in PaymentAttempt.objects.filter(
             invoice__in=[inv.pk for pk, inv in open_invoices.items() if pk in resumed],

@@ -7,6 +7,11 @@ Cancelling at period end makes the subscription ``non_renewing``; the
 renewal engine cancels it when the period ends. Cancelling now (or a
 ``past_due`` subscription, whose period has already ended) cancels at once
 and voids its open invoice.
+
+The test clock runs every step up to ``to``, or refuses before anything runs
+(``to`` more than :data:`MAX_CLOCK_RENEWALS` renewals ahead), or — when a step
+cannot run (the rail did not answer, another runner holds the subscription) —
+stops the clock there and says where (``Conflict``): it never stops silently.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ from django.utils import timezone
 
 from billing.models import Customer, Invoice, Subscription
 from billing.payloads import renewal_payload
-from billing.renewals import renewals_run
+from billing.renewals import CLAIMABLE, renewals_run
+from billing.selectors import dunning_days_for
 from duro.db import atomic
-from duro.errors import Invalid, NotFound
+from duro.errors import Conflict, Invalid, NotFound
 from duro.modes import TEST, current_mode
+from duro.timestamps import iso
 from webhooks.events import event_emit
 
 S = Subscription.Status
-MAX_CLOCK_STEPS = 1000  # one step per renewal, notice or retry; ~80 years of a monthly plan
+# Renewals one advance may run (each ~10 ms): 83 years of a monthly plan, 2.7 of a daily one.
+MAX_CLOCK_RENEWALS = 1000
 
 
 def _locked(*, merchant_id: str, subscription_id: str) -> Subscription:
@@ -68,7 +76,10 @@ def subscription_advance(*, merchant_id: str, subscription_id: str, to: datetime
     """Move a subscription's test clock to ``to`` and run its renewals up to then.
 
     Each due step runs at its own due time, so a year of a monthly plan makes
-    twelve invoices, and dunning retries land on their days.
+    twelve invoices, and dunning retries land on their days. Raises ``Invalid``
+    (``param="to"``) before anything runs when ``to`` is behind the clock or more
+    than :data:`MAX_CLOCK_RENEWALS` renewals ahead, and ``Conflict`` when a step could
+    not run: the clock then stands at that step, which the next advance runs.
     """
     if current_mode() != TEST:
         raise Invalid("The test clock exists in test mode only: use your sk_test_ key.",
@@ -81,16 +92,43 @@ def subscription_advance(*, merchant_id: str, subscription_id: str, to: datetime
                 f"The clock only moves forward: 'to' must be at or after {base.isoformat()}.",
                 param="to", code="clock_backward",
             )
+        renewals = _renewals_until(sub, to)
+        if renewals > MAX_CLOCK_RENEWALS:
+            furthest = sub.cycle().start_of(sub.period_index + MAX_CLOCK_RENEWALS)
+            raise Invalid(
+                f"'to' is {renewals} renewals ahead; the test clock runs at most "
+                f"{MAX_CLOCK_RENEWALS} per call. Advance to {iso(furthest)} or earlier, "
+                "then call again.", param="to", code="clock_too_far",
+            )
         sub.clock = to
         sub.save(update_fields=["clock"])
-    for _ in range(MAX_CLOCK_STEPS):
+    days = len(dunning_days_for([merchant_id])[merchant_id])
+    # Each renewal is at most one charge and its retries; add the trial notice and the end.
+    budget = (renewals + 1) * (days + 2) + 2
+    stopped = to
+    for _ in range(budget):
         due = Subscription.objects.filter(pk=sub.pk).values_list("next_attempt_at", flat=True)[0]
         if due is None or due > to:
-            break
+            return Subscription.objects.select_related("card").get(pk=sub.pk)
+        stopped = due
         report = renewals_run(now=due, subscription_id=sub.pk)
         if report.claimed == 0 or report.errors:
-            break  # held by another runner, or the rail could not act: stop here
-    return Subscription.objects.select_related("card").get(pk=sub.pk)
+            break  # held by another runner, or the rail could not act
+    Subscription.objects.filter(pk=sub.pk).update(clock=stopped)
+    raise Conflict(f"The test clock stopped at {iso(stopped)}: the step due then could not "
+                   "run (the rail did not answer, or another request holds this subscription). "
+                   "Everything before it ran; advance again to continue.",
+                   param="to", code="clock_interrupted")
+
+
+def _renewals_until(sub: Subscription, to: datetime) -> int:
+    """How many renewals the clock must run to reach ``to`` (its invoice limit caps it)."""
+    if sub.status not in CLAIMABLE:
+        return 0
+    renewals = max(0, sub.cycle().index_at(to) - sub.period_index)
+    if sub.invoice_limit is not None:
+        renewals = min(renewals, max(0, sub.invoice_limit - sub.invoices_paid) + 1)
+    return renewals
 
 
 def customer_set_blacklisted(*, customer: Customer, blacklisted: bool,

@@ -8,6 +8,8 @@ Redis for the real thing; the README's configuration table lists the rest.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from pathlib import Path
 
@@ -279,6 +281,11 @@ LOGGING = {
 }
 DURO_MAX_AMOUNT = env.int("DURO_MAX_AMOUNT", default=100_000_000_000)  # ₦1bn in kobo
 DURO_CARD_PROCESSOR = env.str("DURO_CARD_PROCESSOR", default="")  # dotted path; live cards
+# Saved cards are told apart by HMAC-SHA256 of the number keyed with this secret (the number
+# itself is never kept). Unset, a key derived from SECRET_KEY: set it so that fingerprints
+# outlive a SECRET_KEY rotation.
+DURO_CARD_FINGERPRINT_KEY = env.str("DURO_CARD_FINGERPRINT_KEY", default="") or hmac.new(
+    SECRET_KEY.encode(), b"duro.card-fingerprint", hashlib.sha256).hexdigest()
 DURO_PAY_RATE_WINDOW = env.int("DURO_PAY_RATE_WINDOW", default=600)  # seconds
 DURO_PAY_RATE_PER_TOKEN = env.int("DURO_PAY_RATE_PER_TOKEN", default=20)
 DURO_PAY_RATE_PER_IP = env.int("DURO_PAY_RATE_PER_IP", default=60)

@@ -18,12 +18,15 @@ class RailError(Exception):
 
 @dataclass(frozen=True)
 class CardDetails:
-    """What may be kept of a card: never the number, never the CVC."""
+    """What may be kept of a card: never the number, never the CVC. ``fingerprint`` is the
+    keyed hash that recognises the card again (:func:`billing.rails.cards.card_fingerprint`);
+    empty when the rail could not compute one."""
 
     brand: str
     last4: str
     exp_month: int
     exp_year: int
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ outcome and never charges twice.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from datetime import datetime
 
@@ -21,7 +22,13 @@ from django.db import IntegrityError
 
 from billing.models import SandboxCharge
 from billing.rails.base import CardDetails, ChargeResult, PaymentRail, RailError
-from billing.rails.cards import card_brand, card_digits, luhn_ok, normalise_year
+from billing.rails.cards import (
+    card_brand,
+    card_digits,
+    card_fingerprint,
+    luhn_ok,
+    normalise_year,
+)
 from duro.db import atomic
 from duro.ids import random_base62
 
@@ -75,7 +82,7 @@ class CardRail(PaymentRail):
             errors["card.cvc"] = f"Enter the {cvc_length}-digit security code."
         return errors
 
-    def card_of(self, details: dict) -> CardDetails | None:
+    def card_of(self, details: dict) -> CardDetails:
         digits = card_digits(str(details.get("number", "")))
         return CardDetails(brand=card_brand(digits), last4=digits[-4:],
                            exp_month=int(details["exp_month"]),
@@ -84,13 +91,19 @@ class CardRail(PaymentRail):
     # --- charging -----------------------------------------------------------------
     def charge(self, *, mode: str, amount: int, currency: str, details: dict,
                idempotency_key: str) -> ChargeResult:
+        fingerprint = card_fingerprint(str(details["number"]),
+                                       key=settings.DURO_CARD_FINGERPRINT_KEY)
         if mode != "test":
-            return self._live_processor().charge(
+            result = self._live_processor().charge(
                 amount=amount, currency=currency, details=details,
                 idempotency_key=idempotency_key,
             )
+            if result.card is not None and not result.card.fingerprint:
+                card = dataclasses.replace(result.card, fingerprint=fingerprint)
+                result = dataclasses.replace(result, card=card)
+            return result
         digits = card_digits(str(details["number"]))
-        card = self.card_of(details)
+        card = dataclasses.replace(self.card_of(details), fingerprint=fingerprint)
         behaviour = SANDBOX_CARDS.get(digits)
         if behaviour in ("succeed", "renewals_fail"):
             result = self._success(card, renewals="fail" if behaviour == "renewals_fail" else "ok")

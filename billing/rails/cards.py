@@ -1,7 +1,10 @@
-"""Pure card arithmetic: digits, Luhn, brand detection (Verve included), expiry."""
+"""Pure card arithmetic: digits, Luhn, brand detection (Verve included), expiry, and the
+keyed fingerprint that finds a saved card again without keeping its number."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
 _NON_DIGITS = re.compile(r"[\s-]")
@@ -40,6 +43,12 @@ def card_brand(digits: str) -> str:
     if digits[:2] in ("34", "37"):
         return "amex"
     return "unknown"
+
+
+def card_fingerprint(number: str, *, key: str) -> str:
+    """HMAC-SHA256 (hex) of the card's digits keyed with a server secret: the same card
+    gives the same fingerprint, and without the key it says nothing about the number."""
+    return hmac.new(key.encode(), card_digits(number).encode(), hashlib.sha256).hexdigest()
 
 
 def normalise_year(year: int) -> int:

@@ -119,6 +119,13 @@ class MerchantScopedAdmin(admin.ModelAdmin):
             obj.merchant_id = merchant_id
         super().save_model(request, obj, form, change)
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        names = {f.name for f in self.model._meta.get_fields()}
+        if obj is not None and "merchant_id" in names and "merchant_id" not in fields:
+            fields.append("merchant_id")  # an object never moves to another merchant
+        return fields
+
     def get_exclude(self, request, obj=None):
         exclude = list(super().get_exclude(request, obj) or [])
         if not request.user.is_superuser and "merchant_id" not in exclude:

@@ -240,3 +240,20 @@ def test_modes_are_separate(merchant):
         assert (report.claimed, report.errors, report.renewed) == (1, 1, 0)
         assert Subscription.objects.get(pk=live.pk).status == "active"
         assert PaymentAttempt.objects.get(invoice__number=2).status == "processing"
+
+
+def test_after_an_outage_the_retries_keep_their_spacing(merchant):
+    """The engine was down for six days: the renewal fails late, and its retries still come
+    1, 2 and 2 days apart (the spacing of [1, 3, 5]), not back to back."""
+    sub = subscribe(merchant.id, authorization="sbx_fail_0341")
+    at = RENEWAL + timedelta(days=6)
+    attempts = []
+    while at is not None:  # beat runs the engine whenever something is due
+        run(at)
+        attempts.append(at)
+        at = reload(sub).next_attempt_at
+    assert [a - RENEWAL for a in attempts] == [timedelta(days=d) for d in (6, 7, 9, 11)]
+    sub = reload(sub)
+    assert sub.status == "canceled" and sub.canceled_at == RENEWAL + timedelta(days=11)
+    assert event_types(merchant.id) == ["subscription_payment_failed"] * 4 + [
+        "subscription_canceled"]
