@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from billing.customers import customer_resolve
@@ -133,7 +134,7 @@ def attempt_resume(*, attempt: PaymentAttempt) -> PaymentAttempt:
 def attempt_abandon(*, attempt: PaymentAttempt, message: str) -> PaymentAttempt:
     """A pending attempt that will never be completed (a new attempt replaced it)."""
     attempt.status = A.FAILED
-    attempt.failure_code, attempt.failure_message = "abandoned", message[:300]
+    attempt.failure_code, attempt.failure_message = PaymentAttempt.ABANDONED, message[:300]
     attempt.save(update_fields=["status", "failure_code", "failure_message", "updated_at"])
     return attempt
 
@@ -269,6 +270,8 @@ class _Batch:
                     ["status", "paid_at", "rail_reference", "failure_code", "failure_message",
                      "card_brand", "card_last4", "card_exp_month", "card_exp_year",
                      "updated_at"])
+        # Their refunds, in one query (a payment settled just now has none yet).
+        prefetch_related_objects([attempt for *_, attempt in self.events], "refunds")
         for type_, sub, invoice, attempt in self.events:
             # A first attempt is the invoice's only payment; a retry reads them all.
             first = ":" not in attempt.idempotency_key
@@ -331,6 +334,7 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
     attempt.save()
     settlement.customer, settlement.subscription, settlement.invoice = (customer, subscription,
                                                                         invoice)
+    prefetch_related_objects([attempt], "refunds")  # none yet; read once for every payload
     extra = fulfil(settlement) if fulfil is not None else {}
     data = {"customer": customer_payload(customer),
             "subscription": subscription_payload(subscription) if subscription else None,
