@@ -6,8 +6,8 @@ and event ``data`` carries them, so a webhook says exactly what the API says
 about the same object. They are built by hand because the renewal engine
 renders one for every renewal and DRF serializers cost more than the renewal
 itself; ``billing.serializers`` only documents their shapes for OpenAPI (a
-test validates one against the other). ``metadata`` keys are kept as the merchant wrote them. The checkout
-pay flow uses these too::
+test validates one against the other). ``metadata`` keys are kept as the
+merchant wrote them. The checkout pay flow uses these too::
 
     event_emit(merchant_id=m, type="subscription_created", data=renewal_payload(
         subscription=sub, invoice=inv, payment=pay, payments=[pay]))

@@ -19,11 +19,18 @@ subscription with its first BillingCycle period and the paid invoice. An
 attempt on an invoice pays that invoice: success marks it paid and advances
 its subscription one period; a decline moves the subscription along its
 dunning schedule. A second answer for a settled attempt changes nothing.
+
+Money that succeeded but cannot be applied is never kept: a charge on an
+invoice voided meanwhile (a *cancel now* during the charge) or paid by
+another attempt, and a second payment for an order (checkout session) another
+attempt already paid, are recorded as they happened and refunded in full
+(reason ``subscription_canceled`` or ``duplicate``). The refund row is opened
+in this transaction (:func:`billing.refunds.refund_open_automatic`); the rail
+is asked after commit, by :mod:`billing.refunds`, billing's second money path.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +41,7 @@ from django.utils import timezone
 
 from billing.customers import customer_resolve
 from billing.invoices import invoice_create
-from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Subscription
+from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Refund, Subscription
 from billing.payloads import (
     customer_payload,
     invoice_payload,
@@ -45,12 +52,11 @@ from billing.payloads import (
 from billing.periods import dunning_step, is_next_period, period_advance, subscription_open
 from billing.rails.base import ChargeResult
 from billing.receipts import receipt_enqueue
+from billing.refunds import refund_open_automatic
 from billing.selectors import dunning_days_for
 from duro.db import after_commit, atomic, update_rows
 from duro.modes import current_mode
 from webhooks.events import event_emit
-
-logger = logging.getLogger(__name__)
 
 S = Subscription.Status
 A = PaymentAttempt.Status
@@ -208,7 +214,9 @@ class _Batch:
         if invoice is None:
             if outcome.order is None:
                 raise ValueError(f"Attempt {attempt.pk} pays no invoice and no order was given.")
-            if result.succeeded:
+            if result.succeeded and (paid_by := _order_paid_by(attempt)) is not None:
+                _refund_duplicate(settlement, outcome.order, paid_by, now=self.now)
+            elif result.succeeded:
                 _fulfil_order(settlement, outcome.order, result, now=self.now, fulfil=fulfil)
             else:
                 _decline(attempt, result)
@@ -226,10 +234,12 @@ class _Batch:
         attempt.status, attempt.paid_at = A.SUCCEEDED, self.now
         self.changed_attempts.append(attempt)
         if invoice.status != Invoice.Status.OPEN:
-            # Voided (cancelled) or paid meanwhile: the money did not pay this invoice.
-            logger.warning("charge succeeded on an invoice that is no longer open",
-                           extra={"attempt": attempt.pk, "invoice": invoice.pk,
-                                  "invoice_status": invoice.status})
+            # Voided (cancelled) or paid meanwhile: the money did not pay this invoice, and
+            # Duro never keeps money it cannot apply. The rail is asked after commit.
+            reason = (Refund.Reason.DUPLICATE if invoice.status == Invoice.Status.PAID
+                      else Refund.Reason.SUBSCRIPTION_CANCELED)
+            refund_open_automatic(payment=attempt, reason=reason,
+                                  metadata=sub.metadata if sub is not None else {})
             return
         invoice.status, invoice.paid_at = Invoice.Status.PAID, self.now
         invoice.receipt_status = "pending"  # outbox: the receipt sweep sends it
@@ -298,6 +308,28 @@ def _decline(attempt: PaymentAttempt, result: ChargeResult) -> None:
 
 
 # --- first payments -------------------------------------------------------------------
+
+def _order_paid_by(attempt: PaymentAttempt) -> PaymentAttempt | None:
+    """Another attempt that already paid for this attempt's order (its checkout session).
+
+    The caller holds the session's lock (checkout settles under it), so two attempts of
+    one session are never settled at once."""
+    if not attempt.session_id:
+        return None
+    return (PaymentAttempt.objects.filter(session_id=attempt.session_id, status=A.SUCCEEDED)
+            .exclude(pk=attempt.pk).first())
+
+
+def _refund_duplicate(settlement: Settlement, order: Order, paid_by: PaymentAttempt, *,
+                      now: datetime) -> None:
+    """A second payment for an order already paid: recorded as it happened (the rail took
+    the money), nothing bought twice, and given back in full (``duplicate``)."""
+    attempt = settlement.attempt
+    attempt.status, attempt.paid_at, attempt.customer_id = A.SUCCEEDED, now, paid_by.customer_id
+    attempt.save()
+    refund_open_automatic(payment=attempt, reason=Refund.Reason.DUPLICATE,
+                          metadata=order.metadata)
+
 
 def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
                   now: datetime, fulfil: Fulfil | None) -> None:
