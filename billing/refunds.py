@@ -35,7 +35,7 @@ from billing.models import Invoice, PaymentAttempt, Refund
 from billing.payloads import invoice_payload, payment_payload, payment_status, refund_payload
 from billing.rails import RailError, RefundResult, get_rail
 from duro.db import after_commit, atomic
-from duro.errors import Invalid
+from duro.errors import Conflict, Invalid
 from duro.modes import current_mode
 from webhooks.events import event_emit
 
@@ -55,6 +55,14 @@ def _left(payment: PaymentAttempt) -> int:
     return payment.amount - _sum(Refund.objects.filter(payment=payment, status__in=TAKEN))
 
 
+def refund_left(payment: PaymentAttempt) -> int:
+    """What is left to refund on a succeeded payment, as it stands now (to show; the
+    refund itself re-reads it under the payment's lock)."""
+    if payment.status != PaymentAttempt.Status.SUCCEEDED:
+        return 0
+    return max(_left(payment), 0)
+
+
 def _open(payment: PaymentAttempt, amount: int, reason: str, metadata: dict) -> Refund:
     return Refund.objects.create(merchant_id=payment.merchant_id, payment=payment,
                                  amount=amount, currency=payment.currency, reason=reason,
@@ -65,11 +73,13 @@ def _open(payment: PaymentAttempt, amount: int, reason: str, metadata: dict) -> 
 
 def refund_open(*, merchant_id: str, payment_id: str, amount: int | None = None,
                 reason: str = Refund.Reason.REQUESTED_BY_CUSTOMER,
-                metadata: dict | None = None) -> Refund:
+                metadata: dict | None = None, expected_left: int | None = None) -> Refund:
     """A ``pending`` refund of ``amount`` (default: all that is left) of a succeeded payment.
 
     Raises ``Invalid`` (no such payment of this merchant, not succeeded, or more than is
-    left); nothing is recorded then."""
+    left) or ``Conflict`` (``expected_left`` — what a person confirmed against — is no
+    longer what is left: another refund went through meanwhile, or a double click);
+    nothing is recorded then."""
     with atomic():
         payment = (PaymentAttempt.objects.select_for_update()
                    .filter(merchant_id=merchant_id, pk=payment_id).first())
@@ -81,6 +91,9 @@ def refund_open(*, merchant_id: str, payment_id: str, amount: int | None = None,
                           f"{payment_status(payment)}.", code="payment_not_refundable",
                           param="payment_id")
         left = _left(payment)
+        if expected_left is not None and left != expected_left:
+            raise Conflict("This payment was refunded meanwhile; check what is left and "
+                           "confirm again.", code="refund_changed", param="amount")
         if left <= 0:
             raise Invalid("Nothing is left to refund on this payment.",
                           code="payment_fully_refunded", param="amount")
@@ -120,11 +133,11 @@ def refund_enqueue(mode: str, refund_id: str) -> None:
 
 def refund_create(*, merchant_id: str, payment_id: str, amount: int | None = None,
                   reason: str = Refund.Reason.REQUESTED_BY_CUSTOMER,
-                  metadata: dict | None = None) -> Refund:
+                  metadata: dict | None = None, expected_left: int | None = None) -> Refund:
     """Open, ask the rail and settle: the refund as the rail left it (``succeeded``,
     ``failed``, or ``pending`` when the rail answers later)."""
     refund = refund_open(merchant_id=merchant_id, payment_id=payment_id, amount=amount,
-                         reason=reason, metadata=metadata)
+                         reason=reason, metadata=metadata, expected_left=expected_left)
     return refund_execute(refund_id=refund.pk)
 
 
