@@ -209,6 +209,7 @@ class PaymentAdmin(RefundButtonAdmin, ReadOnlyAdmin):
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ["id", "total", "status", "reason", "payment", "created_at"]
+    list_select_related = ["payment"]
     list_filter = ["status", "reason", "currency"]
     search_fields = ["id", "payment__id", "rail_reference"]
     exclude = ["merchant_id"]

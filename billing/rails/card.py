@@ -159,7 +159,7 @@ class CardRail(PaymentRail):
     def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,
                currency: str, idempotency_key: str) -> RefundResult:
         if mode != "test":
-            return self._live_processor().refund(
+            return self._refunding_processor().refund(
                 charge_key=charge_key, charge_reference=charge_reference, amount=amount,
                 currency=currency, idempotency_key=idempotency_key)
         earlier = self.refund_lookup(mode=mode, idempotency_key=idempotency_key)
@@ -177,7 +177,7 @@ class CardRail(PaymentRail):
 
     def refund_lookup(self, *, mode: str, idempotency_key: str) -> RefundResult | None:
         if mode != "test":
-            return self._live_processor().refund_lookup(idempotency_key=idempotency_key)
+            return self._refunding_processor().refund_lookup(idempotency_key=idempotency_key)
         row = SandboxRefund.objects.filter(pk=idempotency_key).first()
         return RefundResult.from_dict(row.outcome) if row else None
 
@@ -231,3 +231,11 @@ class CardRail(PaymentRail):
         from django.utils.module_loading import import_string
 
         return import_string(path)()
+
+    def _refunding_processor(self):
+        """The live processor, if it can refund (an older one may only charge)."""
+        processor = self._live_processor()
+        if not all(hasattr(processor, name) for name in ("refund", "refund_lookup")):
+            raise RailError("refund_unsupported", "The configured card processor cannot "
+                                                  "refund; refund from its own dashboard.")
+        return processor
