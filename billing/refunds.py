@@ -179,6 +179,9 @@ def refund_settle(*, refund_id: str, result: RefundResult) -> Refund:
         if refund.status == R.FAILED:
             refund.failure_code = (result.failure_code or "refund_failed")[:40]
             refund.failure_message = (result.failure_message or "The refund failed.")[:300]
+            logger.warning("refund failed", extra={"refund": refund.pk, "payment": payment.pk,
+                                                   "reason": refund.reason,
+                                                   "code": refund.failure_code})
         refund.save()
         if refund.status == R.SUCCEEDED:
             succeeded = Refund.objects.filter(status=R.SUCCEEDED)

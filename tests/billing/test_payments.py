@@ -11,7 +11,7 @@ import pytest
 
 from billing import tasks
 from billing.models import Invoice, PaymentAttempt, Refund, SandboxRefund, Subscription
-from billing.payments import Outcome, payments_settle
+from billing.payments import Outcome, attempt_open, payments_settle
 from billing.rails import get_rail
 from billing.rails.base import ChargeResult
 from billing.renewals import renewals_run
@@ -81,6 +81,27 @@ def test_a_renewal_paid_after_a_cancel_now_leaves_the_invoice_void_and_is_refund
     assert event.data["payment"]["amountRefunded"] == attempt.amount
     assert event.data["invoice"]["status"] == "void"
     assert event.data["metadata"] == {"orderId": "ord_7"}
+
+
+def test_a_second_charge_on_an_invoice_paid_meanwhile_is_refunded_as_a_duplicate(merchant):
+    sub = subscribe(merchant.id)
+    with mode_context("test"):
+        renewals_run(now=NOW)
+        invoice = _renewal_invoice(sub)
+        late = attempt_open(merchant_id=merchant.id, rail="card", amount=invoice.amount,
+                            currency="NGN", customer=sub.customer, invoice=invoice,
+                            idempotency_key=f"{invoice.pk}:late", card=sub.card)
+        result = get_rail("card").charge_authorization(
+            mode="test", amount=invoice.amount, currency="NGN",
+            authorization=sub.card.authorization, idempotency_key=late.idempotency_key)
+        [settled] = payments_settle([Outcome(late.pk, result)], now=NOW)
+        [refund] = Refund.objects.filter(payment=late)
+        sub.refresh_from_db()
+    assert settled.status == "succeeded" and settled.events == []
+    assert (refund.reason, refund.amount, refund.status) == ("duplicate", invoice.amount,
+                                                             "pending")
+    assert sub.invoices_paid == 2 and sub.period_index == 1  # paid once, advanced once
+    assert event_types(merchant.id).count("subscription_payment_success") == 1
 
 
 def test_a_lost_refund_task_is_picked_up_by_the_sweep(merchant, monkeypatch):
