@@ -1,4 +1,6 @@
-"""Dashboard pages of billing: plans, customers, subscriptions, invoices, payments."""
+"""Dashboard pages of billing: plans, customers, subscriptions, invoices, payments, refunds.
+
+Payments and invoices carry a Refund button (:mod:`billing.admin_refunds`)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from billing.models import Customer, DunningPolicy, Invoice, PaymentAttempt, Plan, Subscription
+from billing.admin_refunds import RefundButtonAdmin
+from billing.models import (
+    Customer,
+    DunningPolicy,
+    Invoice,
+    PaymentAttempt,
+    Plan,
+    Refund,
+    Subscription,
+)
+from billing.refunds import refund_left
 from billing.subscriptions import customer_set_blacklisted, subscription_cancel
 from duro.dashboard.actions import confirm_in_live
 from duro.dashboard.tenancy import EDIT, VIEW, MerchantScopedAdmin, ReadOnlyAdmin, access
@@ -131,20 +143,35 @@ class DunningPolicyAdmin(MerchantScopedAdmin):
     list_display = ["merchant_id", "retry_days", "updated_at"]
 
 
+def refunded_text(obj) -> str:
+    return format_amount(obj.amount_refunded, obj.currency) if obj.amount_refunded else "—"
+
+
 @admin.register(Invoice)
-class InvoiceAdmin(MerchantScopedAdmin):
-    list_display = ["number", "customer", "total", "status", "period_start", "paid_at", "id"]
+class InvoiceAdmin(RefundButtonAdmin):
+    list_display = ["number", "customer", "total", "status", "refunded", "period_start",
+                    "paid_at", "id"]
     list_filter = ["status", "currency"]
     search_fields = ["id", "customer__email"]
     list_select_related = ["customer"]
-    readonly_fields = ["id", "number", "customer", "subscription", "amount", "currency",
-                       "period_start", "period_end", "paid_at", "created_at",
+    readonly_fields = ["id", "number", "customer", "subscription", "amount", "amount_refunded",
+                       "currency", "period_start", "period_end", "paid_at", "created_at",
                        "checkout_reference", "receipt_email"]
     exclude = ["merchant_id"]
 
     @admin.display(description="Amount", ordering="amount")
     def total(self, obj):
         return money(obj)
+
+    @admin.display(description="Refunded", ordering="amount_refunded")
+    def refunded(self, obj):
+        return refunded_text(obj)
+
+    def payment_to_refund(self, obj):
+        """Its first succeeded payment with something left to refund."""
+        payments = obj.payments.filter(status=PaymentAttempt.Status.SUCCEEDED)
+        return next((p for p in payments.order_by("created_at", "id") if refund_left(p) > 0),
+                    None)
 
     def has_add_permission(self, request):
         return False
@@ -159,8 +186,9 @@ class InvoiceAdmin(MerchantScopedAdmin):
 
 
 @admin.register(PaymentAttempt)
-class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["id", "total", "status", "rail", "card", "customer", "created_at"]
+class PaymentAdmin(RefundButtonAdmin, ReadOnlyAdmin):
+    list_display = ["id", "total", "status", "refunded", "rail", "card", "customer",
+                    "created_at"]
     list_filter = ["status", "rail", "currency"]
     search_fields = ["id", "customer__email", "rail_reference", "session_id"]
     list_select_related = ["customer"]
@@ -170,6 +198,26 @@ class PaymentAdmin(ReadOnlyAdmin):
     def total(self, obj):
         return money(obj)
 
+    @admin.display(description="Refunded", ordering="amount_refunded")
+    def refunded(self, obj):
+        return refunded_text(obj)
+
+    def payment_to_refund(self, obj):
+        return obj
+
     @admin.display(description="Card")
     def card(self, obj):
         return f"{obj.card_brand} •••• {obj.card_last4}" if obj.card_last4 else "—"
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["id", "total", "status", "reason", "payment", "created_at"]
+    list_select_related = ["payment"]
+    list_filter = ["status", "reason", "currency"]
+    search_fields = ["id", "payment__id", "rail_reference"]
+    exclude = ["merchant_id"]
+
+    @admin.display(description="Amount", ordering="amount")
+    def total(self, obj):
+        return money(obj)

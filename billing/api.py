@@ -1,5 +1,5 @@
 """Thin REST endpoints of billing: plans, customers, subscriptions (cancel, test clock),
-invoices.
+invoices, payments and refunds.
 
 Answers are built by ``billing.payloads``, the representation webhook events
 carry too; the ``…Output`` serializers only document them in OpenAPI.
@@ -15,17 +15,34 @@ from billing.models import Customer, Plan
 from billing.payloads import (
     customer_payload,
     invoice_payload,
+    payment_payload,
     plan_payload,
+    refund_payload,
     subscription_payload,
 )
 from billing.plans import plan_create, plan_update
-from billing.selectors import invoice_get, invoice_list, subscription_get, subscription_list
+from billing.refunds import refund_create
+from billing.selectors import (
+    invoice_get,
+    invoice_list,
+    payment_get,
+    payment_list,
+    refund_get,
+    refund_list,
+    subscription_get,
+    subscription_list,
+)
 from billing.serializers import (
     CustomerOutput,
     InvoiceFilters,
     InvoiceOutput,
+    PaymentFilters,
+    PaymentOutput,
     PlanInput,
     PlanOutput,
+    RefundFilters,
+    RefundInput,
+    RefundOutput,
     SubscriptionAdvanceInput,
     SubscriptionCancelInput,
     SubscriptionFilters,
@@ -215,3 +232,53 @@ class InvoiceDetailView(DuroAPIView):
     def get(self, request, pk):
         invoice = invoice_get(merchant_id=request.user.id, invoice_id=pk)
         return Response({"data": _invoice(invoice)})
+
+
+class PaymentListView(DuroAPIView):
+    @extend_schema(summary="List payments", responses=PaymentOutput(many=True),
+                   parameters=_list_params("status", "customerId", "invoiceId", "sessionId"))
+    def get(self, request):
+        filters = _filters(PaymentFilters, request.query_params,
+                           {"status": "status", "customerId": "customer_id",
+                            "invoiceId": "invoice_id", "sessionId": "session_id"})
+        rows, has_more = paginate(payment_list(merchant_id=request.user.id, **filters),
+                                  request.query_params)
+        return Response({"data": [payment_payload(p) for p in rows], "has_more": has_more})
+
+
+class PaymentDetailView(DuroAPIView):
+    @extend_schema(summary="Retrieve a payment with its refunds", responses=PaymentOutput)
+    def get(self, request, pk):
+        payment = payment_get(merchant_id=request.user.id, payment_id=pk)
+        return Response({"data": payment_payload(payment)})
+
+
+class RefundListView(DuroAPIView):
+    @extend_schema(summary="List refunds", responses=RefundOutput(many=True),
+                   parameters=_list_params("status", "paymentId"))
+    def get(self, request):
+        filters = _filters(RefundFilters, request.query_params,
+                           {"status": "status", "paymentId": "payment_id"})
+        rows, has_more = paginate(refund_list(merchant_id=request.user.id, **filters),
+                                  request.query_params)
+        return Response({"data": [refund_payload(r) for r in rows], "has_more": has_more})
+
+    @extend_schema(summary="Refund a payment (all that is left, or part of it)",
+                   description="Only a succeeded payment can be refunded, and its refunds "
+                               "never add up to more than it (a 400 naming `amount`). The "
+                               "answer is the refund as the rail left it: `succeeded`, "
+                               "`failed`, or `pending` when the rail answers later.",
+                   request=RefundInput, responses={201: RefundOutput},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        data = RefundInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = refund_create(merchant_id=request.user.id, **data.validated_data)
+        return Response({"data": refund_payload(refund)}, status=201)
+
+
+class RefundDetailView(DuroAPIView):
+    @extend_schema(summary="Retrieve a refund", responses=RefundOutput)
+    def get(self, request, pk):
+        refund = refund_get(merchant_id=request.user.id, refund_id=pk)
+        return Response({"data": refund_payload(refund)})

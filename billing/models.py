@@ -69,6 +69,10 @@ def _payment_id() -> str:
     return new_id("pay")
 
 
+def _refund_id() -> str:
+    return new_id("re")
+
+
 class Customer(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=_customer_id, editable=False)
     merchant_id = models.CharField(max_length=32, db_index=True)
@@ -224,6 +228,8 @@ class Invoice(models.Model):
     # pay creates the invoice (blank for renewals: "INV-<number>", the customer's email).
     checkout_reference = models.CharField(max_length=40, blank=True, default="")
     receipt_email = models.CharField(max_length=254, blank=True, default="")
+    # The succeeded refunds of its payments, kept by billing.refunds when one settles.
+    amount_refunded = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -251,6 +257,8 @@ class PaymentAttempt(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
+    ABANDONED = "abandoned"  # the failure code of an attempt a newer one replaced
+
     id = models.CharField(primary_key=True, max_length=32, default=_payment_id, editable=False)
     merchant_id = models.CharField(max_length=32, db_index=True)
     customer = models.ForeignKey(
@@ -273,6 +281,7 @@ class PaymentAttempt(models.Model):
     failure_code = models.CharField(max_length=40, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    amount_refunded = models.BigIntegerField(default=0)  # its succeeded refunds
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -280,6 +289,57 @@ class PaymentAttempt(models.Model):
         indexes = [
             models.Index(fields=["merchant_id", "-created_at"]),
             models.Index(fields=["status", "updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def rail_key(self) -> str:
+        """The idempotency key the rail was charged with (a checkout's: the attempt id)."""
+        return self.idempotency_key or self.id
+
+
+class Refund(models.Model):
+    """Money given back on a succeeded payment, asked of the rail with the refund id as
+    idempotency key. ``pending`` until the rail answers; pending and succeeded refunds
+    count against what is left to refund."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    class Reason(models.TextChoices):
+        REQUESTED_BY_CUSTOMER = "requested_by_customer"
+        DUPLICATE = "duplicate"
+        FRAUDULENT = "fraudulent"
+        # Automatic: money Duro cannot apply (API.md §9).
+        SUBSCRIPTION_CANCELED = "subscription_canceled"
+        LATE = "late"
+        OVERPAYMENT = "overpayment"
+
+    id = models.CharField(primary_key=True, max_length=32, default=_refund_id, editable=False)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    payment = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT,
+                                related_name="refunds")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    metadata = models.JSONField(default=dict, blank=True)
+    rail_reference = models.CharField(max_length=120, blank=True)
+    failure_code = models.CharField(max_length=40, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["merchant_id", "-created_at"]),
+            models.Index(fields=["status", "updated_at"], name="refund_pending",
+                         condition=models.Q(status="pending")),
         ]
 
     def __str__(self) -> str:
@@ -308,6 +368,21 @@ class SandboxCharge(models.Model):
 
     idempotency_key = models.CharField(primary_key=True, max_length=80)
     rail = models.CharField(max_length=24)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    outcome = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.idempotency_key
+
+
+class SandboxRefund(models.Model):
+    """The sandbox rail's ledger of refunds, keyed like its charges: asking twice answers
+    with the first outcome and never gives back twice."""
+
+    idempotency_key = models.CharField(primary_key=True, max_length=80)
+    charge_key = models.CharField(max_length=80, db_index=True)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     outcome = models.JSONField()

@@ -1,13 +1,13 @@
 """Billing objects as camelCase dicts: the one representation of each, for API and events.
 
-``GET /v1/plans/…``, ``/v1/customers/…``, ``/v1/subscriptions/…`` and
-``/v1/invoices/…`` answer with these, and event ``data`` carries them, so a
-webhook says exactly what the API says about the same object. They are built
-by hand because the renewal engine renders one for every renewal and DRF
-serializers cost more than the renewal itself; ``billing.serializers``
-only documents their shapes for OpenAPI (a test validates one against the
-other). ``metadata`` keys are kept as the merchant wrote them. The checkout
-pay flow uses these too::
+``GET /v1/plans/…``, ``/v1/customers/…``, ``/v1/subscriptions/…``,
+``/v1/invoices/…``, ``/v1/payments/…`` and ``/v1/refunds/…`` answer with these,
+and event ``data`` carries them, so a webhook says exactly what the API says
+about the same object. They are built by hand because the renewal engine
+renders one for every renewal and DRF serializers cost more than the renewal
+itself; ``billing.serializers`` only documents their shapes for OpenAPI (a
+test validates one against the other). ``metadata`` keys are kept as the
+merchant wrote them. The checkout pay flow uses these too::
 
     event_emit(merchant_id=m, type="subscription_created", data=renewal_payload(
         subscription=sub, invoice=inv, payment=pay, payments=[pay]))
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Subscription
+from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Refund, Subscription
 from duro.timestamps import iso
 
 
@@ -72,27 +72,56 @@ def subscription_payload(sub: Subscription) -> dict:
     }
 
 
+def payment_status(payment: PaymentAttempt) -> str:
+    """The status API.md §9 names: an OTP wait is ``requires_action``, an attempt replaced
+    by a newer one ``abandoned``; the rest as stored."""
+    if payment.status == PaymentAttempt.Status.REQUIRES_OTP:
+        return "requires_action"
+    if (payment.status == PaymentAttempt.Status.FAILED
+            and payment.failure_code == PaymentAttempt.ABANDONED):
+        return "abandoned"
+    return payment.status
+
+
+def _failure(code: str, message: str) -> dict | None:
+    return {"code": code, "message": message} if code else None
+
+
+def refund_payload(refund: Refund) -> dict:
+    return {
+        "id": refund.id, "status": refund.status, "amount": refund.amount,
+        "currency": refund.currency, "reason": refund.reason, "paymentId": refund.payment_id,
+        "metadata": refund.metadata,
+        "failure": _failure(refund.failure_code, refund.failure_message),
+        "createdAt": iso(refund.created_at),
+    }
+
+
 def payment_payload(payment: PaymentAttempt) -> dict:
+    """The payment with its refunds (prefetch ``refunds`` to list many without a query each)."""
     card = None
     if payment.card_last4:
         card = {"brand": payment.card_brand, "last4": payment.card_last4,
                 "expMonth": payment.card_exp_month, "expYear": payment.card_exp_year}
     return {
-        "id": payment.id, "invoiceId": payment.invoice_id, "customerId": payment.customer_id,
-        "rail": payment.rail, "status": payment.status, "amount": payment.amount,
-        "currency": payment.currency, "card": card, "failureCode": payment.failure_code,
-        "failureMessage": payment.failure_message, "paidAt": iso(payment.paid_at),
-        "createdAt": iso(payment.created_at),
+        "id": payment.id, "status": payment_status(payment), "rail": payment.rail,
+        "amount": payment.amount, "currency": payment.currency,
+        "amountRefunded": payment.amount_refunded, "invoiceId": payment.invoice_id,
+        "sessionId": payment.session_id or None, "customerId": payment.customer_id,
+        "card": card, "failure": _failure(payment.failure_code, payment.failure_message),
+        "createdAt": iso(payment.created_at), "paidAt": iso(payment.paid_at),
+        "refunds": [refund_payload(r) for r in payment.refunds.all()],
     }
 
 
 def invoice_payload(invoice: Invoice, payments: list[PaymentAttempt] | None = None) -> dict:
     """The invoice with its payments; pass ``payments`` when known, to skip a query."""
     if payments is None:
-        payments = list(invoice.payments.order_by("created_at", "id"))
+        payments = list(invoice.payments.prefetch_related("refunds").order_by("created_at", "id"))
     return {
         "id": invoice.id, "number": invoice.number, "status": invoice.status,
-        "amount": invoice.amount, "currency": invoice.currency,
+        "amount": invoice.amount, "amountRefunded": invoice.amount_refunded,
+        "currency": invoice.currency,
         "description": invoice.description, "periodStart": iso(invoice.period_start),
         "periodEnd": iso(invoice.period_end), "subscriptionId": invoice.subscription_id,
         "customerId": invoice.customer_id, "paidAt": iso(invoice.paid_at),

@@ -19,21 +19,29 @@ subscription with its first BillingCycle period and the paid invoice. An
 attempt on an invoice pays that invoice: success marks it paid and advances
 its subscription one period; a decline moves the subscription along its
 dunning schedule. A second answer for a settled attempt changes nothing.
+
+Money that succeeded but cannot be applied is never kept: a charge on an
+invoice voided meanwhile (a *cancel now* during the charge) or paid by
+another attempt, and a second payment for an order (checkout session) another
+attempt already paid, are recorded as they happened and refunded in full
+(reason ``subscription_canceled`` or ``duplicate``). The refund row is opened
+in this transaction (:func:`billing.refunds.refund_open_automatic`); the rail
+is asked after commit, by :mod:`billing.refunds`, billing's second money path.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from billing.customers import card_save, customer_resolve
 from billing.invoices import invoice_create
-from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Subscription
+from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Refund, Subscription
 from billing.payloads import (
     customer_payload,
     invoice_payload,
@@ -44,12 +52,11 @@ from billing.payloads import (
 from billing.periods import dunning_step, is_next_period, period_advance, subscription_open
 from billing.rails.base import ChargeResult
 from billing.receipts import receipt_enqueue
+from billing.refunds import refund_open_automatic
 from billing.selectors import dunning_days_for
 from duro.db import after_commit, atomic, update_rows
 from duro.modes import current_mode
 from webhooks.events import event_emit
-
-logger = logging.getLogger(__name__)
 
 S = Subscription.Status
 A = PaymentAttempt.Status
@@ -133,7 +140,7 @@ def attempt_resume(*, attempt: PaymentAttempt) -> PaymentAttempt:
 def attempt_abandon(*, attempt: PaymentAttempt, message: str) -> PaymentAttempt:
     """A pending attempt that will never be completed (a new attempt replaced it)."""
     attempt.status = A.FAILED
-    attempt.failure_code, attempt.failure_message = "abandoned", message[:300]
+    attempt.failure_code, attempt.failure_message = PaymentAttempt.ABANDONED, message[:300]
     attempt.save(update_fields=["status", "failure_code", "failure_message", "updated_at"])
     return attempt
 
@@ -210,7 +217,9 @@ class _Batch:
         if invoice is None:
             if outcome.order is None:
                 raise ValueError(f"Attempt {attempt.pk} pays no invoice and no order was given.")
-            if result.succeeded:
+            if result.succeeded and (paid_by := _order_paid_by(attempt)) is not None:
+                _refund_duplicate(settlement, outcome.order, paid_by, now=self.now)
+            elif result.succeeded:
                 _fulfil_order(settlement, outcome.order, result, now=self.now, fulfil=fulfil)
             else:
                 _decline(attempt, result)
@@ -228,10 +237,12 @@ class _Batch:
         attempt.status, attempt.paid_at = A.SUCCEEDED, self.now
         self.changed_attempts.append(attempt)
         if invoice.status != Invoice.Status.OPEN:
-            # Voided (cancelled) or paid meanwhile: the money did not pay this invoice.
-            logger.warning("charge succeeded on an invoice that is no longer open",
-                           extra={"attempt": attempt.pk, "invoice": invoice.pk,
-                                  "invoice_status": invoice.status})
+            # Voided (cancelled) or paid meanwhile: the money did not pay this invoice, and
+            # Duro never keeps money it cannot apply. The rail is asked after commit.
+            reason = (Refund.Reason.DUPLICATE if invoice.status == Invoice.Status.PAID
+                      else Refund.Reason.SUBSCRIPTION_CANCELED)
+            refund_open_automatic(payment=attempt, reason=reason,
+                                  metadata=sub.metadata if sub is not None else {})
             return
         invoice.status, invoice.paid_at = Invoice.Status.PAID, self.now
         invoice.receipt_status = "pending"  # outbox: the receipt sweep sends it
@@ -272,6 +283,8 @@ class _Batch:
                     ["status", "paid_at", "rail_reference", "failure_code", "failure_message",
                      "card_brand", "card_last4", "card_exp_month", "card_exp_year",
                      "updated_at"])
+        # Their refunds, in one query (a payment settled just now has none yet).
+        prefetch_related_objects([attempt for *_, attempt in self.events], "refunds")
         for type_, sub, invoice, attempt in self.events:
             # A first attempt is the invoice's only payment; a retry reads them all.
             first = ":" not in attempt.idempotency_key
@@ -298,6 +311,28 @@ def _decline(attempt: PaymentAttempt, result: ChargeResult) -> None:
 
 
 # --- first payments -------------------------------------------------------------------
+
+def _order_paid_by(attempt: PaymentAttempt) -> PaymentAttempt | None:
+    """Another attempt that already paid for this attempt's order (its checkout session).
+
+    The caller holds the session's lock (checkout settles under it), so two attempts of
+    one session are never settled at once."""
+    if not attempt.session_id:
+        return None
+    return (PaymentAttempt.objects.filter(session_id=attempt.session_id, status=A.SUCCEEDED)
+            .exclude(pk=attempt.pk).first())
+
+
+def _refund_duplicate(settlement: Settlement, order: Order, paid_by: PaymentAttempt, *,
+                      now: datetime) -> None:
+    """A second payment for an order already paid: recorded as it happened (the rail took
+    the money), nothing bought twice, and given back in full (``duplicate``)."""
+    attempt = settlement.attempt
+    attempt.status, attempt.paid_at, attempt.customer_id = A.SUCCEEDED, now, paid_by.customer_id
+    attempt.save()
+    refund_open_automatic(payment=attempt, reason=Refund.Reason.DUPLICATE,
+                          metadata=order.metadata)
+
 
 def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
                   now: datetime, fulfil: Fulfil | None) -> None:
@@ -331,6 +366,7 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
     attempt.save()
     settlement.customer, settlement.subscription, settlement.invoice = (customer, subscription,
                                                                         invoice)
+    prefetch_related_objects([attempt], "refunds")  # none yet; read once for every payload
     extra = fulfil(settlement) if fulfil is not None else {}
     data = {"customer": customer_payload(customer),
             "subscription": subscription_payload(subscription) if subscription else None,

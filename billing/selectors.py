@@ -2,6 +2,8 @@
 
     subs = subscription_list(merchant_id=m.id, status="active")
     invoice = invoice_get(merchant_id=m.id, invoice_id="inv_…")   # raises NotFound
+    payments = payment_list(merchant_id=m.id, status="requires_action")  # the API's statuses
+    refund = refund_get(merchant_id=m.id, refund_id="re_…")
     payment_stats(merchant_id=m.id, since=now - timedelta(days=30))  # the dashboard's figures
 
 The dashboard's stats take ``merchant_id=None`` for every merchant (operators).
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
-from billing.models import DunningPolicy, Invoice, PaymentAttempt, Subscription
+from billing.models import DunningPolicy, Invoice, PaymentAttempt, Refund, Subscription
 from duro.errors import NotFound
 from duro.models import Merchant
 from duro.regions import DEFAULT_TIMEZONE
@@ -43,7 +45,8 @@ def invoice_list(*, merchant_id: str, status: str | None = None,
                  subscription_id: str | None = None,
                  customer_id: str | None = None) -> QuerySet[Invoice]:
     rows = Invoice.objects.filter(merchant_id=merchant_id).prefetch_related(
-        Prefetch("payments", queryset=PaymentAttempt.objects.order_by("created_at", "id"))
+        Prefetch("payments", queryset=PaymentAttempt.objects.prefetch_related("refunds")
+                 .order_by("created_at", "id"))
     )
     if status:
         rows = rows.filter(status=status)
@@ -59,6 +62,54 @@ def invoice_get(*, merchant_id: str, invoice_id: str) -> Invoice:
     if invoice is None:
         raise NotFound(f"No such invoice: {invoice_id!r}.", param="id")
     return invoice
+
+
+# A payment status as the API names it (billing.payloads.payment_status) → the rows it means.
+_ABANDONED = Q(status=PaymentAttempt.Status.FAILED, failure_code=PaymentAttempt.ABANDONED)
+PAYMENT_STATUS_FILTERS = {
+    "requires_action": Q(status=PaymentAttempt.Status.REQUIRES_OTP),
+    "abandoned": _ABANDONED,
+    "failed": Q(status=PaymentAttempt.Status.FAILED) & ~_ABANDONED,
+}
+
+
+def payment_list(*, merchant_id: str, status: str | None = None,
+                 customer_id: str | None = None, invoice_id: str | None = None,
+                 session_id: str | None = None) -> QuerySet[PaymentAttempt]:
+    rows = PaymentAttempt.objects.filter(merchant_id=merchant_id).prefetch_related("refunds")
+    if status:
+        rows = rows.filter(PAYMENT_STATUS_FILTERS.get(status, Q(status=status)))
+    if customer_id:
+        rows = rows.filter(customer_id=customer_id)
+    if invoice_id:
+        rows = rows.filter(invoice_id=invoice_id)
+    if session_id:
+        rows = rows.filter(session_id=session_id)
+    return rows
+
+
+def payment_get(*, merchant_id: str, payment_id: str) -> PaymentAttempt:
+    payment = payment_list(merchant_id=merchant_id).filter(pk=payment_id).first()
+    if payment is None:
+        raise NotFound(f"No such payment: {payment_id!r}.", param="id")
+    return payment
+
+
+def refund_list(*, merchant_id: str, status: str | None = None,
+                payment_id: str | None = None) -> QuerySet[Refund]:
+    rows = Refund.objects.filter(merchant_id=merchant_id)
+    if status:
+        rows = rows.filter(status=status)
+    if payment_id:
+        rows = rows.filter(payment_id=payment_id)
+    return rows
+
+
+def refund_get(*, merchant_id: str, refund_id: str) -> Refund:
+    refund = refund_list(merchant_id=merchant_id).filter(pk=refund_id).first()
+    if refund is None:
+        raise NotFound(f"No such refund: {refund_id!r}.", param="id")
+    return refund
 
 
 def merchant_timezones(merchant_ids) -> dict[str, str]:

@@ -10,9 +10,24 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from billing.models import Customer, Interval, Invoice, PaymentAttempt, Plan, Subscription
-from duro.api.fields import AmountField, CurrencyField, StrictIntegerField
+from billing.models import (
+    Customer,
+    Interval,
+    Invoice,
+    PaymentAttempt,
+    Plan,
+    Refund,
+    Subscription,
+)
+from duro.api.fields import AmountField, CurrencyField, MetadataField, StrictIntegerField
 from duro.api.schema import SchemaOnly
+
+# A payment's status as API.md §9 names it (billing.payloads.payment_status).
+PAYMENT_STATUSES = ["pending", "requires_action", "processing", "succeeded", "failed",
+                    "abandoned"]
+# What a merchant may give as a refund's reason; the others are Duro's automatic refunds.
+MERCHANT_REFUND_REASONS = [Refund.Reason.REQUESTED_BY_CUSTOMER, Refund.Reason.DUPLICATE,
+                           Refund.Reason.FRAUDULENT]
 
 
 class PlanInput(serializers.Serializer):
@@ -27,6 +42,14 @@ class PlanInput(serializers.Serializer):
     description = serializers.CharField(max_length=500, required=False, allow_blank=True,
                                         default="")
     active = serializers.BooleanField(required=False, default=True)
+
+
+class RefundInput(serializers.Serializer):
+    payment_id = serializers.CharField(max_length=32, help_text="The payment to refund (pay_…).")
+    amount = AmountField(required=False, help_text="Minor units; default: all that is left.")
+    reason = serializers.ChoiceField(choices=MERCHANT_REFUND_REASONS, required=False,
+                                     default=Refund.Reason.REQUESTED_BY_CUSTOMER)
+    metadata = MetadataField(required=False, default=dict)
 
 
 # --- Schema only: the shapes of billing.payloads in OpenAPI ---------------------------
@@ -90,16 +113,49 @@ class SubscriptionOutput(SchemaOnly, serializers.ModelSerializer):
                   "invoices_paid", "next_payment_at", "card", "metadata", "created_at"]
 
 
+class FailureOutput(SchemaOnly, serializers.Serializer):
+    """Why a payment or refund failed."""
+    # Part of payloads.payment_payload and payloads.refund_payload.
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class RefundOutput(SchemaOnly, serializers.ModelSerializer):
+    """Money given back on a payment: `pending` until the rail answers, then `succeeded` or
+    `failed`. Automatic refunds (money Duro cannot apply) carry the reason
+    `subscription_canceled`, `duplicate`, `late` or `overpayment`."""
+    # Documents payloads.refund_payload.
+
+    payment_id = serializers.CharField()
+    failure = FailureOutput(allow_null=True)
+
+    class Meta:
+        model = Refund
+        fields = ["id", "status", "amount", "currency", "reason", "payment_id", "metadata",
+                  "failure", "created_at"]
+
+
 class PaymentOutput(SchemaOnly, serializers.ModelSerializer):
+    """One attempt to take money: `requires_action` waits for the customer (an OTP),
+    `abandoned` was replaced by a newer attempt."""
     # Documents payloads.payment_payload.
+
+    status = serializers.ChoiceField(choices=PAYMENT_STATUSES)
     invoice_id = serializers.CharField(allow_null=True)
+    session_id = serializers.CharField(allow_null=True)
     customer_id = serializers.CharField(allow_null=True)
     card = CardOutput(allow_null=True)
+    failure = FailureOutput(allow_null=True)
+    amount_refunded = serializers.IntegerField(
+        help_text="The sum of its succeeded refunds, in minor units.")
+    refunds = RefundOutput(many=True)
 
     class Meta:
         model = PaymentAttempt
-        fields = ["id", "invoice_id", "customer_id", "rail", "status", "amount", "currency",
-                  "card", "failure_code", "failure_message", "paid_at", "created_at"]
+        fields = ["id", "status", "rail", "amount", "currency", "amount_refunded",
+                  "invoice_id", "session_id", "customer_id", "card", "failure", "created_at",
+                  "paid_at", "refunds"]
 
 
 class InvoiceOutput(SchemaOnly, serializers.ModelSerializer):
@@ -107,10 +163,13 @@ class InvoiceOutput(SchemaOnly, serializers.ModelSerializer):
     subscription_id = serializers.CharField(allow_null=True)
     customer_id = serializers.CharField()
     payments = PaymentOutput(many=True)
+    amount_refunded = serializers.IntegerField(
+        help_text="The sum of its payments' succeeded refunds, in minor units.")
 
     class Meta:
         model = Invoice
-        fields = ["id", "number", "status", "amount", "currency", "description",
+        fields = ["id", "number", "status", "amount", "amount_refunded", "currency",
+                  "description",
                   "period_start", "period_end", "subscription_id", "customer_id", "paid_at",
                   "created_at", "payments"]
 
@@ -126,6 +185,18 @@ class InvoiceFilters(serializers.Serializer):
     status = serializers.ChoiceField(choices=Invoice.Status.choices, required=False)
     subscription_id = serializers.CharField(max_length=32, required=False)
     customer_id = serializers.CharField(max_length=32, required=False)
+
+
+class PaymentFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=PAYMENT_STATUSES, required=False)
+    customer_id = serializers.CharField(max_length=32, required=False)
+    invoice_id = serializers.CharField(max_length=32, required=False)
+    session_id = serializers.CharField(max_length=32, required=False)
+
+
+class RefundFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Refund.Status.choices, required=False)
+    payment_id = serializers.CharField(max_length=32, required=False)
 
 
 class SubscriptionCancelInput(serializers.Serializer):

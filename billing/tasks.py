@@ -1,8 +1,10 @@
-"""Celery entry points of billing: the renewal engine and receipt emails.
+"""Celery entry points of billing: the renewal engine, receipt emails and refunds.
 
     renewals_run_task.delay("test")            # what beat does (CELERY_BEAT_SCHEDULE)
     send_receipt.delay("test", "inv_…")        # what a pay queues after commit
     receipts_sweep.delay("test")               # beat: pending receipts (renewals, lost sends)
+    refund_execute_task.delay("test", "re_…")  # an automatic refund, queued after commit
+    refunds_recover_task.delay("test")         # beat: refunds left pending (crash, lost task)
 
 Tasks take ids, call one service, and own their retries: a mail server that
 is down is retried with backoff (1, 2, 4, 8 minutes), then logged and given
@@ -19,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from billing.receipts import MAIL_ERRORS, invoice_receipt_send, receipts_due
+from billing.refunds import refund_execute, refunds_recover
 from billing.renewals import renewals_run
 from duro.tasks import ModeTask
 
@@ -58,3 +61,15 @@ def receipts_sweep(mode: str) -> int:
     for invoice_id in due:
         send_receipt.delay(mode, invoice_id)
     return len(due)
+
+
+@shared_task(base=ModeTask, name="billing.refund_execute", acks_late=True)
+def refund_execute_task(mode: str, refund_id: str) -> str:
+    """Ask the rail for one pending refund and settle its answer; returns its status."""
+    return refund_execute(refund_id=refund_id).status
+
+
+@shared_task(base=ModeTask, name="billing.refunds_recover")
+def refunds_recover_task(mode: str) -> int:
+    """Every minute, per mode: settle refunds left pending, asking the rail by key."""
+    return refunds_recover()

@@ -39,7 +39,8 @@ def session_list(*, merchant_id: str, status: str | None = None,
                  reference: str | None = None) -> QuerySet[CheckoutSession]:
     """A merchant's sessions; ``status`` as a reader sees it (an open one past its expiry
     is expired)."""
-    rows = CheckoutSession.objects.select_related("payment").filter(merchant_id=merchant_id)
+    rows = (CheckoutSession.objects.select_related("payment").prefetch_related("payment__refunds")
+            .filter(merchant_id=merchant_id))
     if status:
         if status not in CheckoutSession.Status.values:
             raise Invalid("Unknown status.", param="status")

@@ -10,12 +10,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from billing.contacts import InvalidPhone, normalise_email, normalise_phone
-from duro.api.fields import AmountField, CurrencyField
+from duro.api.fields import AmountField, CurrencyField, MetadataField
 from duro.regions import region_for
 
-METADATA_MAX_KEYS = 50
-METADATA_MAX_KEY_LENGTH = 40
-METADATA_MAX_VALUE_LENGTH = 500
 EXPIRY_MIN = timedelta(minutes=30)
 EXPIRY_MAX = timedelta(hours=24)
 
@@ -39,24 +36,6 @@ class ReturnUrlField(serializers.CharField):
         if parts.username or parts.password:
             raise serializers.ValidationError("Must not carry credentials.")
         return value
-
-
-class MetadataField(serializers.JSONField):
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise serializers.ValidationError("Must be a flat JSON object.")
-        if len(data) > METADATA_MAX_KEYS:
-            raise serializers.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
-        for key, value in data.items():
-            if not key or len(key) > METADATA_MAX_KEY_LENGTH:
-                raise serializers.ValidationError(
-                    f"Keys must be 1–{METADATA_MAX_KEY_LENGTH} characters ({key[:50]!r}).")
-            if isinstance(value, dict | list):
-                raise serializers.ValidationError(f"{key!r}: values must not be nested.")
-            if isinstance(value, str) and len(value) > METADATA_MAX_VALUE_LENGTH:
-                raise serializers.ValidationError(
-                    f"{key!r}: string values are at most {METADATA_MAX_VALUE_LENGTH} characters.")
-        return data
 
 
 class SessionInput(serializers.Serializer):

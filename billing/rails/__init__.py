@@ -11,7 +11,7 @@ rail in :func:`enabled_rails` (only ``card`` today; ``bank_transfer`` and
 
 from __future__ import annotations
 
-from billing.rails.base import ChargeResult, PaymentRail, RailError
+from billing.rails.base import ChargeResult, PaymentRail, RailError, RefundResult
 from billing.rails.card import CardRail
 
 REGISTRY: dict[str, PaymentRail] = {}
@@ -36,4 +36,5 @@ def enabled_rails() -> list[PaymentRail]:
     return list(REGISTRY.values())
 
 
-__all__ = ["ChargeResult", "PaymentRail", "RailError", "enabled_rails", "get_rail", "register"]
+__all__ = ["ChargeResult", "PaymentRail", "RailError", "RefundResult", "enabled_rails", "get_rail",
+           "register"]

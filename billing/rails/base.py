@@ -1,5 +1,6 @@
 """The rail interface: validate (no money moves), charge, charge a saved authorization,
-complete an OTP, and look up the outcome of an earlier charge by its idempotency key."""
+complete an OTP, look up the outcome of an earlier charge by its idempotency key, and
+refund a charge (and look that up too)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,21 @@ class ChargeResult:
         return cls(**{**data, "card": CardDetails(**card) if card else None})
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    status: str  # succeeded | failed | pending (the rail answers later: ask again)
+    reference: str = ""
+    failure_code: str = ""
+    failure_message: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RefundResult:
+        return cls(**data)
+
+
 class PaymentRail:
     identifier: str = ""
     label: str = ""
@@ -79,3 +95,13 @@ class PaymentRail:
     def lookup(self, *, mode: str, idempotency_key: str) -> ChargeResult | None:
         """The outcome of an earlier charge, or None when the rail never saw it."""
         raise NotImplementedError
+
+    def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,
+               currency: str, idempotency_key: str) -> RefundResult:
+        """Give back ``amount`` of the charge made with ``charge_key`` (the rail's own
+        reference: ``charge_reference``). Asked twice with one key, it refunds once."""
+        raise RailError("refund_unsupported", f"The {self.label} rail cannot refund.")
+
+    def refund_lookup(self, *, mode: str, idempotency_key: str) -> RefundResult | None:
+        """The outcome of an earlier refund, or None when the rail never saw it."""
+        raise RailError("refund_unsupported", f"The {self.label} rail cannot refund.")

@@ -5,10 +5,13 @@ Sandbox cards (any future expiry, any 3-digit CVC):
     4242 4242 4242 4242  Visa, succeeds        5555 5555 5555 4444  Mastercard, succeeds
     4000 0000 0000 0002  declined              4000 0000 0000 9995  insufficient funds
     4000 0000 0000 3220  asks for OTP 123456   4000 0000 0000 0341  pays now, renewals fail
+    4000 0000 0000 5126  pays and renews; every refund of its payments fails
 
-The sandbox keeps a ledger (:class:`billing.models.SandboxCharge`) keyed by
-idempotency key, as a processor would: asking twice answers with the first
-outcome and never charges twice.
+The sandbox keeps ledgers (:class:`billing.models.SandboxCharge`,
+:class:`billing.models.SandboxRefund`) keyed by idempotency key, as a processor
+would: asking twice answers with the first outcome and never charges (or gives
+back) twice. Refunds succeed at once unless the charge's outcome says they fail:
+a 5126 card's authorization carries that into its renewals.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import Sum
 
-from billing.models import SandboxCharge
-from billing.rails.base import CardDetails, ChargeResult, PaymentRail, RailError
+from billing.models import SandboxCharge, SandboxRefund
+from billing.rails.base import CardDetails, ChargeResult, PaymentRail, RailError, RefundResult
 from billing.rails.cards import (
     card_brand,
     card_digits,
@@ -39,7 +43,9 @@ SANDBOX_CARDS = {
     "4000000000009995": "insufficient_funds",
     "4000000000003220": "otp",
     "4000000000000341": "renewals_fail",
+    "4000000000005126": "refunds_fail",
 }
+NO_REFUNDS = "norefund_"  # in an authorization: charges on it cannot be refunded
 SANDBOX_OTP = "123456"
 SANDBOX_OTP_TRIES = 3  # wrong codes before the bank declines the payment
 TEST_CARDS_HINT = (
@@ -50,6 +56,14 @@ TEST_CARDS_HINT = (
 
 def _declined(code: str, message: str, card: CardDetails | None) -> ChargeResult:
     return ChargeResult(status="failed", failure_code=code, failure_message=message, card=card)
+
+
+def _no_refunds() -> dict:
+    return {"refunds": "fail"}
+
+
+def _refund_failed(code: str, message: str) -> RefundResult:
+    return RefundResult(status="failed", failure_code=code, failure_message=message)
 
 
 class CardRail(PaymentRail):
@@ -105,8 +119,9 @@ class CardRail(PaymentRail):
         digits = card_digits(str(details["number"]))
         card = dataclasses.replace(self.card_of(details), fingerprint=fingerprint)
         behaviour = SANDBOX_CARDS.get(digits)
-        if behaviour in ("succeed", "renewals_fail"):
-            result = self._success(card, renewals="fail" if behaviour == "renewals_fail" else "ok")
+        if behaviour in ("succeed", "renewals_fail", "refunds_fail"):
+            result = self._success(card, renewals="fail" if behaviour == "renewals_fail" else "ok",
+                                   refunds=behaviour != "refunds_fail")
         elif behaviour == "otp":
             result = ChargeResult(status="requires_otp", reference=self._reference(), card=card)
         elif behaviour == "insufficient_funds":
@@ -154,7 +169,8 @@ class CardRail(PaymentRail):
             result = _declined("card_declined", "The saved card was declined.", None)
         elif authorization.startswith("sbx_ok_"):
             result = ChargeResult(status="succeeded", reference=self._reference(),
-                                  authorization=authorization)
+                                  authorization=authorization,
+                                  extra=_no_refunds() if NO_REFUNDS in authorization else {})
         else:
             result = _declined("invalid_authorization", "Unknown card authorization.", None)
         return self._record(idempotency_key, amount, currency, result)
@@ -165,14 +181,58 @@ class CardRail(PaymentRail):
         row = SandboxCharge.objects.filter(pk=idempotency_key).first()
         return ChargeResult.from_dict(row.outcome) if row else None
 
+    # --- refunds --------------------------------------------------------------------
+    def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,
+               currency: str, idempotency_key: str) -> RefundResult:
+        if mode != "test":
+            return self._refunding_processor().refund(
+                charge_key=charge_key, charge_reference=charge_reference, amount=amount,
+                currency=currency, idempotency_key=idempotency_key)
+        earlier = self.refund_lookup(mode=mode, idempotency_key=idempotency_key)
+        if earlier is not None:
+            return earlier
+        result = self._refund_outcome(charge_key, amount)
+        try:
+            with atomic():
+                SandboxRefund.objects.create(idempotency_key=idempotency_key,
+                                             charge_key=charge_key, amount=amount,
+                                             currency=currency, outcome=result.as_dict())
+            return result
+        except IntegrityError:  # a concurrent ask with the same key: its outcome stands
+            return RefundResult.from_dict(SandboxRefund.objects.get(pk=idempotency_key).outcome)
+
+    def refund_lookup(self, *, mode: str, idempotency_key: str) -> RefundResult | None:
+        if mode != "test":
+            return self._refunding_processor().refund_lookup(idempotency_key=idempotency_key)
+        row = SandboxRefund.objects.filter(pk=idempotency_key).first()
+        return RefundResult.from_dict(row.outcome) if row else None
+
     # --- sandbox internals ----------------------------------------------------------
+    def _refund_outcome(self, charge_key: str, amount: int) -> RefundResult:
+        """What a processor would answer: the charge must exist and have succeeded, its
+        card must take refunds, and refunds never exceed it."""
+        charge = SandboxCharge.objects.filter(pk=charge_key).first()
+        if charge is None or not ChargeResult.from_dict(charge.outcome).succeeded:
+            return _refund_failed("charge_not_found",
+                                  "The sandbox holds no successful charge to refund.")
+        if ChargeResult.from_dict(charge.outcome).extra.get("refunds") == "fail":
+            return _refund_failed("refund_declined", "The card issuer declined the refund.")
+        given_back = SandboxRefund.objects.filter(
+            charge_key=charge_key, outcome__status="succeeded").aggregate(n=Sum("amount"))["n"]
+        if amount + (given_back or 0) > charge.amount:
+            return _refund_failed("amount_exceeds_charge", "Refunds would exceed the charge.")
+        return RefundResult(status="succeeded", reference=f"sbx_re_{random_base62(20)}")
+
     def _reference(self) -> str:
         return f"sbx_ch_{random_base62(20)}"
 
-    def _success(self, card, *, renewals: str, reference: str = "") -> ChargeResult:
+    def _success(self, card, *, renewals: str, reference: str = "",
+                 refunds: bool = True) -> ChargeResult:
+        flag = "" if refunds else NO_REFUNDS
         return ChargeResult(
             status="succeeded", reference=reference or self._reference(), card=card,
-            authorization=f"sbx_{renewals}_{random_base62(24)}",
+            authorization=f"sbx_{renewals}_{flag}{random_base62(24)}",
+            extra={} if refunds else _no_refunds(),
         )
 
     def _record(self, key: str, amount: int, currency: str, result: ChargeResult) -> ChargeResult:
@@ -197,3 +257,11 @@ class CardRail(PaymentRail):
         from django.utils.module_loading import import_string
 
         return import_string(path)()
+
+    def _refunding_processor(self):
+        """The live processor, if it can refund (an older one may only charge)."""
+        processor = self._live_processor()
+        if not all(hasattr(processor, name) for name in ("refund", "refund_lookup")):
+            raise RailError("refund_unsupported", "The configured card processor cannot "
+                                                  "refund; refund from its own dashboard.")
+        return processor

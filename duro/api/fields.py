@@ -1,4 +1,4 @@
-"""Strict input fields shared by every API: money and currency."""
+"""Strict input fields shared by every API: money, currency and a merchant's metadata."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from django.conf import settings
 from rest_framework import serializers
 
 from duro.models import CURRENCIES
+
+METADATA_MAX_KEYS = 50
+METADATA_MAX_KEY_LENGTH = 40
+METADATA_MAX_VALUE_LENGTH = 500
 
 
 class AmountField(serializers.Field):
@@ -49,3 +53,23 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class MetadataField(serializers.JSONField):
+    """A flat JSON object: ≤ 50 keys of 1–40 characters, no nesting, strings ≤ 500."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a flat JSON object.")
+        if len(data) > METADATA_MAX_KEYS:
+            raise serializers.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
+        for key, value in data.items():
+            if not key or len(key) > METADATA_MAX_KEY_LENGTH:
+                raise serializers.ValidationError(
+                    f"Keys must be 1–{METADATA_MAX_KEY_LENGTH} characters ({key[:50]!r}).")
+            if isinstance(value, dict | list):
+                raise serializers.ValidationError(f"{key!r}: values must not be nested.")
+            if isinstance(value, str) and len(value) > METADATA_MAX_VALUE_LENGTH:
+                raise serializers.ValidationError(
+                    f"{key!r}: string values are at most {METADATA_MAX_VALUE_LENGTH} characters.")
+        return data

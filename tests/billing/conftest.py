@@ -1,4 +1,5 @@
-"""Billing factories: a subscribed customer as the checkout pay flow would leave it."""
+"""Billing factories: a subscribed customer as the checkout pay flow would leave it; and the
+real worker and webhook receiver, for the end-to-end refund test."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from billing.invoices import invoice_create
 from billing.models import Card, Customer, Plan, Subscription
 from billing.periods import subscription_open
 from duro.modes import mode_context
+from tests.webhooks.conftest import receiver  # noqa: F401 - fixture
+from tests.worker import worker, worker_factory  # noqa: F401 - fixtures
 from webhooks.models import Event
 
 PAID_AT = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)  # 10:00 in Lagos

@@ -84,3 +84,61 @@ def test_concurrent_invoice_numbers_have_no_gaps_or_duplicates():
     assert numbers == list(range(1, len(numbers) + 1))
     with mode_context("test"):
         assert InvoiceCounter.objects.get(pk="mer_race").last_number == len(numbers)
+
+
+def test_a_hundred_concurrent_refunds_never_give_back_more_than_was_paid(api, acme,
+                                                                         monkeypatch):
+    """100 requests of ₦200 against a ₦15,000 payment, 20 at a time: exactly 75 are
+    refunded, the other 25 are a 400 naming ``amount``, and the rail gave back ₦15,000."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rest_framework.test import APIClient
+
+    from billing import refunds as service
+    from billing.models import Refund, SandboxRefund
+    from tests.checkout.factories import make_session, pay
+    from tests.conftest import client_for
+    from webhooks.models import Event
+
+    session = make_session(api)
+    assert pay(APIClient(), session["token"]).json()["data"]["status"] == "completed"
+    [payment] = api.get("/v1/payments").json()["data"]
+    requests, threads = 100, 20  # bounded: each thread holds two connections (core, test)
+    read_left = service._left
+
+    def slow_read(payment):  # a loaded database: what is left was read a moment ago
+        left = read_left(payment)
+        time.sleep(0.005)
+        return left
+
+    monkeypatch.setattr(service, "_left", slow_read)
+    barrier = threading.Barrier(threads)
+
+    def refunds(n: int) -> list[tuple[int, str | None]]:
+        client = client_for(acme.keys["test"]["secret"])
+        answers = []
+        try:
+            barrier.wait()
+            for _ in range(n):
+                response = client.post("/v1/refunds", {"paymentId": payment["id"],
+                                                       "amount": 20_000}, format="json")
+                body = response.json()
+                answers.append((response.status_code, body.get("error", {}).get("param")))
+        finally:
+            connections.close_all()
+        return answers
+
+    with ThreadPoolExecutor(threads) as pool:
+        answers = [a for chunk in pool.map(refunds, [requests // threads] * threads)
+                   for a in chunk]
+    assert len(answers) == requests
+    assert answers.count((201, None)) == 75
+    assert answers.count((400, "amount")) == 25
+    after = api.get(f"/v1/payments/{payment['id']}").json()["data"]
+    assert after["amountRefunded"] == 1_500_000 and len(after["refunds"]) == 75
+    with mode_context("test"):
+        assert sum(Refund.objects.values_list("amount", flat=True)) == 1_500_000
+        assert set(Refund.objects.values_list("status", flat=True)) == {"succeeded"}
+        assert sum(SandboxRefund.objects.values_list("amount", flat=True)) == 1_500_000
+        assert Event.objects.filter(type="refund_succeeded").count() == 75

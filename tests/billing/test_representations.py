@@ -65,6 +65,32 @@ def test_every_api_answer_is_what_the_document_says(api, billed):
     assert {p["status"] for p in payments} == {"succeeded", "failed"}
     for payment in payments:
         assert_documented("PaymentOutput", payment)
+    # A payment reads the same on its own, in the list, and inside its invoice.
+    assert sorted(_data(api, "/v1/payments?limit=100"), key=lambda p: p["id"]) == sorted(
+        payments, key=lambda p: p["id"])
+    for payment in payments:
+        assert _data(api, f"/v1/payments/{payment['id']}") == payment
+
+
+def test_refunds_and_their_events_are_what_the_document_says(api, merchant, billed):
+    paid, _, _ = billed
+    [invoice] = _data(api, f"/v1/invoices?subscriptionId={paid.id}&status=paid&limit=1")
+    payment_id = invoice["payments"][-1]["id"]
+    created = api.post("/v1/refunds", {"paymentId": payment_id, "amount": 1_000,
+                                       "metadata": {"order_id": "A-1"}}, format="json")
+    refund = created.json()["data"]
+    assert_documented("RefundOutput", refund)
+    assert _data(api, f"/v1/refunds/{refund['id']}") == refund
+    assert _data(api, "/v1/refunds") == [refund]
+    payment = _data(api, f"/v1/payments/{payment_id}")
+    assert payment["refunds"] == [refund] and payment["amountRefunded"] == 1_000
+    with mode_context("test"):
+        [event] = [e.data for e in Event.objects.filter(type="refund_succeeded")]
+    assert event == {"refund": refund, "payment": payment,
+                     "invoice": _data(api, f"/v1/invoices/{invoice['id']}"),
+                     "metadata": {"order_id": "A-1"}}
+    assert_documented("PaymentOutput", event["payment"])
+    assert_documented("InvoiceOutput", event["invoice"])
 
 
 def test_events_carry_what_the_api_answers(api, merchant, billed):
@@ -86,4 +112,5 @@ def test_events_carry_what_the_api_answers(api, merchant, billed):
             assert_documented(component, data[part])
     # A merchant's metadata keys pass untouched, in the event and in the API answer.
     assert events[paid.id]["subscription"]["metadata"] == {"order_id": "A-1"}
-    assert events[failed.id]["payment"]["failureCode"]
+    assert events[failed.id]["payment"]["failure"]["code"] == "card_declined"
+    assert events[failed.id]["payment"]["status"] == "failed"

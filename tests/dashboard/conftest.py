@@ -14,8 +14,9 @@ from tests.conftest import client_for
 
 
 def populate(keys: dict) -> None:
-    """Plans, sessions, a paid subscription with its events and deliveries, a declined
-    payment, a webhook endpoint (both modes) and a published appearance."""
+    """Plans, sessions, a paid subscription (partly refunded) with its events and
+    deliveries, a declined payment, a webhook endpoint (both modes) and a published
+    appearance."""
     for mode in ("test", "live"):
         api = client_for(keys[mode]["secret"])
         hook = "http://127.0.0.1:9/hook" if mode == "test" else "https://hooks.example.com/duro"
@@ -26,6 +27,10 @@ def populate(keys: dict) -> None:
         session = make_session(api, **urls)
         if mode == "test":
             pay(APIClient(), session["token"])
+            [paid] = api.get("/v1/payments?status=succeeded").json()["data"]
+            refunded = api.post("/v1/refunds", {"paymentId": paid["id"], "amount": 100_000},
+                                format="json")
+            assert refunded.status_code == 201, refunded.content
             declined = make_session(api, **urls)
             pay(APIClient(), declined["token"], card={"number": "4000000000000002",
                                                       "expMonth": 1, "expYear": 2035,

@@ -41,7 +41,7 @@ def test_merchant_a_finds_nothing_of_merchant_b(two_merchants, mode):
     a, b = two_merchants
     client = owner_client(a)
     client.post(reverse("admin:duro_mode"), {"mode": mode})
-    probed = set()
+    probed, refund_probed = set(), set()
     for model, model_admin in _registered():
         scoped = model._meta.app_label in MODE_SCOPED
         if scoped:
@@ -70,6 +70,14 @@ def test_merchant_a_finds_nothing_of_merchant_b(two_merchants, mode):
                 assert response.status_code in (403, 404), (model, view, response.status_code)
             deleted = client.post(_url(model, "delete", pk), {"post": "yes"})
             assert deleted.status_code in (403, 404)
+            if hasattr(model_admin, "refund_view"):  # payments and invoices: the Refund button
+                refund = _url(model, "refund", pk)
+                assert client.get(refund).status_code in (403, 404), (model, "refund")
+                refunded = client.post(refund, {"amount": "1.00", "left": obj.amount,
+                                                "reason": "requested_by_customer",
+                                                "duro_confirm": "yes"})
+                assert refunded.status_code in (403, 404), (model, "refund")
+                refund_probed.add(model._meta.label)
             for action in [*(model_admin.actions or []), "delete_selected"]:
                 name = action if isinstance(action, str) else action.__name__
                 client.post(_url(model, "changelist"), {"action": name,
@@ -89,7 +97,9 @@ def test_merchant_a_finds_nothing_of_merchant_b(two_merchants, mode):
                 "appearance.StoreConfig"}
     if mode == "test":
         expected |= {"billing.Customer", "billing.Subscription", "billing.Invoice",
-                     "billing.PaymentAttempt", "webhooks.Event", "webhooks.Delivery"}
+                     "billing.PaymentAttempt", "billing.Refund", "webhooks.Event",
+                     "webhooks.Delivery"}
+        assert refund_probed == {"billing.Invoice", "billing.PaymentAttempt"}
     assert expected <= probed
 
 
