@@ -85,6 +85,12 @@ class Outcome:
     attempt_id: str
     result: ChargeResult
     order: Order | None = None
+    # What the caller already holds (the renewal engine): the invoice's id and its
+    # subscription's are fixed when the attempt is opened, so they need not be looked up;
+    # the subscription's customer, card and plan (shown in events, never decided on) are
+    # reused instead of joined again. Every row decided on is still re-read under lock.
+    invoice: Invoice | None = None
+    subscription: Subscription | None = None
 
 
 @dataclass
@@ -160,13 +166,8 @@ def payments_settle(outcomes: list[Outcome], *, now: datetime | None = None,
         return []
     ids = [o.attempt_id for o in outcomes]
     with atomic():
-        # Which invoice and subscription each attempt belongs to: fixed when it was opened.
-        owners = {pk: (inv, sub) for pk, inv, sub in PaymentAttempt.objects.filter(pk__in=ids)
-                  .values_list("pk", "invoice_id", "invoice__subscription_id")}
-        sub_ids = sorted({sub for _, sub in owners.values() if sub})
-        subs = {s.pk: s for s in Subscription.objects.select_for_update(of=("self",))
-                .select_related("customer", "card", "plan").filter(pk__in=sub_ids)
-                .order_by("pk")} if sub_ids else {}
+        owners = _owners(outcomes)
+        subs = _lock_subscriptions(outcomes, sorted({sub for _, sub in owners.values() if sub}))
         invoice_ids = sorted({inv for inv, _ in owners.values() if inv})
         invoices = {i.pk: i for i in Invoice.objects.select_for_update()
                     .filter(pk__in=invoice_ids).order_by("pk")} if invoice_ids else {}
@@ -179,6 +180,36 @@ def payments_settle(outcomes: list[Outcome], *, now: datetime | None = None,
             settlements.append(batch.settle(attempt, outcome, fulfil))
         batch.write()
     return settlements
+
+
+def _owners(outcomes: list[Outcome]) -> dict[str, tuple[str | None, str | None]]:
+    """Which invoice and subscription each attempt belongs to (fixed when it was opened)."""
+    known: dict[str, tuple[str | None, str | None]] = {
+        o.attempt_id: (o.invoice.pk, o.invoice.subscription_id)
+        for o in outcomes if o.invoice is not None}
+    unknown = [o.attempt_id for o in outcomes if o.attempt_id not in known]
+    if unknown:
+        known.update({pk: (inv, sub) for pk, inv, sub in PaymentAttempt.objects
+                      .filter(pk__in=unknown)
+                      .values_list("pk", "invoice_id", "invoice__subscription_id")})
+    return known
+
+
+def _lock_subscriptions(outcomes: list[Outcome], sub_ids: list[str]) -> dict[str, Subscription]:
+    """The subscriptions the attempts pay for, locked and re-read, in id order."""
+    if not sub_ids:
+        return {}
+    held = {o.subscription.pk: o.subscription for o in outcomes if o.subscription is not None}
+    rows = Subscription.objects.select_for_update(of=("self",)).filter(pk__in=sub_ids)
+    if not held.keys() >= set(sub_ids):
+        rows = rows.select_related("customer", "card", "plan")
+        held = {}
+    subs = {s.pk: s for s in rows.order_by("pk")}
+    for pk, sub in subs.items():
+        if pk in held:  # shown in events only: the caller's copies are as good as a join
+            sub.customer, sub.card, sub.plan = (held[pk].customer, held[pk].card,
+                                                held[pk].plan)
+    return subs
 
 
 class _Batch:

@@ -216,8 +216,9 @@ def _charge(renewal: Renewal) -> ChargeResult | None:
 
 def _settle(renewals: list[Renewal], *, now: datetime, report: RunReport) -> None:
     """Hand the answers to the one settlement path, and count what it did."""
-    settled = payments_settle([Outcome(r.payment.pk, r.result) for r in renewals
-                               if r.result is not None], now=now)
+    settled = payments_settle([Outcome(r.payment.pk, r.result, invoice=r.invoice,
+                                       subscription=r.sub)
+                               for r in renewals if r.result is not None], now=now)
     for settlement in settled:
         if "subscription_payment_success" in settlement.events:
             report.renewed += 1
