@@ -34,6 +34,7 @@ from duro.errors import DuroError, Gone, NotFound, RateLimited
 from duro.regions import region_for
 
 EXPIRY_WARNING = timedelta(minutes=10)
+CARD_MARKS = ("visa", "mastercard", "verve")  # the cards shown as accepted, own drawn marks
 FIELD_OF = {"card.number": "card_number", "card.exp_month": "card_expiry",
             "card.exp_year": "card_expiry", "card.cvc": "card_cvc"}
 
@@ -96,6 +97,7 @@ def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> 
             "rails": enabled_rails(),
             "test_mode": session.token.startswith("cs_test_"),
             "phone_placeholder": phone_example(region_for(session.currency)),
+            "card_marks": CARD_MARKS,
             "expiring_soon": timedelta(0) < remaining <= EXPIRY_WARNING,
             "minutes_left": max(1, int(remaining.total_seconds() // 60)),
         })
@@ -132,6 +134,9 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
         extra.setdefault("form_error", payment.failure_message)
     extra.setdefault("values", {"email": session.customer_email,
                                 "phone": session.customer_phone})
+    rails = [r.identifier for r in enabled_rails()]
+    chosen = extra.get("values", {}).get("rail")
+    extra.setdefault("selected_rail", chosen if chosen in rails else rails[0])
     return _render(request, session, "checkout/page.html", status=status_code, **extra)
 
 
@@ -149,7 +154,7 @@ def checkout_page(request, token: str):
         return _not_found(request)
     if request.method == "GET":
         return _state_page(request, session)
-    values = {k: request.POST.get(k, "").strip() for k in ("email", "phone")}
+    values = {k: request.POST.get(k, "").strip() for k in ("email", "phone", "rail")}
     card = {"number": request.POST.get("card_number", "")[:40],
             "cvc": request.POST.get("card_cvc", "")[:8]}
     card["exp_month"], card["exp_year"] = parse_expiry(request.POST.get("card_expiry", "")[:12])

@@ -58,7 +58,11 @@
     number.addEventListener("input", function () {
       var d = digits(number.value).slice(0, 19);
       number.value = d.replace(/(\d{4})(?=\d)/g, "$1 ");
-      if (brandOut) { brandOut.textContent = brand(d); }
+      if (brandOut) {
+        var name = brand(d);
+        brandOut.setAttribute("data-brand", name.toLowerCase());
+        brandOut.textContent = name;  /* read out by screen readers; the mark is drawn by CSS */
+      }
     });
     number.addEventListener("blur", function () {
       var d = digits(number.value);
@@ -107,6 +111,27 @@
       }
     });
   });
+
+  /* One panel per rail: show the chosen rail's, hide the others (without JavaScript every
+     panel shows, and the server reads the fields of the rail that was chosen). */
+  var radios = document.querySelectorAll("input[name=rail]");
+  var showPanel = function () {
+    Array.prototype.forEach.call(radios, function (radio) {
+      var panel = document.getElementById("rail-panel-" + radio.value);
+      if (!panel) { return; }
+      panel.hidden = !radio.checked;
+      Array.prototype.forEach.call(panel.querySelectorAll("input"), function (input) {
+        input.disabled = !radio.checked;
+      });
+    });
+  };
+  if (radios.length) {
+    document.documentElement.classList.add("js");
+    Array.prototype.forEach.call(radios, function (radio) {
+      radio.addEventListener("change", showPanel);
+    });
+    showPanel();
+  }
 
   var poll = document.querySelector("[data-poll-status]");
   if (poll && window.fetch) {
