@@ -2,7 +2,7 @@
 
 Every caller that moves money — the first pay of a checkout session, the
 renewal engine, the recovery sweep, and later the invoice page, asynchronous
-rails and processor events — opens its attempt here and hands the rail's
+rails and processor events — opens its attempt (:mod:`billing.attempts`) and hands the rail's
 answer to :func:`payments_settle`. In one transaction that function locks and
 re-reads the rows it changes (subscription, then invoice, then attempt),
 decides from what it read, never from copies taken before the charge, and
@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from billing.customers import card_save, customer_resolve
 from billing.invoices import invoice_create
-from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Refund, Subscription
+from billing.models import Customer, Invoice, PaymentAttempt, Plan, Refund, Subscription
 from billing.payloads import (
     customer_payload,
     invoice_payload,
@@ -113,42 +113,6 @@ class Settlement:
 # events are written: the caller's own bookkeeping (checkout completes its session); what it
 # returns is added to the events' data.
 Fulfil = Callable[[Settlement], dict]
-
-
-# --- opening attempts -----------------------------------------------------------------
-
-def attempt_open(*, merchant_id: str, rail: str, amount: int, currency: str,
-                 customer: Customer | None = None, session_id: str = "",
-                 invoice: Invoice | None = None, idempotency_key: str = "",
-                 card: Card | None = None, save: bool = True) -> PaymentAttempt:
-    """A ``processing`` attempt, recorded before the rail is asked (``save=False``: unsaved,
-    for a caller that inserts many at once)."""
-    attempt = PaymentAttempt(
-        merchant_id=merchant_id, customer=customer, session_id=session_id, invoice=invoice,
-        rail=rail, status=A.PROCESSING, amount=amount, currency=currency,
-        idempotency_key=idempotency_key,
-        card_brand=card.brand if card else "", card_last4=card.last4 if card else "",
-        card_exp_month=card.exp_month if card else None,
-        card_exp_year=card.exp_year if card else None,
-    )
-    if save:
-        attempt.save(force_insert=True)
-    return attempt
-
-
-def attempt_resume(*, attempt: PaymentAttempt) -> PaymentAttempt:
-    """An attempt waiting for the customer (an OTP) goes back to the rail."""
-    attempt.status = A.PROCESSING
-    attempt.save(update_fields=["status", "updated_at"])
-    return attempt
-
-
-def attempt_abandon(*, attempt: PaymentAttempt, message: str) -> PaymentAttempt:
-    """A pending attempt that will never be completed (a new attempt replaced it)."""
-    attempt.status = A.FAILED
-    attempt.failure_code, attempt.failure_message = PaymentAttempt.ABANDONED, message[:300]
-    attempt.save(update_fields=["status", "failure_code", "failure_message", "updated_at"])
-    return attempt
 
 
 # --- settling -------------------------------------------------------------------------

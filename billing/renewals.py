@@ -31,10 +31,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from billing.attempts import attempt_open
 from billing.invoices import renewal_invoices_open
 from billing.models import Invoice, PaymentAttempt, Subscription
 from billing.payloads import renewal_payload
-from billing.payments import Outcome, attempt_open, payments_settle
+from billing.payments import Outcome, payments_settle
 from billing.periods import period_end_step
 from billing.rails import RailError, get_rail
 from billing.rails.base import ChargeResult

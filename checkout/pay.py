@@ -33,6 +33,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from billing.attempts import attempt_abandon, attempt_open, attempt_resume
 from billing.contacts import InvalidPhone, normalise_email, normalise_phone
 from billing.customers import customer_find_by_contact
 from billing.models import PaymentAttempt
@@ -40,9 +41,6 @@ from billing.payments import (
     Order,
     Outcome,
     Settlement,
-    attempt_abandon,
-    attempt_open,
-    attempt_resume,
     payments_settle,
 )
 from billing.rails import ChargeResult, PaymentRail, RailError, get_rail

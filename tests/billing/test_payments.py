@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from billing import tasks
+from billing.attempts import attempt_open
 from billing.models import Invoice, PaymentAttempt, Refund, SandboxRefund, Subscription
-from billing.payments import Outcome, attempt_open, payments_settle
+from billing.payments import Outcome, payments_settle
 from billing.rails import get_rail
 from billing.rails.base import ChargeResult
 from billing.renewals import renewals_run
