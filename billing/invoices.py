@@ -103,7 +103,7 @@ def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str]) -> dic
         fresh.append(Invoice(
             merchant_id=sub.merchant_id, number=0, customer_id=sub.customer_id, subscription=sub,
             amount=sub.amount, currency=sub.currency, description=sub.plan.name,
-            period_start=start, period_end=end,
+            period_start=start, period_end=end, metadata=sub.metadata,
         ))
     found.update(_create_numbered(fresh))
     return found

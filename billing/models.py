@@ -228,6 +228,9 @@ class Invoice(models.Model):
     # pay creates the invoice (blank for renewals: "INV-<number>", the customer's email).
     checkout_reference = models.CharField(max_length=40, blank=True, default="")
     receipt_email = models.CharField(max_length=254, blank=True, default="")
+    # What the merchant attached to the purchase (the checkout session's metadata, which a
+    # subscription keeps): every event about this invoice's money carries it.
+    metadata = models.JSONField(default=dict, blank=True)
     # The succeeded refunds of its payments, kept by billing.refunds when one settles.
     amount_refunded = models.BigIntegerField(default=0)
 

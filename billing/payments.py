@@ -355,7 +355,9 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
     )
     invoice.receipt_status = "pending"  # the receipt email's outbox row
     invoice.checkout_reference, invoice.receipt_email = order.reference, order.email
-    invoice.save(update_fields=["receipt_status", "checkout_reference", "receipt_email"])
+    invoice.metadata = order.metadata
+    invoice.save(update_fields=["receipt_status", "checkout_reference", "receipt_email",
+                                "metadata"])
     attempt.status = A.SUCCEEDED
     attempt.customer, attempt.invoice, attempt.paid_at = customer, invoice, now
     attempt.save()

@@ -193,7 +193,10 @@ def refund_settle(*, refund_id: str, result: RefundResult) -> Refund:
         event_emit(merchant_id=refund.merchant_id, type=f"refund_{refund.status}", data={
             "refund": refund_payload(refund), "payment": payment_payload(payment),
             "invoice": invoice_payload(invoice) if invoice is not None else None,
-            "metadata": refund.metadata})
+            # As on every event, what the merchant attached to the purchase; the refund's
+            # own metadata is in data.refund.metadata. A payment with no invoice (a duplicate
+            # of a completed checkout) was refunded automatically with the session's.
+            "metadata": invoice.metadata if invoice is not None else refund.metadata})
     return refund
 
 

@@ -103,7 +103,8 @@ def test_partial_then_the_rest_then_nothing_is_left(api, acme):
 
     events = _events(acme.merchant.id, "refund_succeeded")
     assert [e["refund"]["id"] for e in events] == [refund["id"], rest["id"]]
-    assert events[0]["metadata"] == {"ticket": "T-9"}
+    assert events[0]["metadata"] == {"orderId": "ord_42"}  # the session's, as on every event
+    assert events[0]["refund"]["metadata"] == {"ticket": "T-9"}
     assert events[-1]["payment"] == payment and events[-1]["invoice"] == invoice
     assert events[-1]["refund"] == api.get(f"/v1/refunds/{rest['id']}").json()["data"]
 
@@ -194,7 +195,7 @@ def test_the_no_refunds_card_pays_and_renews_but_its_refunds_fail(api, acme):
     assert payment["amountRefunded"] == 0 and payment["refunds"] == [failed]
     [event] = _events(acme.merchant.id, "refund_failed")
     assert event["refund"] == failed and event["payment"] == payment
-    assert event["metadata"] == {}
+    assert event["metadata"] == {"orderId": "ord_42"}
     # A failed refund takes nothing: the whole payment is still there to refund (and fails).
     assert _refund(api, paymentId=payment["id"]).json()["data"]["amount"] == 1_500_000
 
@@ -278,3 +279,25 @@ def test_live_refunds_go_to_the_configured_processor(live_api, acme, settings):
         "charge_key": payment.pk, "charge_reference": "proc_ch_9", "amount": 10_000,
         "currency": "NGN", "idempotency_key": done["id"]}]
     assert live_api.get(f"/v1/payments/{payment.pk}").json()["data"]["amountRefunded"] == 10_000
+
+
+def test_renewal_and_one_off_invoices_carry_the_sessions_metadata(api, acme):
+    """Refund events read the metadata from the invoice; the migrations fill old invoices."""
+    import importlib
+
+    from django.apps import apps
+
+    from billing.models import Invoice
+    from tests.billing.test_terms import _Editor, _migration
+
+    verify = _paid(api)
+    one_off = make_session(api, amount=70_000, metadata={"orderId": "ord_7"})
+    pay(APIClient(), one_off["token"])
+    with mode_context("test"):
+        assert Invoice.objects.get(pk=verify["invoiceId"]).metadata == {"orderId": "ord_42"}
+        Invoice.objects.update(metadata={})
+        _migration("invoice_metadata").copy_subscription_metadata(apps, _Editor)
+        importlib.import_module("checkout.migrations.0003_invoice_metadata") \
+            .copy_session_metadata(apps, _Editor)
+        found = {inv.subscription_id is None: inv.metadata for inv in Invoice.objects.all()}
+    assert found == {False: {"orderId": "ord_42"}, True: {"orderId": "ord_7"}}
