@@ -283,6 +283,9 @@ class PaymentAttempt(models.Model):
     idempotency_key = models.CharField(max_length=80, blank=True)  # what the rail was asked with
     failure_code = models.CharField(max_length=40, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
+    # What an asynchronous rail asked the payer to do (the account to transfer to), shown
+    # on the page and in the pay answer until the rail confirms.
+    instructions = models.JSONField(default=dict, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     amount_refunded = models.BigIntegerField(default=0)  # its succeeded refunds
     created_at = models.DateTimeField(default=timezone.now)

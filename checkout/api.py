@@ -22,8 +22,10 @@ from checkout.ratelimit import client_ip
 from checkout.selectors import session_for_token, session_get, session_list
 from checkout.serializers import SessionInput
 from checkout.sessions import session_create, session_expire
+from checkout.simulate import session_simulate
 from duro.api.pagination import paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
+from duro.modes import current_mode
 
 SessionEnvelope = inline_serializer("CheckoutSessionEnvelope", {"data": serializers.JSONField()})
 
@@ -92,7 +94,8 @@ def hydrate_payload(session: CheckoutSession) -> dict:
         "plan": plan_summary(session),
         "prefill": {"email": session.customer_email or None,
                     "phone": session.customer_phone or None},
-        "rails": [{"id": r.identifier, "label": r.label} for r in enabled_rails()],
+        "rails": [{"id": r.identifier, "label": r.label}
+                  for r in enabled_rails(currency=session.currency, mode=current_mode())],
         "expiresAt": iso(session.expires_at), "cancelUrl": session.cancel_url or None,
         "appearance": published_appearance(session.merchant_id).as_payload(),
     }
@@ -124,6 +127,21 @@ class PayView(PublicView):
         outcome = checkout_pay(token=token, ip=client_ip(request), request=PayRequest(
             email=data["email"], phone=data["phone"], rail=data["rail"], card=data["card"],
             otp=data["otp"]))
+        return Response({"data": outcome.as_dict()})
+
+
+class SimulateInput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["paid", "failed"])
+
+
+class SimulateView(PublicView):
+    @extend_schema(summary="Simulate the bank's answer to a test session's transfer "
+                           "(test tokens only)", auth=[], request=SimulateInput,
+                   responses=SessionEnvelope)
+    def post(self, request, token):
+        body = SimulateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        outcome = session_simulate(token=token, outcome=body.validated_data["outcome"])
         return Response({"data": outcome.as_dict()})
 
 

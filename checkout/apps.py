@@ -14,3 +14,10 @@ class CheckoutConfig(AppConfig):
         from checkout.preview import preview_response
 
         preview_register(preview_response)
+
+        # A rail's late answer (a transfer that arrived) for a session's payment completes
+        # the session through the same settle as a card pay.
+        from billing.payments import session_settler_register
+        from checkout.pay import attempt_settle
+
+        session_settler_register(attempt_settle)

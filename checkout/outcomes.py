@@ -18,10 +18,11 @@ class PayOutcome:
     reference: str
     redirect_url: str | None = None
     error: dict | None = None
+    instructions: dict | None = None  # what the payer must do: {"transfer": {…}}
 
     def as_dict(self) -> dict:
         body: dict[str, object] = {"status": self.status, "reference": self.reference,
-                                   "redirectUrl": self.redirect_url}
+                                   "redirectUrl": self.redirect_url, **(self.instructions or {})}
         if self.error:
             body["error"] = self.error
         return body
@@ -42,7 +43,9 @@ def outcome_of(session: CheckoutSession) -> PayOutcome:
     if session.status == CheckoutSession.Status.COMPLETED:
         return PayOutcome("completed", session.reference, success_redirect(session))
     if session.status == CheckoutSession.Status.PROCESSING:
-        return PayOutcome("processing", session.reference)
+        payment = session.payment if session.payment_id else None
+        return PayOutcome("processing", session.reference,
+                          instructions=payment.instructions if payment is not None else None)
     payment = session.payment if session.payment_id else None
     if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
         error = ({"code": payment.failure_code, "message": payment.failure_message}

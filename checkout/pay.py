@@ -131,21 +131,23 @@ def session_pay(*, session_id: str, request: PayRequest,
     except RailError as exc:
         raise Invalid(exc.message, code=exc.code, param="rail") from None
 
+
     # Phase 1: claim.
     claimed = _claim(session_id=session_id, request=request, rail=rail, now=now)
     if isinstance(claimed, PayOutcome):
         return claimed
     if claimed is None:  # another pay holds the session: answer with its outcome
         return _outcome_when_settled(session_id)
-    attempt, otp_step = claimed
+    attempt, otp_step, expires_at = claimed
 
     # Phase 2: charge (no transaction held).
     try:
         if otp_step:
             result = rail.submit_otp(mode=mode, idempotency_key=attempt.id, otp=str(request.otp))
         else:
+            details = {**request.card, "expires_before": expires_at.isoformat()}
             result = rail.charge(mode=mode, amount=attempt.amount, currency=attempt.currency,
-                                 details=request.card, idempotency_key=attempt.id)
+                                 details=details, idempotency_key=attempt.id)
     except RailError as exc:
         result = ChargeResult(status="failed", failure_code=exc.code, failure_message=exc.message)
 
@@ -154,7 +156,7 @@ def session_pay(*, session_id: str, request: PayRequest,
 
 
 def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: datetime
-           ) -> PayOutcome | tuple[PaymentAttempt, bool] | None:
+           ) -> PayOutcome | tuple[PaymentAttempt, bool, datetime] | None:
     """Phase 1, under the session's row lock. Returns the earlier outcome (completed),
     None when another pay is in flight, or the attempt to charge and whether it is the
     OTP step of a pending one."""
@@ -163,12 +165,17 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
         if session.status == CheckoutSession.Status.COMPLETED:
             return outcome_of(session)
         if session.status == CheckoutSession.Status.PROCESSING:
+            if session.payment is not None and session.payment.instructions:
+                return outcome_of(session)  # waiting for a transfer: show where to send it
             return None
         if session.status == CheckoutSession.Status.EXPIRED or session.is_expired(now):
             if session.status != CheckoutSession.Status.EXPIRED:
                 session.status = CheckoutSession.Status.EXPIRED
                 session.save(update_fields=["status"])
             raise Gone("This checkout session has expired.", code="session_expired")
+        if not rail.offered_for(currency=session.currency, mode=current_mode()):
+            raise Invalid(f"{rail.label} is not offered for {session.currency} payments.",
+                          code="rail_unavailable", param="rail")
         pending_otp = (session.payment if session.payment is not None
                        and session.payment.status == A.REQUIRES_OTP else None)
         if request.otp is not None and pending_otp is not None:
@@ -203,7 +210,7 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
         session.status = CheckoutSession.Status.PROCESSING
         session.payment = attempt
         session.save(update_fields=["status", "payment", "customer_email", "customer_phone"])
-    return attempt, attempt is pending_otp
+    return attempt, attempt is pending_otp, session.expires_at
 
 
 def _same_payer(pending: PaymentAttempt, session: CheckoutSession, rail: PaymentRail,

@@ -7,12 +7,14 @@ from checkout import api, views
 page_urls = [
     path("<str:token>", views.checkout_page, name="checkout-page"),
     path("<str:token>/otp", views.checkout_otp, name="checkout-otp"),
+    path("<str:token>/simulate", views.checkout_simulate, name="checkout-simulate"),
 ]
 
 public_api_urls = [
     path("<str:token>", api.HydrateView.as_view(), name="public-hydrate"),
     path("<str:token>/pay", api.PayView.as_view(), name="public-pay"),
     path("<str:token>/status", api.StatusView.as_view(), name="public-status"),
+    path("<str:token>/simulate", api.SimulateView.as_view(), name="public-simulate"),
 ]
 
 session_api_urls = [

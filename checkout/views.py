@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -30,7 +31,10 @@ from checkout.pay import OTP_LEFT, PayRequest, checkout_pay, session_otp_leave
 from checkout.payloads import amount_label, plan_summary
 from checkout.ratelimit import client_ip
 from checkout.selectors import session_for_token
+from checkout.simulate import session_simulate
 from duro.errors import DuroError, Gone, NotFound, RateLimited
+from duro.modes import current_mode
+from duro.money import format_amount
 from duro.regions import region_for
 
 EXPIRY_WARNING = timedelta(minutes=10)
@@ -94,7 +98,7 @@ def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> 
             "amount_label": label,
             "pay_label": appearance.pay_label(label),
             "plan": plan_summary(session),
-            "rails": enabled_rails(),
+            "rails": enabled_rails(currency=session.currency, mode=current_mode()),
             "test_mode": session.token.startswith("cs_test_"),
             "phone_placeholder": phone_example(region_for(session.currency)),
             "card_marks": CARD_MARKS,
@@ -123,7 +127,15 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
         return _render(request, session, "checkout/receipt.html",
                        continue_url=success_redirect(session), payment=session.payment)
     if status == CheckoutSession.Status.PROCESSING:
-        return _render(request, session, "checkout/processing.html")
+        payment = session.payment if session.payment_id else None
+        transfer = (payment.instructions or {}).get("transfer") if payment is not None else None
+        if transfer:
+            extra["transfer"] = transfer
+            extra["transfer_amount"] = format_amount(transfer["amount"], transfer["currency"])
+            expires = parse_datetime(transfer["expiresAt"])
+            left = (expires - timezone.now()).total_seconds() if expires else 0
+            extra["transfer_minutes"] = max(0, int(left // 60))
+        return _render(request, session, "checkout/processing.html", **extra)
     payment = session.payment if session.payment_id else None
     if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
         if payment.failure_code:  # a wrong code: the customer stays on this step
@@ -134,7 +146,8 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
         extra.setdefault("form_error", payment.failure_message)
     extra.setdefault("values", {"email": session.customer_email,
                                 "phone": session.customer_phone})
-    rails = [r.identifier for r in enabled_rails()]
+    rails = [r.identifier for r in enabled_rails(currency=session.currency,
+                                                 mode=current_mode())]
     chosen = extra.get("values", {}).get("rail")
     extra.setdefault("selected_rail", chosen if chosen in rails else rails[0])
     return _render(request, session, "checkout/page.html", status=status_code, **extra)
@@ -208,3 +221,22 @@ def _pay_and_answer(request, session: CheckoutSession, pay: PayRequest, values: 
         return _state_page(request, session, values=values,
                            form_error=(outcome.error or {}).get("message"))
     return HttpResponseRedirect(request.path.removesuffix("/otp"), status=303)
+
+
+@hosted
+@require_http_methods(["POST"])
+@csrf_protect
+def checkout_simulate(request, token: str):
+    """Test mode: the page's "Simulate" buttons, the same as the JSON simulate call."""
+    session = _load(request, token)
+    if session is None:
+        return _not_found(request)
+    try:
+        outcome = session_simulate(token=token, outcome=request.POST.get("outcome", ""))
+    except NotFound:
+        return _not_found(request)
+    except DuroError as exc:
+        return _state_page(request, session, status_code=400, form_error=exc.message)
+    if outcome.status == "completed" and outcome.redirect_url:
+        return HttpResponseRedirect(outcome.redirect_url, status=303)
+    return HttpResponseRedirect(request.path.removesuffix("/simulate"), status=303)

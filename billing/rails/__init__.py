@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from billing.rails.base import ChargeResult, PaymentRail, RailError, RefundResult
 from billing.rails.card import CardRail
+from billing.rails.transfer import BankTransferRail
 
 REGISTRY: dict[str, PaymentRail] = {}
 
@@ -23,6 +24,7 @@ def register(rail: PaymentRail) -> PaymentRail:
 
 
 register(CardRail())
+register(BankTransferRail())
 
 
 def get_rail(identifier: str) -> PaymentRail:
@@ -32,8 +34,9 @@ def get_rail(identifier: str) -> PaymentRail:
         raise RailError("unknown_rail", f"Unknown payment rail {identifier!r}.") from None
 
 
-def enabled_rails() -> list[PaymentRail]:
-    return list(REGISTRY.values())
+def enabled_rails(*, currency: str, mode: str) -> list[PaymentRail]:
+    """The rails a payer in ``currency`` is offered in ``mode``, in the order they show."""
+    return [rail for rail in REGISTRY.values() if rail.offered_for(currency=currency, mode=mode)]
 
 
 __all__ = ["ChargeResult", "PaymentRail", "RailError", "RefundResult", "enabled_rails", "get_rail",

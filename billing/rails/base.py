@@ -71,6 +71,12 @@ class RefundResult:
 class PaymentRail:
     identifier: str = ""
     label: str = ""
+    currencies: tuple[str, ...] | None = None  # None: every currency Duro takes
+    asynchronous = False  # True: a pay answers "processing"; the rail confirms later
+
+    def offered_for(self, *, currency: str, mode: str) -> bool:
+        """Whether a payer in ``currency`` may choose this rail in ``mode``."""
+        return self.currencies is None or currency in self.currencies
 
     def validate(self, details: dict, *, now: datetime, mode: str) -> dict[str, str]:
         """Field errors (``{"card.number": "…"}``) for the details; empty when valid."""
@@ -91,6 +97,10 @@ class PaymentRail:
     def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
                              idempotency_key: str) -> ChargeResult:
         raise RailError("no_authorization", f"The {self.label} rail cannot charge again.")
+
+    def simulate(self, *, mode: str, idempotency_key: str, outcome: str) -> ChargeResult:
+        """Sandbox only, asynchronous rails: what the bank would say about a pending pay."""
+        raise RailError("not_simulated", f"The {self.label} rail has nothing to simulate.")
 
     def lookup(self, *, mode: str, idempotency_key: str) -> ChargeResult | None:
         """The outcome of an earlier charge, or None when the rail never saw it."""

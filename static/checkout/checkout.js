@@ -133,6 +133,28 @@
     showPanel();
   }
 
+  /* Copy buttons of the transfer details, and the account's countdown. */
+  Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (button) {
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      if (!source || !navigator.clipboard) { return; }
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        button.textContent = "Copied";
+        window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      });
+    });
+  });
+  var countdown = document.querySelector("[data-countdown]");
+  if (countdown) {
+    var until = Date.parse(countdown.getAttribute("datetime"));
+    var render = function () {
+      var left = Math.max(0, Math.round((until - Date.now()) / 1000));
+      countdown.textContent = Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
+      if (left > 0) { window.setTimeout(render, 1000); }
+    };
+    render();
+  }
+
   var poll = document.querySelector("[data-poll-status]");
   if (poll && window.fetch) {
     var url = poll.getAttribute("data-poll-status");

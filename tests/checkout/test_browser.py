@@ -173,3 +173,24 @@ def test_a_ghanaian_customer_pays_a_cedi_session(api, live_server, settings, sho
     tab.wait_for_url(f"{shop.url}/thanks**")
     verify = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
     assert verify["customerPhone"] == "+233241234567"
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_pay_by_bank_transfer_then_the_bank_confirms(api, live_server, settings, shop, page,
+                                                     page_without_js, js):
+    settings.DURO_PUBLIC_URL = live_server.url
+    tab = page if js else page_without_js
+    session = _create_session(api, shop)
+    tab.goto(session["url"])
+    tab.fill("#email", "ada@example.com")
+    tab.check("input[name=rail][value=bank_transfer]")
+    if js:  # one panel per rail: the card fields give way
+        assert not tab.is_visible("#card-number")
+    tab.click("#pay-button")
+    tab.wait_for_selector("#transfer-account")
+    assert len(tab.inner_text("#transfer-account")) == 10
+    assert "₦15,000.00" in tab.inner_text("#transfer-amount")
+    tab.click("#simulate-paid")
+    tab.wait_for_url(f"{shop.url}/thanks**")
+    verify = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    assert verify["status"] == "completed" and verify["payment"]["rail"] == "bank_transfer"

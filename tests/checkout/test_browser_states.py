@@ -22,6 +22,8 @@ def _state_url(api, live_server, state: str) -> str:
         session = make_session(api)
     if state == "otp":
         pay(APIClient(), session["token"], card=card("4000000000003220"))
+    elif state == "transfer":
+        pay(APIClient(), session["token"], rail="bank_transfer", card={})
     elif state == "receipt":
         pay(APIClient(), session["token"])
     elif state == "expired":
@@ -29,7 +31,8 @@ def _state_url(api, live_server, state: str) -> str:
     return f"{live_server.url}/checkout/{session['token']}"
 
 
-@pytest.mark.parametrize("state", ["form", "otp", "receipt", "expired", "not_found"])
+@pytest.mark.parametrize("state", ["form", "otp", "transfer", "receipt", "expired",
+                                   "not_found"])
 def test_each_state_has_no_accessibility_violation(api, live_server, settings, chromium,
                                                    axe_source, state):  # noqa: F811
     settings.DURO_PUBLIC_URL = live_server.url

@@ -133,7 +133,9 @@ def test_expired_unknown_and_processing_pages(api, browser):
     with mode_context("test"):
         CheckoutSession.objects.filter(pk=other["id"]).update(status="processing")
     processing = browser.get(f"/checkout/{other['token']}").content.decode()
-    assert "Confirming your payment" in processing and 'http-equiv="refresh"' in processing
+    # no timed refresh (axe: a page must not reload by itself); a link checks again
+    assert "Confirming your payment" in processing and 'http-equiv="refresh"' not in processing
+    assert f'href="/checkout/{other["token"]}">Check again' in processing
     assert "data-poll-status" in processing
 
 
