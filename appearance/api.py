@@ -10,9 +10,9 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from appearance.selectors import published_appearance
+from duro.api.views import BaseAPIView
 from duro.errors import NotFound
 from duro.keys import key_resolve
 from duro.models import ApiKey
@@ -20,7 +20,7 @@ from duro.models import ApiKey
 AppearanceEnvelope = inline_serializer("AppearanceEnvelope", {"data": serializers.JSONField()})
 
 
-class PublicAppearanceView(APIView):
+class PublicAppearanceView(BaseAPIView):
     authentication_classes: list = []
     permission_classes: list = []
 

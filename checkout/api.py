@@ -10,7 +10,6 @@ from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from appearance.selectors import published_appearance
 from billing.rails import enabled_rails
@@ -23,7 +22,7 @@ from checkout.selectors import session_for_token, session_get, session_list
 from checkout.serializers import SessionInput
 from checkout.sessions import session_create, session_expire
 from duro.api.pagination import paginate
-from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
+from duro.api.views import IDEMPOTENCY_HEADER, BaseAPIView, DuroAPIView
 
 SessionEnvelope = inline_serializer("CheckoutSessionEnvelope", {"data": serializers.JSONField()})
 
@@ -70,7 +69,7 @@ class SessionExpireView(DuroAPIView):
 
 
 # --- public: the token is the credential ---------------------------------------------
-class PublicView(APIView):
+class PublicView(BaseAPIView):
     authentication_classes: list = []
     permission_classes: list = []
 

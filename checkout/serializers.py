@@ -25,7 +25,11 @@ class ReturnUrlField(serializers.CharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 -- a port out of range raises here
+        except ValueError:
+            raise serializers.ValidationError("Not a valid URL.") from None
         live = self.context.get("mode") == "live"
         allowed = ("https",) if live else ("http", "https")
         if parts.scheme not in allowed or not parts.netloc or not parts.hostname:

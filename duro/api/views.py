@@ -15,6 +15,7 @@ from duro.api.idempotency import (
     idempotency_release,
     request_fingerprint,
 )
+from duro.errors import Invalid, NotFound
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
@@ -22,7 +23,24 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-class DuroAPIView(APIView):
+class BaseAPIView(APIView):
+    """Every API view, public ones included: text no store can hold never reaches a query.
+
+    A NUL in a path id is a 404 (no object has such an id); a NUL in a query
+    parameter is a 400 naming it. PostgreSQL refuses NUL in text outright.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        if any("\x00" in str(value) for value in kwargs.values()):
+            raise NotFound("No such resource.")
+        for name, values in request.query_params.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                raise Invalid("Query parameters must not contain NUL characters.",
+                              param=None if "\x00" in name else name)
+        super().initial(request, *args, **kwargs)
+
+
+class DuroAPIView(BaseAPIView):
     """Every authenticated endpoint derives from this: POSTs honour ``Idempotency-Key``."""
 
     _idempotency_record = None
