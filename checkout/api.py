@@ -7,7 +7,7 @@ an unknown prefix is a 404 that touches no store.
 from __future__ import annotations
 
 from django.views.decorators.debug import sensitive_variables
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -19,19 +19,24 @@ from checkout.pay import PayRequest, checkout_pay
 from checkout.payloads import amount_label, iso, plan_summary, session_payload
 from checkout.ratelimit import client_ip
 from checkout.selectors import session_for_token, session_get, session_list
-from checkout.serializers import SessionInput
+from checkout.serializers import (
+    SESSION_STATUSES,
+    HydrateOutput,
+    PayResult,
+    SessionInput,
+    SessionOutput,
+    StatusOutput,
+)
 from checkout.sessions import session_create, session_expire
-from duro.api.pagination import paginate
+from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, BaseAPIView, DuroAPIView
-
-SessionEnvelope = inline_serializer("CheckoutSessionEnvelope", {"data": serializers.JSONField()})
 
 
 class SessionListView(DuroAPIView):
-    @extend_schema(summary="List checkout sessions", parameters=[
-        OpenApiParameter("status", str), OpenApiParameter("reference", str),
-        OpenApiParameter("limit", int), OpenApiParameter("startingAfter", str)],
-        responses=SessionEnvelope)
+    @extend_schema(summary="List checkout sessions", parameters=list_parameters(
+        OpenApiParameter("status", str, enum=SESSION_STATUSES),
+        OpenApiParameter("reference", str)),
+        responses=SessionOutput(many=True), operation_id="checkout_sessions_list")
     def get(self, request):
         rows = session_list(merchant_id=request.user.id,
                             status=request.query_params.get("status"),
@@ -40,7 +45,7 @@ class SessionListView(DuroAPIView):
         return Response({"data": [session_payload(s) for s in page], "has_more": has_more})
 
     @extend_schema(summary="Create a checkout session", request=SessionInput,
-                   responses={201: SessionEnvelope}, parameters=[IDEMPOTENCY_HEADER])
+                   responses={201: SessionOutput}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         data = SessionInput(data=request.data, context={
             "mode": request.mode, "currency": request.user.default_currency})
@@ -55,14 +60,14 @@ def _owned_session(request, pk: str) -> CheckoutSession:
 
 class SessionDetailView(DuroAPIView):
     @extend_schema(summary="Retrieve a checkout session (the verify call)",
-                   responses=SessionEnvelope)
+                   responses=SessionOutput)
     def get(self, request, pk):
         return Response({"data": session_payload(_owned_session(request, pk))})
 
 
 class SessionExpireView(DuroAPIView):
     @extend_schema(summary="Expire an open checkout session", request=None,
-                   responses=SessionEnvelope, parameters=[IDEMPOTENCY_HEADER])
+                   responses=SessionOutput, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, pk):
         session = session_expire(session=_owned_session(request, pk))
         return Response({"data": session_payload(session)})
@@ -99,7 +104,7 @@ def hydrate_payload(session: CheckoutSession) -> dict:
 
 class HydrateView(PublicView):
     @extend_schema(summary="Hydrate the hosted page (public, by token)", auth=[],
-                   responses=SessionEnvelope)
+                   responses=HydrateOutput)
     def get(self, request, token):
         return Response({"data": hydrate_payload(self.session_for(token))})
 
@@ -114,7 +119,7 @@ class PayInput(serializers.Serializer):
 
 class PayView(PublicView):
     @extend_schema(summary="Pay a checkout session (public, by token)", auth=[],
-                   request=PayInput, responses=SessionEnvelope)
+                   request=PayInput, responses=PayResult)
     @sensitive_variables("body", "data")
     def post(self, request, token):
         body = PayInput(data=request.data)
@@ -128,7 +133,7 @@ class PayView(PublicView):
 
 class StatusView(PublicView):
     @extend_schema(summary="Status of a checkout session (public, by token)", auth=[],
-                   responses=SessionEnvelope)
+                   responses=StatusOutput)
     def get(self, request, token):
         session = self.session_for(token)
         outcome = outcome_of(session)

@@ -207,11 +207,13 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "duro.api.openapi.envelope_responses",
     ],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"SecretKey": {"type": "http", "scheme": "bearer"}},
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "checkout.serializers.SESSION_STATUSES",
+        "PaymentStatusEnum": "billing.serializers.PAYMENT_STATUSES",
+        "EndpointStatusEnum": "webhooks.models.WebhookEndpoint.Status",
     },
-    "SECURITY": [{"SecretKey": []}],
 }
 
 # --- Auth, i18n, static ------------------------------------------------------------

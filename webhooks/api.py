@@ -11,7 +11,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from duro.api.pagination import paginate
+from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
 from duro.errors import Invalid
 from webhooks.endpoints import (
@@ -35,7 +35,8 @@ from webhooks.serializers import (
 
 
 class EndpointListView(DuroAPIView):
-    @extend_schema(summary="List webhook endpoints", responses=EndpointOutput(many=True))
+    @extend_schema(summary="List webhook endpoints", responses=EndpointOutput(many=True),
+                   parameters=list_parameters())
     def get(self, request):
         rows, has_more = paginate(endpoint_list(merchant_id=request.user.id),
                                   request.query_params)
@@ -85,8 +86,9 @@ class EndpointRotateSecretView(DuroAPIView):
 
 
 class EventListView(DuroAPIView):
-    @extend_schema(summary="List events", responses=EventOutput(many=True), parameters=[
-        OpenApiParameter("type", str, enum=list(EVENT_TYPES), required=False)])
+    @extend_schema(summary="List events", responses=EventOutput(many=True),
+                   parameters=list_parameters(
+                       OpenApiParameter("type", str, enum=list(EVENT_TYPES), required=False)))
     def get(self, request):
         type_ = request.query_params.get("type") or None
         if type_ is not None and type_ not in EVENT_TYPES:

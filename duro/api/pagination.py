@@ -7,6 +7,7 @@ last item seen, so pages stay stable while new rows arrive.
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiParameter
 
 from duro.errors import Invalid
 
@@ -40,3 +41,14 @@ def paginate(queryset: QuerySet, query_params) -> tuple[list, bool]:
         )
     rows = list(queryset[: limit + 1])
     return rows[:limit], len(rows) > limit
+
+
+def list_parameters(*filters: OpenApiParameter) -> list[OpenApiParameter]:
+    """A list operation's documented query: its filters, then ``limit`` and ``startingAfter``."""
+    return [
+        *filters,
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                         required=False, description=f"1–{MAX_LIMIT}, default {DEFAULT_LIMIT}."),
+        OpenApiParameter("startingAfter", str, required=False,
+                         description="The id of the last object of the previous page."),
+    ]

@@ -80,15 +80,12 @@ class MerchantView(DuroAPIView):
 
     @extend_schema(
         summary="The merchant behind this key",
-        responses=inline_serializer(
-            "MerchantEnvelope",
-            {"data": inline_serializer("Merchant", {
-                "id": serializers.CharField(), "name": serializers.CharField(),
-                "mode": serializers.ChoiceField(["test", "live"]),
-                "supportEmail": serializers.EmailField(), "timezone": serializers.CharField(),
-                "defaultCurrency": serializers.CharField(),
-            })},
-        ),
+        responses=inline_serializer("Merchant", {
+            "id": serializers.CharField(), "name": serializers.CharField(),
+            "mode": serializers.ChoiceField(["test", "live"]),
+            "supportEmail": serializers.CharField(), "timezone": serializers.CharField(),
+            "defaultCurrency": serializers.CharField(),
+        }),
     )
     def get(self, request):
         merchant = request.user
