@@ -57,7 +57,7 @@ from billing.subscriptions import (
 )
 from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
-from duro.errors import NotFound
+from duro.errors import Invalid, NotFound
 
 
 def get_owned(queryset, merchant, pk: str, label: str):
@@ -109,8 +109,10 @@ class CustomerListView(DuroAPIView):
         rows = Customer.objects.prefetch_related("cards").filter(merchant_id=request.user.id)
         if email := request.query_params.get("email"):
             rows = rows.filter(email=email.strip().lower())
-        if (flag := request.query_params.get("blacklisted")) is not None:
-            rows = rows.filter(blacklisted=flag.lower() in ("1", "true", "yes"))
+        if flag := request.query_params.get("blacklisted"):
+            if flag.lower() not in ("true", "false"):
+                raise Invalid("Must be true or false.", param="blacklisted")
+            rows = rows.filter(blacklisted=flag.lower() == "true")
         page, has_more = paginate(rows, request.query_params)
         return Response({"data": [customer_payload(c, cards=list(c.cards.all())) for c in page],
                          "has_more": has_more})
@@ -141,7 +143,7 @@ class CustomerBlacklistView(DuroAPIView):
 
 def _filters(serializer_class, query_params, names: dict[str, str]) -> dict:
     """Validate list filters given in camelCase (``customerId``) as snake_case fields."""
-    raw = {field: query_params[param] for param, field in names.items() if param in query_params}
+    raw = {field: query_params[param] for param, field in names.items() if query_params.get(param)}
     filters = serializer_class(data=raw)
     filters.is_valid(raise_exception=True)
     return dict(filters.validated_data)

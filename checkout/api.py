@@ -7,7 +7,7 @@ an unknown prefix is a 404 that touches no store.
 from __future__ import annotations
 
 from django.views.decorators.debug import sensitive_variables
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -109,11 +109,26 @@ class HydrateView(PublicView):
         return Response({"data": hydrate_payload(self.session_for(token))})
 
 
+@extend_schema_field({
+    "type": "object", "additionalProperties": False,
+    "required": ["number", "expMonth", "expYear", "cvc"],
+    "properties": {
+        "number": {"type": "string", "pattern": "^[0-9 ]{12,23}$"},
+        "expMonth": {"type": "integer", "minimum": 1, "maximum": 12},
+        "expYear": {"type": "integer", "minimum": 2000, "maximum": 2100},
+        "cvc": {"type": "string", "pattern": "^[0-9]{3,4}$"},
+    },
+    "description": "Card details; they go only to the rail, never stored or logged.",
+})
+class CardDetailsField(serializers.DictField):
+    pass
+
+
 class PayInput(serializers.Serializer):
     email = serializers.CharField(required=False, allow_blank=True, max_length=254, default="")
     phone = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
     rail = serializers.CharField(required=False, default="card", max_length=24)
-    card = serializers.DictField(required=False, default=dict)
+    card = CardDetailsField(required=False, default=dict)
     otp = serializers.CharField(required=False, max_length=12, allow_null=True, default=None)
 
 

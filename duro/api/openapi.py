@@ -8,9 +8,10 @@ postprocessing hook, then writes the document as the API really answers:
   ``{"data": […], "hasMore": bool}``;
 - every error status an operation can answer, each with the ``Error``
   envelope: 400 everywhere, 401/403 with a key, 404 with an id or token in
-  the path, 409 on writes (idempotency, state), 413/415 with a body, and
+  the path or a cursor, 409 on writes (idempotency, state), 413/415 with a body, and
   402/410/429 on the public pay;
-- the security each operation takes: the secret key, or none (public).
+- the security each operation takes: the secret key, or none (public);
+- string query parameters as non-empty (``?status=`` is a 400).
 
 The secret key is declared by :class:`SecretKeyScheme`; the publishable key
 is declared too, for the endpoints that take it in the path.
@@ -45,7 +46,8 @@ ERROR_DESCRIPTIONS = {
     "401": "Missing, unknown or revoked secret key.",
     "402": "The payment was refused before any charge (e.g. a blocked customer).",
     "403": "A publishable key on a secret-key endpoint.",
-    "404": "No such object for this merchant and mode (or no such token).",
+    "404": "No such object for this merchant and mode (or no such token, or a "
+           "`startingAfter` that names no object of the list).",
     "409": "Idempotency-Key in use or reused with another body, or the object's state "
            "forbids it.",
     "410": "The checkout session has expired.",
@@ -86,7 +88,8 @@ def _error_statuses(path: str, method: str, operation: dict) -> list[str]:
     public = path.startswith("/v1/public/")
     if not public:
         statuses += ["401", "403"]
-    if "{" in path:
+    cursor = any(p.get("name") == "startingAfter" for p in operation.get("parameters", ()))
+    if "{" in path or cursor:
         statuses.append("404")
     if method in ("post", "patch", "put", "delete"):
         statuses.append("409")
@@ -120,4 +123,8 @@ def envelope_responses(result, generator, request, public):
                     response["headers"] = RETRY_AFTER
             if path.startswith("/v1/public/"):
                 operation["security"] = [{}]
+            for parameter in operation.get("parameters", ()):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query" and schema.get("type") == "string":
+                    schema.setdefault("minLength", 1)  # empty is refused: leave it out
     return result

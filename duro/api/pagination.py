@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter
 
-from duro.errors import Invalid
+from duro.errors import Invalid, NotFound
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -34,7 +34,7 @@ def paginate(queryset: QuerySet, query_params) -> tuple[list, bool]:
     if after:
         anchor = queryset.filter(pk=after).values("created_at").first()
         if anchor is None:
-            raise Invalid("startingAfter names no object in this list.", param="startingAfter")
+            raise NotFound("startingAfter names no object in this list.", param="startingAfter")
         queryset = queryset.filter(
             Q(created_at__lt=anchor["created_at"])
             | Q(created_at=anchor["created_at"], id__lt=after)

@@ -18,7 +18,8 @@ from duro.api.idempotency import (
 from duro.errors import Invalid, NotFound
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
+    OpenApiParameter.HEADER, required=False,
     description="Replays the first response for the same key and body (kept ≥ 24 h).",
 )
 
@@ -27,7 +28,8 @@ class BaseAPIView(APIView):
     """Every API view, public ones included: text no store can hold never reaches a query.
 
     A NUL in a path id is a 404 (no object has such an id); a NUL in a query
-    parameter is a 400 naming it. PostgreSQL refuses NUL in text outright.
+    parameter is a 400 naming it (PostgreSQL refuses NUL in text outright), and
+    so is a parameter given empty (``?status=``): leave it out to not filter.
     """
 
     def initial(self, request, *args, **kwargs):
@@ -37,6 +39,8 @@ class BaseAPIView(APIView):
             if "\x00" in name or any("\x00" in value for value in values):
                 raise Invalid("Query parameters must not contain NUL characters.",
                               param=None if "\x00" in name else name)
+            if name and not all(values):
+                raise Invalid("Give this parameter a value, or leave it out.", param=name)
         super().initial(request, *args, **kwargs)
 
 

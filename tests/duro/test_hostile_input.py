@@ -135,3 +135,13 @@ def test_a_return_url_that_does_not_parse_is_400_naming_it(api, field):
     response = api.post("/v1/checkout/sessions",
                         {"planId": plan["id"], field: "http://[::1"}, format="json")
     assert_error(response, 400, field)
+
+
+@pytest.mark.parametrize("url,status,param", [
+    ("/v1/invoices?status=", 400, "status"),
+    ("/v1/plans?limit=", 400, "limit"),
+    ("/v1/customers?blacklisted=maybe", 400, "blacklisted"),
+    ("/v1/plans?startingAfter=pln_nothing", 404, "startingAfter"),
+])
+def test_empty_and_unknown_filters_are_refused_by_name(api, url, status, param):
+    assert_error(api.get(url), status, param)
