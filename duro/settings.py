@@ -268,6 +268,9 @@ DURO_WEBHOOK_TIMEOUT = env.float("DURO_WEBHOOK_TIMEOUT", default=15.0)
 DURO_WEBHOOK_LEASE_SECONDS = env.int("DURO_WEBHOOK_LEASE_SECONDS", default=120)
 DURO_WEBHOOK_MAX_COUNTDOWN = env.int("DURO_WEBHOOK_MAX_COUNTDOWN", default=300)
 DURO_WEBHOOK_ROTATION_GRACE_HOURS = env.int("DURO_WEBHOOK_ROTATION_GRACE_HOURS", default=24)
+# Test-mode endpoints may point at loopback (a receiver on the developer's machine) only
+# when the operator allows it; never in live mode.
+DURO_WEBHOOK_ALLOW_LOOPBACK = env.bool("DURO_WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 # Dunning: retry a failed renewal this many days after it was due, then cancel.
 DURO_DUNNING_DAYS = env.list("DURO_DUNNING_DAYS", cast=int, default=[1, 3, 5])
 DURO_RENEWAL_BATCH = env.int("DURO_RENEWAL_BATCH", default=200)
