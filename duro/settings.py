@@ -295,6 +295,10 @@ DURO_CARD_FINGERPRINT_KEY = env.str("DURO_CARD_FINGERPRINT_KEY", default="") or 
     SECRET_KEY.encode(), b"duro.card-fingerprint", hashlib.sha256).hexdigest()
 DURO_PAY_RATE_WINDOW = env.int("DURO_PAY_RATE_WINDOW", default=600)  # seconds
 DURO_PAY_RATE_PER_TOKEN = env.int("DURO_PAY_RATE_PER_TOKEN", default=20)
-DURO_PAY_RATE_PER_IP = env.int("DURO_PAY_RATE_PER_IP", default=60)
+# A high ceiling only: carrier-grade NAT puts many mobile customers behind one address.
+DURO_PAY_RATE_PER_IP = env.int("DURO_PAY_RATE_PER_IP", default=300)
+DURO_PAY_RATE_PER_CARD = env.int("DURO_PAY_RATE_PER_CARD", default=10)
+# HSTS on every https answer (never on plain http: SecurityMiddleware sends it only there).
+SECURE_HSTS_SECONDS = env.int("DURO_HSTS_SECONDS", default=31_536_000)
 DURO_TRUST_X_FORWARDED_FOR = env.bool("DURO_TRUST_X_FORWARDED_FOR", default=False)
 DURO_PAY_WAIT_SECONDS = env.float("DURO_PAY_WAIT_SECONDS", default=5.0)

@@ -78,7 +78,9 @@ def _first_validation_error(detail, path: str = "") -> tuple[str | None, str, st
 def exception_handler(exc, context):
     if isinstance(exc, DuroError):
         status, type_ = status_of(exc)
-        return Response(envelope(type_, exc.code, exc.message, camel(exc.param)), status=status)
+        retry_after = getattr(exc, "retry_after", None)
+        return Response(envelope(type_, exc.code, exc.message, camel(exc.param)), status=status,
+                        headers={"Retry-After": str(retry_after)} if retry_after else None)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
