@@ -7,25 +7,23 @@ envelope; the draft never leaves the builder.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from appearance.selectors import published_appearance
+from appearance.serializers import PublicAppearanceOutput
+from duro.api.views import BaseAPIView
 from duro.errors import NotFound
 from duro.keys import key_resolve
 from duro.models import ApiKey
 
-AppearanceEnvelope = inline_serializer("AppearanceEnvelope", {"data": serializers.JSONField()})
 
-
-class PublicAppearanceView(APIView):
+class PublicAppearanceView(BaseAPIView):
     authentication_classes: list = []
     permission_classes: list = []
 
     @extend_schema(summary="Published appearance tokens (public, by publishable key)", auth=[],
-                   responses=AppearanceEnvelope)
+                   responses=PublicAppearanceOutput)
     def get(self, request, key: str):
         api_key = key_resolve(key, kind=ApiKey.Kind.PUBLISHABLE)
         if api_key is None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from billing.models import Customer, Plan
+from billing.models import Customer, Invoice, Plan, Refund, Subscription
 from billing.payloads import (
     customer_payload,
     invoice_payload,
@@ -33,6 +33,7 @@ from billing.selectors import (
     subscription_list,
 )
 from billing.serializers import (
+    PAYMENT_STATUSES,
     CustomerOutput,
     InvoiceFilters,
     InvoiceOutput,
@@ -54,9 +55,9 @@ from billing.subscriptions import (
     subscription_advance,
     subscription_cancel,
 )
-from duro.api.pagination import paginate
+from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
-from duro.errors import NotFound
+from duro.errors import Invalid, NotFound
 
 
 def get_owned(queryset, merchant, pk: str, label: str):
@@ -67,7 +68,8 @@ def get_owned(queryset, merchant, pk: str, label: str):
 
 
 class PlanListView(DuroAPIView):
-    @extend_schema(summary="List plans", responses=PlanOutput(many=True))
+    @extend_schema(summary="List plans", responses=PlanOutput(many=True),
+                   parameters=list_parameters())
     def get(self, request):
         rows, has_more = paginate(Plan.objects.filter(merchant_id=request.user.id),
                                   request.query_params)
@@ -101,14 +103,16 @@ class PlanDetailView(DuroAPIView):
 
 class CustomerListView(DuroAPIView):
     @extend_schema(summary="List customers", parameters=[
-        OpenApiParameter("email", str), OpenApiParameter("blacklisted", bool)],
+        *list_parameters(OpenApiParameter("email", str), OpenApiParameter("blacklisted", bool))],
         responses=CustomerOutput(many=True))
     def get(self, request):
         rows = Customer.objects.prefetch_related("cards").filter(merchant_id=request.user.id)
         if email := request.query_params.get("email"):
             rows = rows.filter(email=email.strip().lower())
-        if (flag := request.query_params.get("blacklisted")) is not None:
-            rows = rows.filter(blacklisted=flag.lower() in ("1", "true", "yes"))
+        if flag := request.query_params.get("blacklisted"):
+            if flag.lower() not in ("true", "false"):
+                raise Invalid("Must be true or false.", param="blacklisted")
+            rows = rows.filter(blacklisted=flag.lower() == "true")
         page, has_more = paginate(rows, request.query_params)
         return Response({"data": [customer_payload(c, cards=list(c.cards.all())) for c in page],
                          "has_more": has_more})
@@ -139,20 +143,21 @@ class CustomerBlacklistView(DuroAPIView):
 
 def _filters(serializer_class, query_params, names: dict[str, str]) -> dict:
     """Validate list filters given in camelCase (``customerId``) as snake_case fields."""
-    raw = {field: query_params[param] for param, field in names.items() if param in query_params}
+    raw = {field: query_params[param] for param, field in names.items() if query_params.get(param)}
     filters = serializer_class(data=raw)
     filters.is_valid(raise_exception=True)
     return dict(filters.validated_data)
 
 
-def _list_params(*names: str) -> list[OpenApiParameter]:
-    return [OpenApiParameter(n, str, OpenApiParameter.QUERY, required=False)
-            for n in (*names, "limit", "startingAfter")]
+def _list_params(statuses, *names: str) -> list[OpenApiParameter]:
+    return list_parameters(
+        OpenApiParameter("status", str, required=False, enum=[value for value, _ in statuses]),
+        *(OpenApiParameter(n, str, required=False) for n in names))
 
 
 class SubscriptionListView(DuroAPIView):
     @extend_schema(summary="List subscriptions", responses=SubscriptionOutput(many=True),
-                   parameters=_list_params("status", "customerId"))
+                   parameters=_list_params(Subscription.Status.choices, "customerId"))
     def get(self, request):
         filters = _filters(SubscriptionFilters, request.query_params,
                            {"status": "status", "customerId": "customer_id"})
@@ -217,7 +222,7 @@ def _invoice(invoice) -> dict:
 
 class InvoiceListView(DuroAPIView):
     @extend_schema(summary="List invoices", responses=InvoiceOutput(many=True),
-                   parameters=_list_params("status", "subscriptionId", "customerId"))
+                   parameters=_list_params(Invoice.Status.choices, "subscriptionId", "customerId"))
     def get(self, request):
         filters = _filters(InvoiceFilters, request.query_params,
                            {"status": "status", "subscriptionId": "subscription_id",
@@ -236,7 +241,8 @@ class InvoiceDetailView(DuroAPIView):
 
 class PaymentListView(DuroAPIView):
     @extend_schema(summary="List payments", responses=PaymentOutput(many=True),
-                   parameters=_list_params("status", "customerId", "invoiceId", "sessionId"))
+                   parameters=_list_params([(s, s) for s in PAYMENT_STATUSES], "customerId",
+                                           "invoiceId", "sessionId"))
     def get(self, request):
         filters = _filters(PaymentFilters, request.query_params,
                            {"status": "status", "customerId": "customer_id",
@@ -255,7 +261,7 @@ class PaymentDetailView(DuroAPIView):
 
 class RefundListView(DuroAPIView):
     @extend_schema(summary="List refunds", responses=RefundOutput(many=True),
-                   parameters=_list_params("status", "paymentId"))
+                   parameters=_list_params(Refund.Status.choices, "paymentId"))
     def get(self, request):
         filters = _filters(RefundFilters, request.query_params,
                            {"status": "status", "paymentId": "payment_id"})

@@ -7,10 +7,9 @@ an unknown prefix is a 404 that touches no store.
 from __future__ import annotations
 
 from django.views.decorators.debug import sensitive_variables
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from appearance.selectors import published_appearance
 from billing.rails import enabled_rails
@@ -20,21 +19,26 @@ from checkout.pay import PayRequest, checkout_pay
 from checkout.payloads import amount_label, iso, plan_summary, session_payload
 from checkout.ratelimit import client_ip
 from checkout.selectors import session_for_token, session_get, session_list
-from checkout.serializers import SessionInput
+from checkout.serializers import (
+    SESSION_STATUSES,
+    HydrateOutput,
+    PayResult,
+    SessionInput,
+    SessionOutput,
+    StatusOutput,
+)
 from checkout.sessions import session_create, session_expire
 from checkout.simulate import session_simulate
-from duro.api.pagination import paginate
-from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
+from duro.api.pagination import list_parameters, paginate
+from duro.api.views import IDEMPOTENCY_HEADER, BaseAPIView, DuroAPIView
 from duro.modes import current_mode
-
-SessionEnvelope = inline_serializer("CheckoutSessionEnvelope", {"data": serializers.JSONField()})
 
 
 class SessionListView(DuroAPIView):
-    @extend_schema(summary="List checkout sessions", parameters=[
-        OpenApiParameter("status", str), OpenApiParameter("reference", str),
-        OpenApiParameter("limit", int), OpenApiParameter("startingAfter", str)],
-        responses=SessionEnvelope)
+    @extend_schema(summary="List checkout sessions", parameters=list_parameters(
+        OpenApiParameter("status", str, enum=SESSION_STATUSES),
+        OpenApiParameter("reference", str)),
+        responses=SessionOutput(many=True), operation_id="checkout_sessions_list")
     def get(self, request):
         rows = session_list(merchant_id=request.user.id,
                             status=request.query_params.get("status"),
@@ -43,7 +47,7 @@ class SessionListView(DuroAPIView):
         return Response({"data": [session_payload(s) for s in page], "has_more": has_more})
 
     @extend_schema(summary="Create a checkout session", request=SessionInput,
-                   responses={201: SessionEnvelope}, parameters=[IDEMPOTENCY_HEADER])
+                   responses={201: SessionOutput}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         data = SessionInput(data=request.data, context={
             "mode": request.mode, "currency": request.user.default_currency})
@@ -58,21 +62,21 @@ def _owned_session(request, pk: str) -> CheckoutSession:
 
 class SessionDetailView(DuroAPIView):
     @extend_schema(summary="Retrieve a checkout session (the verify call)",
-                   responses=SessionEnvelope)
+                   responses=SessionOutput)
     def get(self, request, pk):
         return Response({"data": session_payload(_owned_session(request, pk))})
 
 
 class SessionExpireView(DuroAPIView):
     @extend_schema(summary="Expire an open checkout session", request=None,
-                   responses=SessionEnvelope, parameters=[IDEMPOTENCY_HEADER])
+                   responses=SessionOutput, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, pk):
         session = session_expire(session=_owned_session(request, pk))
         return Response({"data": session_payload(session)})
 
 
 # --- public: the token is the credential ---------------------------------------------
-class PublicView(APIView):
+class PublicView(BaseAPIView):
     authentication_classes: list = []
     permission_classes: list = []
 
@@ -103,22 +107,37 @@ def hydrate_payload(session: CheckoutSession) -> dict:
 
 class HydrateView(PublicView):
     @extend_schema(summary="Hydrate the hosted page (public, by token)", auth=[],
-                   responses=SessionEnvelope)
+                   responses=HydrateOutput)
     def get(self, request, token):
         return Response({"data": hydrate_payload(self.session_for(token))})
+
+
+@extend_schema_field({
+    "type": "object", "additionalProperties": False,
+    "required": ["number", "expMonth", "expYear", "cvc"],
+    "properties": {
+        "number": {"type": "string", "pattern": "^[0-9 ]{12,23}$"},
+        "expMonth": {"type": "integer", "minimum": 1, "maximum": 12},
+        "expYear": {"type": "integer", "minimum": 2000, "maximum": 2100},
+        "cvc": {"type": "string", "pattern": "^[0-9]{3,4}$"},
+    },
+    "description": "Card details; they go only to the rail, never stored or logged.",
+})
+class CardDetailsField(serializers.DictField):
+    pass
 
 
 class PayInput(serializers.Serializer):
     email = serializers.CharField(required=False, allow_blank=True, max_length=254, default="")
     phone = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
     rail = serializers.CharField(required=False, default="card", max_length=24)
-    card = serializers.DictField(required=False, default=dict)
+    card = CardDetailsField(required=False, default=dict)
     otp = serializers.CharField(required=False, max_length=12, allow_null=True, default=None)
 
 
 class PayView(PublicView):
     @extend_schema(summary="Pay a checkout session (public, by token)", auth=[],
-                   request=PayInput, responses=SessionEnvelope)
+                   request=PayInput, responses=PayResult)
     @sensitive_variables("body", "data")
     def post(self, request, token):
         body = PayInput(data=request.data)
@@ -137,7 +156,7 @@ class SimulateInput(serializers.Serializer):
 class SimulateView(PublicView):
     @extend_schema(summary="Simulate the bank's answer to a test session's transfer "
                            "(test tokens only)", auth=[], request=SimulateInput,
-                   responses=SessionEnvelope)
+                   responses=PayResult)
     def post(self, request, token):
         body = SimulateInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -147,7 +166,7 @@ class SimulateView(PublicView):
 
 class StatusView(PublicView):
     @extend_schema(summary="Status of a checkout session (public, by token)", auth=[],
-                   responses=SessionEnvelope)
+                   responses=StatusOutput)
     def get(self, request, token):
         session = self.session_for(token)
         outcome = outcome_of(session)

@@ -47,7 +47,7 @@ from billing.rails import ChargeResult, PaymentRail, RailError, get_rail
 from checkout.models import CheckoutSession
 from checkout.outcomes import PayOutcome, outcome_of
 from checkout.payloads import session_payload
-from checkout.ratelimit import pay_allowed
+from checkout.ratelimit import pay_budgets, pay_spend, pay_wait
 from checkout.selectors import session_for_token
 from duro.db import atomic
 from duro.errors import Gone, Invalid, PaymentRefused, RateLimited
@@ -81,9 +81,18 @@ def checkout_pay(*, token: str, ip: str, request: PayRequest) -> PayOutcome:
     was charged then.
     """
     session = session_for_token(token)
-    if not pay_allowed(token=token, ip=ip):
-        raise RateLimited("Too many payment attempts; wait a while.")
-    return session_pay(session_id=session.id, request=request)
+    budgets = pay_budgets(token=token, ip=ip, card=request.card)
+    if wait := pay_wait(budgets):
+        raise RateLimited(f"Too many payment attempts; try again in {wait} seconds.",
+                          retry_after=wait)
+    try:
+        outcome = session_pay(session_id=session.id, request=request)
+    except PaymentRefused:
+        pay_spend(budgets)  # a blocked payer probing is still an attempt
+        raise
+    # Invalid and Gone leave before the rail and spend nothing.
+    pay_spend(budgets)
+    return outcome
 
 
 def _clean_contact(request: PayRequest, *, region: str) -> tuple[str, str]:

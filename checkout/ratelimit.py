@@ -1,7 +1,19 @@
-"""Pay rate limits, per token and per client IP, against card testing.
+"""Pay rate limits against card testing that never lock out honest customers.
 
-Fixed windows counted in the shared cache (Redis in production), so every
-web process sees the same counts.
+Three budgets per window (``DURO_PAY_RATE_WINDOW`` seconds), counted in the
+shared cache (Redis in production) so every web process sees the same counts:
+
+- per **card fingerprint** (``DURO_PAY_RATE_PER_CARD``): one card tried on
+  many sessions, from many addresses — the shape of card testing;
+- per **checkout token** (``DURO_PAY_RATE_PER_TOKEN``): many cards tried on
+  one session;
+- per **client IP** (``DURO_PAY_RATE_PER_IP``), a high ceiling only: Nigerian
+  mobile networks put thousands of customers behind one carrier-grade-NAT
+  address.
+
+A pay is checked against every budget before it starts, and spends from them
+only once it reaches the rail: a pay refused by validation (an empty form, a
+mistyped card) costs nothing. A refusal says how long to wait.
 """
 
 from __future__ import annotations
@@ -12,6 +24,10 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from billing.rails.cards import card_digits, card_fingerprint
+
+Budget = tuple[str, int]  # (bucket, limit)
+
 
 def client_ip(request) -> str:
     if settings.DURO_TRUST_X_FORWARDED_FOR:
@@ -21,22 +37,40 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def _hit(bucket: str, limit: int, window: int) -> bool:
-    """Count one hit; True while the bucket is within its limit."""
-    slot = int(time.time()) // window
-    key = "rl:" + hashlib.sha256(f"{bucket}:{slot}".encode()).hexdigest()[:32]
-    if cache.add(key, 1, timeout=window + 1):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window + 1)
-        return True
-    return count <= limit
+def _key(bucket: str, window: int, now: float) -> str:
+    slot = int(now) // window
+    return "rl:" + hashlib.sha256(f"{bucket}:{slot}".encode()).hexdigest()[:32]
 
 
-def pay_allowed(*, token: str, ip: str) -> bool:
+def pay_budgets(*, token: str, ip: str, card: dict | None) -> list[Budget]:
+    budgets = [(f"pay-token:{token}", settings.DURO_PAY_RATE_PER_TOKEN),
+               (f"pay-ip:{ip}", settings.DURO_PAY_RATE_PER_IP)]
+    number = str((card or {}).get("number") or "")
+    if card_digits(number):
+        fingerprint = card_fingerprint(number, key=settings.DURO_CARD_FINGERPRINT_KEY)
+        budgets.append((f"pay-card:{fingerprint}", settings.DURO_PAY_RATE_PER_CARD))
+    return budgets
+
+
+def pay_wait(budgets: list[Budget], *, now: float | None = None) -> int:
+    """Seconds until every budget has room again; 0 when the pay may go ahead."""
     window = settings.DURO_PAY_RATE_WINDOW
-    ok_token = _hit(f"pay-token:{token}", settings.DURO_PAY_RATE_PER_TOKEN, window)
-    ok_ip = _hit(f"pay-ip:{ip}", settings.DURO_PAY_RATE_PER_IP, window)
-    return ok_token and ok_ip
+    now = time.time() if now is None else now
+    for bucket, limit in budgets:
+        if (cache.get(_key(bucket, window, now)) or 0) >= limit:
+            return max(1, window - int(now) % window)
+    return 0
+
+
+def pay_spend(budgets: list[Budget], *, now: float | None = None) -> None:
+    """Count one pay that reached the rail against every budget."""
+    window = settings.DURO_PAY_RATE_WINDOW
+    now = time.time() if now is None else now
+    for bucket, _ in budgets:
+        key = _key(bucket, window, now)
+        if cache.add(key, 1, timeout=window + 1):
+            continue
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=window + 1)

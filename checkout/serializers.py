@@ -1,4 +1,5 @@
-"""Input validation of the checkout API: every bad field is a 400 naming its param."""
+"""Checkout API serializers: inputs (every bad field is a 400 naming its param) and the
+schema-only shapes of its answers."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from rest_framework import serializers
 
+from appearance.serializers import AppearanceOutput, MerchantNameOutput
 from billing.contacts import InvalidPhone, normalise_email, normalise_phone
+from billing.serializers import FailureOutput, PaymentOutput
 from duro.api.fields import AmountField, CurrencyField, MetadataField
+from duro.api.schema import SchemaOnly
 from duro.regions import region_for
 
 EXPIRY_MIN = timedelta(minutes=30)
@@ -25,7 +29,11 @@ class ReturnUrlField(serializers.CharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 -- a port out of range raises here
+        except ValueError:
+            raise serializers.ValidationError("Not a valid URL.") from None
         live = self.context.get("mode") == "live"
         allowed = ("https",) if live else ("http", "https")
         if parts.scheme not in allowed or not parts.netloc or not parts.hostname:
@@ -82,3 +90,108 @@ class SessionInput(serializers.Serializer):
             raise serializers.ValidationError(
                 {"currency": "A plan session takes the plan's currency; omit currency."})
         return attrs
+
+
+# --- Schema only: the shapes of checkout's answers in OpenAPI -------------------------
+# Each class names the function it documents; the docstrings are published.
+
+SESSION_STATUSES = ["open", "processing", "completed", "expired"]
+PAY_STATUSES = ["completed", "failed", "requires_otp", "processing", "open", "expired"]
+
+
+class SessionOutput(SchemaOnly, serializers.Serializer):
+    """A checkout session: `GET /v1/checkout/sessions/{id}` is the verify call."""
+    # Documents payloads.session_payload.
+
+    id = serializers.CharField()
+    token = serializers.CharField()
+    url = serializers.URLField()
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(SESSION_STATUSES)
+    amount = serializers.IntegerField(help_text="Minor units: 1500000 is ₦15,000.")
+    currency = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    plan_id = serializers.CharField(allow_null=True)
+    success_url = serializers.CharField(allow_null=True)
+    cancel_url = serializers.CharField(allow_null=True)
+    customer_email = serializers.CharField(allow_null=True)
+    customer_phone = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField(child=serializers.JSONField())
+    expires_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    customer_id = serializers.CharField(allow_null=True)
+    subscription_id = serializers.CharField(allow_null=True)
+    invoice_id = serializers.CharField(allow_null=True)
+    payment = PaymentOutput(allow_null=True)
+
+
+class PlanSummaryOutput(SchemaOnly, serializers.Serializer):
+    # Documents payloads.plan_summary.
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    interval = serializers.CharField()
+    interval_count = serializers.IntegerField()
+    trial_days = serializers.IntegerField()
+    cadence = serializers.CharField()
+
+
+class PrefillOutput(SchemaOnly, serializers.Serializer):
+    email = serializers.CharField(allow_null=True)
+    phone = serializers.CharField(allow_null=True)
+
+
+class RailOutput(SchemaOnly, serializers.Serializer):
+    id = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
+
+
+class HydrateOutput(SchemaOnly, serializers.Serializer):
+    """What the hosted page shows: never the metadata, never anything secret."""
+    # Documents api.hydrate_payload.
+
+    merchant = MerchantNameOutput()
+    mode = serializers.ChoiceField(["test", "live"])
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(SESSION_STATUSES)
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    amount_label = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    plan = PlanSummaryOutput(allow_null=True)
+    prefill = PrefillOutput()
+    rails = RailOutput(many=True)
+    expires_at = serializers.DateTimeField()
+    cancel_url = serializers.CharField(allow_null=True)
+    appearance = AppearanceOutput()
+
+
+class TransferOutput(SchemaOnly, serializers.Serializer):
+    # Documents the bank-transfer rail's instructions (billing/rails/transfer.py).
+    bank_name = serializers.CharField()
+    account_number = serializers.CharField()
+    account_name = serializers.CharField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class PayResult(serializers.Serializer):
+    """Where a pay left the session; `error` only when it failed or asks for the OTP again,
+    `transfer` only while a bank transfer is awaited."""
+    # Documents outcomes.PayOutcome.as_dict. Not SchemaOnly (nor named …Output): `error`
+    # and `transfer` are optional.
+
+    status = serializers.ChoiceField(PAY_STATUSES)
+    reference = serializers.CharField()
+    redirect_url = serializers.CharField(allow_null=True)
+    error = FailureOutput(required=False)
+    transfer = TransferOutput(required=False)
+
+
+class StatusOutput(SchemaOnly, serializers.Serializer):
+    # Documents api.StatusView's answer.
+    status = serializers.ChoiceField(SESSION_STATUSES)
+    reference = serializers.CharField()
+    redirect_url = serializers.CharField(allow_null=True)

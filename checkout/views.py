@@ -201,9 +201,13 @@ def _pay_and_answer(request, session: CheckoutSession, pay: PayRequest, values: 
     form errors on the step the customer is on."""
     try:
         outcome = checkout_pay(token=session.token, ip=client_ip(request), request=pay)
-    except RateLimited:
-        return _state_page(request, session, values=values, status_code=429,
-                           form_error="Too many payment attempts. Please wait a few minutes.")
+    except RateLimited as exc:
+        response = _state_page(request, session, values=values, status_code=429,
+                               form_error="Too many payment attempts. Please wait a few "
+                                          "minutes.")
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     except Gone:
         session.refresh_from_db()
         return _render(request, session, "checkout/expired.html", status=410)

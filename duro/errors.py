@@ -59,6 +59,10 @@ class PaymentRefused(DuroError):
 
 
 class RateLimited(DuroError):
-    """Too many attempts in a short time; the caller should wait."""
+    """Too many attempts in a short time; the caller should wait ``retry_after`` seconds."""
 
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

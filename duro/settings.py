@@ -186,7 +186,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["duro.api.authentication.SecretKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["duro.api.authentication.IsMerchant"],
     "DEFAULT_RENDERER_CLASSES": ["djangorestframework_camel_case.render.CamelCaseJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["djangorestframework_camel_case.parser.CamelCaseJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["duro.api.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "duro.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -204,14 +204,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "CAMELIZE_NAMES": True,
+    "ENFORCE_NON_BLANK_FIELDS": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "duro.api.openapi.envelope_responses",
     ],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"SecretKey": {"type": "http", "scheme": "bearer"}},
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "checkout.serializers.SESSION_STATUSES",
+        "PaymentStatusEnum": "billing.serializers.PAYMENT_STATUSES",
+        "EndpointStatusEnum": "webhooks.models.WebhookEndpoint.Status",
     },
-    "SECURITY": [{"SecretKey": []}],
 }
 
 # --- Auth, i18n, static ------------------------------------------------------------
@@ -265,6 +268,9 @@ DURO_WEBHOOK_TIMEOUT = env.float("DURO_WEBHOOK_TIMEOUT", default=15.0)
 DURO_WEBHOOK_LEASE_SECONDS = env.int("DURO_WEBHOOK_LEASE_SECONDS", default=120)
 DURO_WEBHOOK_MAX_COUNTDOWN = env.int("DURO_WEBHOOK_MAX_COUNTDOWN", default=300)
 DURO_WEBHOOK_ROTATION_GRACE_HOURS = env.int("DURO_WEBHOOK_ROTATION_GRACE_HOURS", default=24)
+# Test-mode endpoints may point at loopback (a receiver on the developer's machine) only
+# when the operator allows it; never in live mode.
+DURO_WEBHOOK_ALLOW_LOOPBACK = env.bool("DURO_WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 # Dunning: retry a failed renewal this many days after it was due, then cancel.
 DURO_DUNNING_DAYS = env.list("DURO_DUNNING_DAYS", cast=int, default=[1, 3, 5])
 DURO_RENEWAL_BATCH = env.int("DURO_RENEWAL_BATCH", default=200)
@@ -289,6 +295,10 @@ DURO_CARD_FINGERPRINT_KEY = env.str("DURO_CARD_FINGERPRINT_KEY", default="") or 
     SECRET_KEY.encode(), b"duro.card-fingerprint", hashlib.sha256).hexdigest()
 DURO_PAY_RATE_WINDOW = env.int("DURO_PAY_RATE_WINDOW", default=600)  # seconds
 DURO_PAY_RATE_PER_TOKEN = env.int("DURO_PAY_RATE_PER_TOKEN", default=20)
-DURO_PAY_RATE_PER_IP = env.int("DURO_PAY_RATE_PER_IP", default=60)
+# A high ceiling only: carrier-grade NAT puts many mobile customers behind one address.
+DURO_PAY_RATE_PER_IP = env.int("DURO_PAY_RATE_PER_IP", default=300)
+DURO_PAY_RATE_PER_CARD = env.int("DURO_PAY_RATE_PER_CARD", default=10)
+# HSTS on every https answer (never on plain http: SecurityMiddleware sends it only there).
+SECURE_HSTS_SECONDS = env.int("DURO_HSTS_SECONDS", default=31_536_000)
 DURO_TRUST_X_FORWARDED_FOR = env.bool("DURO_TRUST_X_FORWARDED_FOR", default=False)
 DURO_PAY_WAIT_SECONDS = env.float("DURO_PAY_WAIT_SECONDS", default=5.0)

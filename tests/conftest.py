@@ -103,6 +103,13 @@ def brand(acme, django_capture_on_commit_callbacks):
 
 
 @pytest.fixture(autouse=True)
+def _local_webhook_receivers(settings):
+    """Webhook tests post to receivers on 127.0.0.1, as `./dev up` lets a developer do;
+    the SSRF tests turn this off where they check that loopback is refused."""
+    settings.DURO_WEBHOOK_ALLOW_LOOPBACK = True
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters and cached config must not leak from one test to the next."""
     from django.core.cache import cache

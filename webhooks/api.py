@@ -11,8 +11,9 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from duro.api.pagination import paginate
+from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
+from duro.errors import Invalid
 from webhooks.endpoints import (
     endpoint_create,
     endpoint_delete,
@@ -34,7 +35,8 @@ from webhooks.serializers import (
 
 
 class EndpointListView(DuroAPIView):
-    @extend_schema(summary="List webhook endpoints", responses=EndpointOutput(many=True))
+    @extend_schema(summary="List webhook endpoints", responses=EndpointOutput(many=True),
+                   parameters=list_parameters())
     def get(self, request):
         rows, has_more = paginate(endpoint_list(merchant_id=request.user.id),
                                   request.query_params)
@@ -84,11 +86,14 @@ class EndpointRotateSecretView(DuroAPIView):
 
 
 class EventListView(DuroAPIView):
-    @extend_schema(summary="List events", responses=EventOutput(many=True), parameters=[
-        OpenApiParameter("type", str, enum=list(EVENT_TYPES), required=False)])
+    @extend_schema(summary="List events", responses=EventOutput(many=True),
+                   parameters=list_parameters(
+                       OpenApiParameter("type", str, enum=list(EVENT_TYPES), required=False)))
     def get(self, request):
-        events = event_list(merchant_id=request.user.id,
-                            type=request.query_params.get("type") or None)
+        type_ = request.query_params.get("type") or None
+        if type_ is not None and type_ not in EVENT_TYPES:
+            raise Invalid("Not an event type Duro sends.", code="invalid_choice", param="type")
+        events = event_list(merchant_id=request.user.id, type=type_)
         rows, has_more = paginate(events, request.query_params)
         return Response({"data": [event_payload(e) for e in rows], "has_more": has_more})
 

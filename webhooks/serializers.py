@@ -20,7 +20,7 @@ class EndpointInput(serializers.Serializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=[*EVENT_TYPES, "*"]), allow_empty=False,
         max_length=len(EVENT_TYPES) + 1,
-        help_text='Event types to receive, or ["*"] for every type.',
+        help_text='Event types to receive, or ["*"] for every type.', min_length=1,
     )
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=WebhookEndpoint.Status.choices, required=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions, permissions
 
+from duro.api import openapi  # noqa: F401 -- registers SecretKeyScheme with drf-spectacular
 from duro.keys import key_resolve, key_touch
 from duro.models import ApiKey
 from duro.modes import set_mode

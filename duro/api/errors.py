@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework import exceptions
@@ -19,6 +20,12 @@ from rest_framework.response import Response
 from duro.errors import Conflict, DuroError, Gone, Invalid, NotFound, PaymentRefused, RateLimited
 
 logger = logging.getLogger(__name__)
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "request_too_large"
+    default_detail = "The request body is larger than Duro accepts."
 
 
 class IdempotencyError(Conflict):
@@ -71,11 +78,15 @@ def _first_validation_error(detail, path: str = "") -> tuple[str | None, str, st
 def exception_handler(exc, context):
     if isinstance(exc, DuroError):
         status, type_ = status_of(exc)
-        return Response(envelope(type_, exc.code, exc.message, camel(exc.param)), status=status)
+        retry_after = getattr(exc, "retry_after", None)
+        return Response(envelope(type_, exc.code, exc.message, camel(exc.param)), status=status,
+                        headers={"Retry-After": str(retry_after)} if retry_after else None)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
 
     headers = {}
     if isinstance(exc, exceptions.APIException):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from duro.models import CURRENCIES
@@ -12,6 +13,8 @@ METADATA_MAX_KEY_LENGTH = 40
 METADATA_MAX_VALUE_LENGTH = 500
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": settings.DURO_MAX_AMOUNT,
+                      "description": "Integer in minor units: 1500000 is ₦15,000."})
 class AmountField(serializers.Field):
     """A positive integer in minor units. Floats, strings, booleans, zero, negatives: refused."""
 
@@ -55,6 +58,15 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({
+    "type": "object", "maxProperties": METADATA_MAX_KEYS,
+    "description": f"A flat object: ≤ {METADATA_MAX_KEYS} keys of 1–{METADATA_MAX_KEY_LENGTH} "
+                   f"characters; values are strings (≤ {METADATA_MAX_VALUE_LENGTH} characters), "
+                   "numbers, booleans or null.",
+    "additionalProperties": {"nullable": True, "oneOf": [
+        {"type": "string", "maxLength": METADATA_MAX_VALUE_LENGTH}, {"type": "number"},
+        {"type": "boolean"}]},
+})
 class MetadataField(serializers.JSONField):
     """A flat JSON object: ≤ 50 keys of 1–40 characters, no nesting, strings ≤ 500."""
 

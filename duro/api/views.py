@@ -15,14 +15,36 @@ from duro.api.idempotency import (
     idempotency_release,
     request_fingerprint,
 )
+from duro.errors import Invalid, NotFound
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
+    OpenApiParameter.HEADER, required=False,
     description="Replays the first response for the same key and body (kept ≥ 24 h).",
 )
 
 
-class DuroAPIView(APIView):
+class BaseAPIView(APIView):
+    """Every API view, public ones included: text no store can hold never reaches a query.
+
+    A NUL in a path id is a 404 (no object has such an id); a NUL in a query
+    parameter is a 400 naming it (PostgreSQL refuses NUL in text outright), and
+    so is a parameter given empty (``?status=``): leave it out to not filter.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        if any("\x00" in str(value) for value in kwargs.values()):
+            raise NotFound("No such resource.")
+        for name, values in request.query_params.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                raise Invalid("Query parameters must not contain NUL characters.",
+                              param=None if "\x00" in name else name)
+            if name and not all(values):
+                raise Invalid("Give this parameter a value, or leave it out.", param=name)
+        super().initial(request, *args, **kwargs)
+
+
+class DuroAPIView(BaseAPIView):
     """Every authenticated endpoint derives from this: POSTs honour ``Idempotency-Key``."""
 
     _idempotency_record = None
@@ -62,15 +84,12 @@ class MerchantView(DuroAPIView):
 
     @extend_schema(
         summary="The merchant behind this key",
-        responses=inline_serializer(
-            "MerchantEnvelope",
-            {"data": inline_serializer("Merchant", {
-                "id": serializers.CharField(), "name": serializers.CharField(),
-                "mode": serializers.ChoiceField(["test", "live"]),
-                "supportEmail": serializers.EmailField(), "timezone": serializers.CharField(),
-                "defaultCurrency": serializers.CharField(),
-            })},
-        ),
+        responses=inline_serializer("Merchant", {
+            "id": serializers.CharField(), "name": serializers.CharField(),
+            "mode": serializers.ChoiceField(["test", "live"]),
+            "supportEmail": serializers.CharField(), "timezone": serializers.CharField(),
+            "defaultCurrency": serializers.CharField(),
+        }),
     )
     def get(self, request):
         merchant = request.user

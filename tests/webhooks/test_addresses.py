@@ -50,11 +50,57 @@ def test_live_accepts_public_https(monkeypatch):
         "hooks.shop.example", 8443, "/in?x=1", "93.184.215.14")
 
 
-def test_test_mode_allows_localhost_and_http():
-    for url in ("http://localhost:8000/hooks", "http://127.0.0.1:9000/x", "http://10.1.2.3/x"):
+def test_test_mode_allows_http_and_loopback_when_the_operator_allows_it(settings):
+    settings.DURO_WEBHOOK_ALLOW_LOOPBACK = True
+    for url in ("http://localhost:8000/hooks", "http://127.0.0.1:9000/x", "http://[::1]:9/x"):
         url_validate(url, mode="test")
     with pytest.raises(UnsafeUrlError):
         url_validate("ftp://localhost/x", mode="test")
+
+
+def test_loopback_is_refused_in_test_mode_unless_the_operator_allows_it(settings):
+    settings.DURO_WEBHOOK_ALLOW_LOOPBACK = False
+    for url in ("http://127.0.0.1:6379/", "http://localhost:8000/hooks", "http://[::1]/x"):
+        with pytest.raises(UnsafeUrlError):
+            url_validate(url, mode="test")
+
+
+def test_loopback_is_never_allowed_in_live_mode(settings):
+    settings.DURO_WEBHOOK_ALLOW_LOOPBACK = True
+    with pytest.raises(UnsafeUrlError):
+        url_validate("https://127.0.0.1/x", mode="live")
+
+
+@pytest.mark.parametrize("mode", ["test", "live"])
+@pytest.mark.parametrize("host", [
+    "169.254.169.254", "10.1.2.3", "192.168.1.1", "[fe80::1]", "0.0.0.0", "224.0.0.1",
+    "240.0.0.1", "100.64.0.1", "[fc00::1]", "[::]",
+    "[::ffff:169.254.169.254]",         # IPv4-mapped
+    "[2002:a9fe:a9fe::]",               # 6to4 of 169.254.169.254
+    "[64:ff9b::a9fe:a9fe]",             # NAT64 of 169.254.169.254
+    "[2001:0:4136:e378:8000:63bf:f5fe:fffe]",  # Teredo, client 10.1.0.1
+])
+def test_private_and_reserved_addresses_are_refused_in_both_modes(settings, mode, host):
+    settings.DURO_WEBHOOK_ALLOW_LOOPBACK = True
+    with pytest.raises(UnsafeUrlError):
+        url_validate(f"https://{host}/x", mode=mode)
+
+
+def test_addresses_embedding_a_public_ipv4_are_judged_by_it():
+    assert address_is_public("2002:5db8:d70e::")        # 6to4 of 93.184.215.14
+    assert address_is_public("64:ff9b::5db8:d70e")      # NAT64 of 93.184.215.14
+    assert not address_is_public("::ffff:10.0.0.1")
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_send_time_recheck_refuses_a_test_name_that_resolves_privately(acme, monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", fake_dns({"hooks.shop.example": "10.0.0.7"}))
+    endpoint_make(acme.merchant.id, "http://hooks.shop.example/in")
+    pay_emit(acme.merchant.id)
+    with mode_context("test"):
+        d = delivery_attempt(delivery_id=Delivery.objects.first().pk)
+        attempt = d.attempts.get()
+    assert attempt.status_code is None and "10.0.0.7" in attempt.error
 
 
 def test_address_classes():
