@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
+from unfold.admin import TabularInline
 
 from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, ReadOnlyAdmin, access
 from duro.modes import current_mode
@@ -74,7 +75,7 @@ def _show_secrets(model_admin, request, endpoints, title):
     return TemplateResponse(request, "admin/duro/webhook_secrets.html", context)
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
@@ -109,7 +110,7 @@ class EventAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{count} deliveries queued.", messages.SUCCESS)
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False

@@ -17,8 +17,8 @@ support    (blacklist customers)     everything but keys and the team
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.http import Http404
+from unfold.admin import ModelAdmin
 
 from duro.models import Membership
 from duro.modes import peek_mode
@@ -75,7 +75,7 @@ def role_of(request) -> str | None:
     return membership.role if membership else None
 
 
-class MerchantScopedAdmin(admin.ModelAdmin):
+class MerchantScopedAdmin(ModelAdmin):
     """A ModelAdmin whose every query, object and choice is scoped to one merchant."""
 
     section = "billing"

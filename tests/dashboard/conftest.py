@@ -82,3 +82,6 @@ def owner_client(merchant) -> Client:
     client = Client()
     client.force_login(get_user_model().objects.get(username=merchant.admin_user))
     return client
+
+
+from tests.appearance.conftest import axe_source  # noqa: E402, F401  (one npm fetch)
