@@ -67,6 +67,18 @@ def two_merchants(make_merchant, settings, monkeypatch):
     return a, b
 
 
+@pytest.fixture
+def owner(settings, live_server):
+    """For browser tests: a merchant with one paid test subscription, served live."""
+    from duro.merchants import merchant_create
+
+    settings.DURO_PUBLIC_URL = live_server.url
+    owner = merchant_create(name="Chop Life Kitchen", email="owner@choplife.test",
+                            password="pw-chop-life-1")
+    pay(APIClient(), make_session(client_for(owner.keys["test"]["secret"]))["token"])
+    return owner
+
+
 def staff_client(merchant, role: str) -> Client:
     User = get_user_model()
     username = f"{role}@{merchant.merchant.slug}.test"

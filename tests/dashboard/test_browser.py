@@ -41,7 +41,7 @@ def test_owner_runs_the_integration_from_the_dashboard(live_server, settings, pa
 
     page.goto(f"{live_server.url}/admin/webhooks/webhookendpoint/add/")
     page.fill("#id_url", f"{shop.url}/hooks/duro")
-    page.fill("#id_events", '["*"]')
+    assert page.is_checked("#id_events_0")  # all events, by default
     page.click("[name=_save]")
     page.wait_for_selector("[data-secret]")
     assert page.inner_text("[data-secret]").startswith("whsec_")

@@ -7,7 +7,7 @@ import pytest
 
 from billing.models import Subscription
 from duro.modes import mode_context
-from tests.dashboard.test_browser_theme import owner, shoot, sign_in  # noqa: F401
+from tests.dashboard.test_browser_theme import shoot, sign_in
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.django_db(transaction=True, databases="__all__")]
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser,
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_subscription_page_cancels_at_period_end_after_confirming(chromium, live_server,
-                                                                  owner, width):  # noqa: F811
+                                                                  owner, width):
     with mode_context("test"):
         sub = Subscription.objects.get(merchant_id=owner.merchant.id)
     context, page = sign_in(chromium, live_server, owner, width)
@@ -34,5 +34,29 @@ def test_subscription_page_cancels_at_period_end_after_confirming(chromium, live
         assert not page.is_visible("#duro-cancel-period-end")
         with mode_context("test"):
             assert Subscription.objects.get(pk=sub.pk).status == "non_renewing"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_webhook_endpoint_page_picks_events_and_sends_a_test(chromium, live_server, owner,
+                                                             shop, width):
+    context, page = sign_in(chromium, live_server, owner, width)
+    try:
+        page.goto(f"{live_server.url}/admin/webhooks/webhookendpoint/add/")
+        page.fill("#id_url", f"{shop.url}/hooks/duro")
+        page.uncheck("input[name=events][value='*']")
+        page.check("input[name=events][value=payment_success]")
+        page.click("[name=_save]")
+        page.wait_for_selector("[data-secret]")
+        page.goto(f"{live_server.url}/admin/webhooks/webhookendpoint/")
+        page.click(f"text={shop.url}/hooks/duro")
+        page.wait_for_selector("#duro-send-test")
+        assert page.is_checked("input[name=events][value=payment_success]")
+        assert not page.is_checked("input[name=events][value='*']")
+        page.click("#duro-send-test")
+        page.wait_for_selector("text=Test event sent")
+        assert "webhook_test" in page.inner_text("#duro-deliveries")
+        shoot(page, "webhook-endpoint", width)
     finally:
         context.close()

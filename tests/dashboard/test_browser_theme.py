@@ -6,27 +6,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from rest_framework.test import APIClient
 
-from duro.merchants import merchant_create
 from tests.browser import ARTIFACTS
-from tests.checkout.factories import make_session, pay
-from tests.conftest import client_for
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.django_db(transaction=True, databases="__all__")]
 
 MENU = ["Payments", "Subscriptions", "Customers", "Checkout", "Developers", "Appearance",
         "Team"]
-
-
-@pytest.fixture
-def owner(settings, live_server):
-    settings.DURO_PUBLIC_URL = live_server.url
-    owner = merchant_create(name="Chop Life Kitchen", email="owner@choplife.test",
-                            password="pw-chop-life-1")
-    pay(APIClient(), make_session(client_for(owner.keys["test"]["secret"]))["token"])
-    return owner
 
 
 def sign_in(chromium, live_server, owner, width: int):
