@@ -60,3 +60,18 @@ def test_webhook_endpoint_page_picks_events_and_sends_a_test(chromium, live_serv
         shoot(page, "webhook-endpoint", width)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_create_a_test_session_in_major_units_and_open_it(chromium, live_server, owner, width):
+    context, page = sign_in(chromium, live_server, owner, width)
+    try:
+        page.goto(f"{live_server.url}/admin/checkout/checkoutsession/add/")
+        page.fill("#id_amount", "2,500")
+        page.select_option("#id_currency", "NGN")
+        shoot(page, "test-session", width)
+        page.click(".duro-page [type=submit]")
+        page.wait_for_url("**/checkout/**")
+        assert "₦2,500.00" in page.inner_text("body")
+    finally:
+        context.close()
