@@ -310,3 +310,7 @@ UNFOLD = {
         "800": "#0a4835", "900": "#083b2c", "950": "#042219"}},
     "STYLES": ["dashboard.navigation.stylesheet"],
 }
+
+# ./dev up sets this: the schema generator's warnings stay out of the server's console.
+SPECTACULAR_SETTINGS["DISABLE_ERRORS_AND_WARNINGS"] = env.bool("DURO_QUIET_SCHEMA",
+                                                               default=False)
