@@ -151,7 +151,9 @@ class AppearanceAdmin(MerchantScopedAdmin):
             "draft": draft, "versions": versions, "warnings": contrast_warnings(draft),
             "logo_url": Appearance(tokens=draft).logo_url,
             "preview_url": reverse("admin:appearance-preview", args=[merchant.id]),
-            "unpublished": config.published is None or config.published.tokens != draft,
+            # A fresh merchant's draft is Duro's default look, which is what customers see.
+            "unpublished": draft != {**DEFAULTS, **(config.published.tokens
+                                                    if config.published else {})},
             "can_edit": self.has_change_permission(request),
         }
         return TemplateResponse(request, "appearance/admin/builder.html", context)

@@ -1,14 +1,15 @@
 """Dashboard pages of billing: plans, customers, subscriptions, invoices, payments, refunds.
 
-Payments and invoices carry a Refund button (:mod:`billing.admin_refunds`)."""
+Payments and invoices carry a Refund button (:mod:`billing.admin_refunds`); a
+subscription's page and its cancel buttons are :mod:`billing.admin_subscriptions`."""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
-from django.utils import timezone
+from django.contrib import admin
 
 from billing.admin_refunds import RefundButtonAdmin
+from billing.admin_subscriptions import SubscriptionAdmin
 from billing.models import (
     Customer,
     DunningPolicy,
@@ -16,11 +17,9 @@ from billing.models import (
     PaymentAttempt,
     Plan,
     Refund,
-    Subscription,
 )
 from billing.refunds import refund_left
-from billing.subscriptions import customer_set_blacklisted, subscription_cancel
-from duro.dashboard.actions import confirm_in_live
+from billing.subscriptions import customer_set_blacklisted
 from duro.dashboard.tenancy import EDIT, VIEW, MerchantScopedAdmin, ReadOnlyAdmin, access
 from duro.money import format_amount
 
@@ -77,49 +76,6 @@ class CustomerAdmin(MerchantScopedAdmin):
         # Support staff may blacklist, though everything else is read-only for them.
         return access(request, self.section) in (EDIT, VIEW)
 
-
-
-@admin.register(Subscription)
-class SubscriptionAdmin(MerchantScopedAdmin):
-    """Read-only: its fields are the renewal engine's schedule and the terms it was sold
-    with, so a form could charge early or late. Only the cancel actions change it."""
-
-    list_display = ["id", "customer", "plan", "status", "current_period_end",
-                    "cancel_at_period_end", "created_at"]
-    list_filter = ["status", "cancel_at_period_end"]
-    search_fields = ["id", "customer__email", "customer__phone"]
-    list_select_related = ["customer", "plan"]
-    exclude = ["merchant_id"]
-    actions = ["cancel_at_period_end", "cancel_now"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # the form is a view; the actions below need "cancel", not "change"
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_cancel_permission(self, request):
-        return access(request, self.section) == EDIT
-
-    def _cancel(self, request, queryset, *, at_period_end: bool) -> None:
-        for sub in queryset:
-            subscription_cancel(merchant_id=sub.merchant_id, subscription_id=sub.pk,
-                                at_period_end=at_period_end, now=timezone.now())
-        self.message_user(request, f"Cancelled {len(queryset)} subscription(s).",
-                          messages.SUCCESS)
-
-    @admin.action(description="Cancel at period end", permissions=["cancel"])
-    @confirm_in_live("cancel these subscriptions at the end of their period")
-    def cancel_at_period_end(self, request, queryset):
-        self._cancel(request, queryset, at_period_end=True)
-
-    @admin.action(description="Cancel now", permissions=["cancel"])
-    @confirm_in_live("cancel these subscriptions now")
-    def cancel_now(self, request, queryset):
-        self._cancel(request, queryset, at_period_end=False)
 
 
 class DunningPolicyForm(forms.ModelForm):
@@ -221,3 +177,6 @@ class RefundAdmin(ReadOnlyAdmin):
     @admin.display(description="Amount", ordering="amount")
     def total(self, obj):
         return money(obj)
+
+
+__all__ = ["SubscriptionAdmin"]  # registered on import, with the other billing pages

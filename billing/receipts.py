@@ -23,10 +23,12 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from appearance.contrast import AA_NORMAL_TEXT, contrast_ratio
 from appearance.selectors import Appearance, published_appearance
@@ -34,6 +36,7 @@ from billing.models import Invoice
 from duro.db import atomic
 from duro.models import Merchant
 from duro.money import format_amount, format_cadence
+from duro.regions import DEFAULT_TIMEZONE
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class Receipt:
     card_brand: str | None = None
     card_last4: str | None = None
     paid_at: object = None
+    time_zone: str = DEFAULT_TIMEZONE  # the merchant's: the receipt's date is theirs
 
 
 def _support_contact(appearance: Appearance, merchant_id: str) -> str:
@@ -86,14 +90,15 @@ def receipt_deliver(*, receipt: Receipt) -> None:
                  if receipt.card_last4 and receipt.card_brand else None),
         "success_message": appearance.tokens.get("success_message") or "Payment successful",
     }
+    with timezone.override(ZoneInfo(receipt.time_zone)):
+        text = render_to_string("billing/emails/receipt.txt", context)
+        html = render_to_string("billing/emails/receipt.html", context)
     message = EmailMultiAlternatives(
         subject=f"Your receipt from {receipt.merchant_name} · {receipt.reference}",
-        body=render_to_string("billing/emails/receipt.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[receipt.to],
+        body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[receipt.to],
         reply_to=[support] if "@" in support else None,
     )
-    message.attach_alternative(render_to_string("billing/emails/receipt.html", context),
-                               "text/html")
+    message.attach_alternative(html, "text/html")
     message.send(fail_silently=False)
 
 
@@ -106,8 +111,9 @@ def receipt_for_invoice(invoice: Invoice) -> Receipt | None:
     payment = (invoice.payments.filter(status="succeeded").order_by("-created_at").first())
     sub = invoice.subscription
     plan = sub.plan if sub is not None else None
-    merchant_name = (Merchant.objects.filter(pk=invoice.merchant_id)
-                     .values_list("name", flat=True).first() or "")
+    merchant_name, time_zone = (Merchant.objects.filter(pk=invoice.merchant_id)
+                                .values_list("name", "timezone").first()
+                                or ("", DEFAULT_TIMEZONE))
     return Receipt(
         merchant_id=invoice.merchant_id, merchant_name=merchant_name,
         to=invoice.receipt_email or customer.email,
@@ -118,7 +124,7 @@ def receipt_for_invoice(invoice: Invoice) -> Receipt | None:
         description=invoice.description or None,
         card_brand=payment.card_brand if payment else None,
         card_last4=payment.card_last4 if payment else None,
-        paid_at=invoice.paid_at,
+        paid_at=invoice.paid_at, time_zone=time_zone,
     )
 
 

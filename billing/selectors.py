@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from billing.models import DunningPolicy, Invoice, PaymentAttempt, Refund, Subscription
@@ -141,35 +141,69 @@ def _by_day(rows) -> dict[date, int]:
 
 @dataclass(frozen=True)
 class PaymentStats:
-    """Payments created since a moment: what succeeded (per currency, per day paid) and failed."""
+    """Payments since a moment: net revenue per currency (refunds subtracted, never two
+    currencies added together), per day; failures and recoveries (a payment that
+    succeeded on an invoice after a failed attempt), per day."""
 
-    revenue: dict[str, int]  # currency -> minor units
-    revenue_by_day: dict[date, int]  # day paid -> minor units, all currencies
+    revenue: dict[str, int]  # currency -> net minor units (succeeded - refunded)
+    revenue_by_day: dict[str, dict[date, int]]  # currency -> day -> net minor units
+    refunded: dict[str, int]  # currency -> minor units refunded
     succeeded: int
     failed: int
+    failed_by_day: dict[date, int]
+    recovered: int
+    recovered_by_day: dict[date, int]
 
 
 def payment_stats(*, merchant_id: str | None, since: datetime) -> PaymentStats:
-    payments = PaymentAttempt.objects.filter(created_at__gte=since, **_scope(merchant_id))
-    succeeded = payments.filter(status="succeeded")
-    revenue = {row["currency"]: row["total"] or 0
-               for row in succeeded.values("currency").annotate(total=Sum("amount"))}
-    daily = succeeded.annotate(day=TruncDate("paid_at")).values("day").annotate(n=Sum("amount"))
-    counts = payments.aggregate(failed=Count("id", filter=Q(status="failed")),
-                                ok=Count("id", filter=Q(status="succeeded")))
-    return PaymentStats(revenue=revenue, revenue_by_day=_by_day(daily),
-                        succeeded=counts["ok"], failed=counts["failed"])
+    """Days are in the current time zone (the dashboard activates the merchant's)."""
+    scope = _scope(merchant_id)
+    succeeded = PaymentAttempt.objects.filter(status="succeeded", paid_at__gte=since, **scope)
+    refunds = Refund.objects.filter(status="succeeded", created_at__gte=since, **scope)
+    revenue: dict[str, int] = {}
+    by_day: dict[str, dict[date, int]] = {}
+    refunded: dict[str, int] = {}
+    for rows, sign in ((succeeded.annotate(day=TruncDate("paid_at")), 1),
+                       (refunds.annotate(day=TruncDate("created_at")), -1)):
+        for row in rows.values("currency", "day").annotate(n=Sum("amount")):
+            amount = sign * (row["n"] or 0)
+            revenue[row["currency"]] = revenue.get(row["currency"], 0) + amount
+            days = by_day.setdefault(row["currency"], {})
+            days[row["day"]] = days.get(row["day"], 0) + amount
+            if sign < 0:
+                refunded[row["currency"]] = refunded.get(row["currency"], 0) - amount
+    failed = PaymentAttempt.objects.filter(status="failed", created_at__gte=since, **scope)
+    recovered = succeeded.filter(invoice__payments__status="failed",
+                                 invoice__payments__created_at__lt=F("paid_at")).distinct()
+    return PaymentStats(
+        revenue=revenue, revenue_by_day=by_day, refunded=refunded,
+        succeeded=succeeded.count(), failed=failed.count(),
+        failed_by_day=_by_day(failed.annotate(day=TruncDate("created_at")).values("day")
+                              .annotate(n=Count("id"))),
+        recovered=recovered.count(),
+        recovered_by_day=_by_day(
+            PaymentAttempt.objects.filter(pk__in=recovered.values("pk"))
+            .annotate(day=TruncDate("paid_at")).values("day").annotate(n=Count("id"))))
+
+
+# How many months one interval of each kind lasts (for MRR).
+MONTHS_PER_INTERVAL = {"daily": 12 / 365, "weekly": 12 / 52, "monthly": 1, "quarterly": 3,
+                       "biannually": 6, "annually": 12}
+# Subscriptions that bring in recurring revenue now (a trial pays nothing yet).
+PAYING_STATUSES = ("active", "past_due", "non_renewing")
 
 
 @dataclass(frozen=True)
 class SubscriptionStats:
-    """Subscriptions now live, and those started or canceled since a moment (also per day)."""
+    """Subscriptions now live, and those started or canceled since a moment (also per day);
+    MRR: what the paying ones bring in a month, per currency."""
 
     live: int
     new: int
     churned: int
     new_by_day: dict[date, int]
     churned_by_day: dict[date, int]
+    mrr: dict[str, int]  # currency -> minor units a month
 
 
 def subscription_stats(*, merchant_id: str | None, since: datetime) -> SubscriptionStats:
@@ -179,7 +213,13 @@ def subscription_stats(*, merchant_id: str | None, since: datetime) -> Subscript
     new_daily = new.annotate(day=TruncDate("created_at")).values("day").annotate(n=Count("id"))
     churn_daily = churned.annotate(day=TruncDate("canceled_at")).values("day").annotate(
         n=Count("id"))
+    mrr: dict[str, float] = {}
+    for row in (subscriptions.filter(status__in=PAYING_STATUSES)
+                .values("currency", "interval", "interval_count").annotate(n=Sum("amount"))):
+        months = MONTHS_PER_INTERVAL[row["interval"]] * max(row["interval_count"], 1)
+        mrr[row["currency"]] = mrr.get(row["currency"], 0) + (row["n"] or 0) / months
     return SubscriptionStats(
         live=subscriptions.filter(status__in=LIVE_STATUSES).count(), new=new.count(),
         churned=churned.count(), new_by_day=_by_day(new_daily),
-        churned_by_day=_by_day(churn_daily))
+        churned_by_day=_by_day(churn_daily),
+        mrr={currency: round(total) for currency, total in mrr.items()})

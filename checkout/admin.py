@@ -15,21 +15,29 @@ from checkout.payloads import hosted_url
 from checkout.sessions import session_create
 from duro.dashboard.tenancy import EDIT, ReadOnlyAdmin, access, membership_of, merchant_id_for
 from duro.errors import DuroError
-from duro.models import Merchant
+from duro.models import CURRENCY_CHOICES, Merchant
 from duro.modes import peek_mode
-from duro.money import format_amount
+from duro.money import format_amount, parse_major
 
 
 class TestSessionForm(forms.Form):
-    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), required=False)
-    amount = forms.IntegerField(min_value=1, required=False,
-                                help_text="One-off amount in kobo, when no plan is chosen.")
+    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), required=False,
+                                  help_text="A subscription to the plan, at its price…")
+    amount = forms.CharField(required=False, max_length=20, label="Amount",
+                             help_text="…or a one-off amount, e.g. 1,500.00.",
+                             widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial="NGN")
     description = forms.CharField(required=False, max_length=500)
 
     def clean(self):
         data = super().clean()
         if bool(data.get("plan")) == bool(data.get("amount")):
             raise forms.ValidationError("Choose a plan or give an amount (not both).")
+        if data.get("amount"):
+            try:
+                data["amount"] = parse_major(data["amount"], data.get("currency") or "NGN")
+            except ValueError as exc:
+                self.add_error("amount", str(exc))
         return data
 
 
@@ -53,17 +61,27 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
                            '<code class="duro-secret">{}</code>', url, url)
 
     def has_add_permission(self, request):
-        return peek_mode() == "test" and access(request, self.section) == EDIT
+        # Shown in both modes: in live mode the page explains why, instead of a bare 403.
+        return access(request, self.section) == EDIT
 
     def add_view(self, request, form_url="", extra_context=None):
-        """Create a test session to try the hosted page."""
+        """Create a test session to try the hosted page (test mode only)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
+        if peek_mode() != "test":
+            context = {**self.admin_site.each_context(request), "opts": CheckoutSession._meta,
+                       "title": "Test sessions are made in test mode",
+                       "reason": "A test session is for trying the hosted page with sandbox "
+                                 "cards; in live mode it would charge real cards. Switch to "
+                                 "test data to create one."}
+            return TemplateResponse(request, "admin/duro/not_in_live.html", context,
+                                    status=403)
         merchant_id = merchant_id_for(request)
         membership = membership_of(request.user)
         merchant = membership.merchant if membership else (
             Merchant.objects.filter(pk=merchant_id).first() if merchant_id else None)
-        form = TestSessionForm(request.POST or None)
+        form = TestSessionForm(request.POST or None, initial={
+            "currency": merchant.default_currency if merchant else "NGN"})
         if merchant is not None:
             form.fields["plan"].queryset = Plan.objects.filter(merchant_id=merchant.id,
                                                                active=True)
@@ -76,6 +94,7 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
                     session = session_create(
                         merchant=merchant, plan_id=plan.id if plan else None,
                         amount=form.cleaned_data.get("amount"),
+                        currency=None if plan else form.cleaned_data["currency"],
                         description=form.cleaned_data.get("description", ""))
                 except DuroError as exc:
                     form.add_error(None, exc.message)

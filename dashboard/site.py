@@ -8,13 +8,16 @@ merchant; merchant staff always see their own.
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from unfold.sites import UnfoldAdminSite
 
+from dashboard.forms import EmailLoginForm
 from dashboard.home import home_metrics
+from dashboard.navigation import GROUP_OF, ORDER, SECTIONS, model_key
 from duro.dashboard.tenancy import membership_of, merchant_id_for, role_of
 from duro.models import Merchant
 from duro.modes import MODES, peek_mode
@@ -22,23 +25,15 @@ from duro.modes import MODES, peek_mode
 MODE_SESSION_KEY = "duro_mode"
 MERCHANT_SESSION_KEY = "duro_merchant"
 
-# Where each model shows in the menu (by "app_label.model"); others keep their app.
-MENU = {
-    "duro.apikey": "Developers",
-    "webhooks.webhookendpoint": "Developers",
-    "webhooks.event": "Developers",
-    "webhooks.delivery": "Developers",
-    "duro.membership": "Team",
-    "duro.merchant": "Team",
-}
-MENU_ORDER = ["Billing", "Checkout", "Developers", "Appearance", "Team"]
+MENU_ORDER = [group for group, _entries in SECTIONS]
 
 
-class DuroAdminSite(admin.AdminSite):
+class DuroAdminSite(UnfoldAdminSite):
     site_header = "Duro"
     site_title = "Duro"
     index_title = "Home"
     index_template = "dashboard/home.html"
+    login_form = EmailLoginForm
 
     def has_permission(self, request):
         return request.user.is_active and request.user.is_staff and (
@@ -66,16 +61,20 @@ class DuroAdminSite(admin.AdminSite):
         return context
 
     def get_app_list(self, request, app_label=None):
+        """Every app's pages regrouped by what merchants do (see :data:`SECTIONS`)."""
         apps = super().get_app_list(request, app_label)
         if app_label:
             return apps
         grouped: dict[str, dict] = {}
         for app in apps:
             for model in app["models"]:
-                key = f"{app['app_label']}.{model['object_name'].lower()}"
-                name = MENU.get(key, app["name"])
+                key = model_key(app, model)
+                name = GROUP_OF.get(key, app["name"])
                 group = grouped.setdefault(name, {**app, "name": name, "models": []})
-                group["models"].append(model)
+                group["models"].append((ORDER.get(key, 99), model))
+        for group in grouped.values():
+            group["models"] = [model for _i, model in sorted(group["models"],
+                                                             key=lambda pair: pair[0])]
         order = {name: i for i, name in enumerate(MENU_ORDER)}
         return sorted(grouped.values(), key=lambda a: (order.get(a["name"], 99), a["name"]))
 

@@ -45,6 +45,7 @@ DURO_PUBLIC_URL = env.str("DURO_PUBLIC_URL", default="http://127.0.0.1:8000").rs
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[DURO_PUBLIC_URL])
 
 INSTALLED_APPS = [
+    "unfold.apps.BasicAppConfig",  # the dashboard's theme: its templates come before the admin's
     "dashboard.apps.DashboardAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "duro.middleware.AdminModeMiddleware",
+    "duro.middleware.DashboardTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -302,3 +304,23 @@ DURO_PAY_RATE_PER_CARD = env.int("DURO_PAY_RATE_PER_CARD", default=10)
 SECURE_HSTS_SECONDS = env.int("DURO_HSTS_SECONDS", default=31_536_000)
 DURO_TRUST_X_FORWARDED_FOR = env.bool("DURO_TRUST_X_FORWARDED_FOR", default=False)
 DURO_PAY_WAIT_SECONDS = env.float("DURO_PAY_WAIT_SECONDS", default=5.0)
+
+# The dashboard's theme (django-unfold): its fonts and scripts ship in its static
+# files; the menu is built per request from what the signed-in role may see.
+UNFOLD = {
+    "SITE_TITLE": "Duro",
+    "SITE_HEADER": "Duro",
+    "SITE_URL": None,
+    "SHOW_VIEW_ON_SITE": False,
+    "SIDEBAR": {"show_search": False, "show_all_applications": False,
+                "navigation": "dashboard.navigation.sidebar"},
+    "COLORS": {"primary": {
+        "50": "#ecf8f3", "100": "#d2efe3", "200": "#a6dfc8", "300": "#6fc8a6",
+        "400": "#39a97f", "500": "#168a62", "600": "#0b6e4f", "700": "#0a5a41",
+        "800": "#0a4835", "900": "#083b2c", "950": "#042219"}},
+    "STYLES": ["dashboard.navigation.stylesheet"],
+}
+
+# ./dev up sets this: the schema generator's warnings stay out of the server's console.
+SPECTACULAR_SETTINGS["DISABLE_ERRORS_AND_WARNINGS"] = env.bool("DURO_QUIET_SCHEMA",
+                                                               default=False)

@@ -61,6 +61,27 @@ def event_emit(*, merchant_id: str, type: str, data: dict) -> Event:
     return event
 
 
+TEST_EVENT_TYPE = "webhook_test"  # sent to one endpoint on request; no subscriber chooses it
+
+
+def event_send_test(*, endpoint: WebhookEndpoint) -> Delivery:
+    """A ``webhook_test`` event delivered to this endpoint only (enabled or not), signed
+    like any other, so a merchant can check its receiver from the dashboard."""
+    mode = current_mode()
+    now = timezone.now()
+    with atomic():
+        event = Event.objects.create(
+            merchant_id=endpoint.merchant_id, type=TEST_EVENT_TYPE, mode=mode,
+            data={"endpointId": endpoint.pk,
+                  "message": "A test event from the Duro dashboard."})
+        delivery = Delivery.objects.create(merchant_id=endpoint.merchant_id, event=event,
+                                           endpoint=endpoint, next_attempt_at=now,
+                                           enqueued_at=now)
+        after_commit(partial(deliveries_enqueue, ids=[delivery.id], mode=mode),
+                     what="deliveries")
+    return delivery
+
+
 def event_resend(*, event: Event) -> list[Delivery]:
     """Fresh deliveries (new attempt history, same event id) to the endpoints that are
     enabled and subscribed *now*; earlier deliveries are left as they are."""

@@ -7,9 +7,10 @@ merchant, for operators.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
+from django.db.models.functions import TruncDate
 
 from duro.errors import NotFound
 from webhooks.models import Delivery, Event, WebhookEndpoint
@@ -47,15 +48,26 @@ def event_get(*, merchant_id: str, event_id: str, with_deliveries: bool = False)
 
 @dataclass(frozen=True)
 class DeliveryStats:
-    """Deliveries created since a moment that are finished (not pending), and succeeded."""
+    """Deliveries created since a moment that are finished (not pending), and succeeded;
+    per day (in the current time zone) how many succeeded and how many failed."""
 
     finished: int
     succeeded: int
+    succeeded_by_day: dict[date, int]
+    failed_by_day: dict[date, int]
 
 
 def delivery_stats(*, merchant_id: str | None, since: datetime) -> DeliveryStats:
     scope = {} if merchant_id is None else {"merchant_id": merchant_id}
-    counts = Delivery.objects.filter(created_at__gte=since, **scope).exclude(
-        status=Delivery.Status.PENDING).aggregate(
-        done=Count("id"), ok=Count("id", filter=Q(status=Delivery.Status.SUCCEEDED)))
-    return DeliveryStats(finished=counts["done"], succeeded=counts["ok"])
+    finished = Delivery.objects.filter(created_at__gte=since, **scope).exclude(
+        status=Delivery.Status.PENDING)
+    succeeded_by_day: dict[date, int] = {}
+    failed_by_day: dict[date, int] = {}
+    for row in (finished.annotate(day=TruncDate("created_at")).values("day", "status")
+                .annotate(n=Count("id"))):
+        target = (succeeded_by_day if row["status"] == Delivery.Status.SUCCEEDED
+                  else failed_by_day)
+        target[row["day"]] = target.get(row["day"], 0) + row["n"]
+    return DeliveryStats(finished=sum(succeeded_by_day.values()) + sum(failed_by_day.values()),
+                         succeeded=sum(succeeded_by_day.values()),
+                         succeeded_by_day=succeeded_by_day, failed_by_day=failed_by_day)

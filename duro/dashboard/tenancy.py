@@ -17,10 +17,10 @@ support    (blacklist customers)     everything but keys and the team
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.http import Http404
+from unfold.admin import ModelAdmin
 
-from duro.models import Membership
+from duro.models import Membership, Merchant
 from duro.modes import peek_mode
 
 OWNER, DEVELOPER, SUPPORT = (Membership.Role.OWNER, Membership.Role.DEVELOPER,
@@ -55,6 +55,19 @@ def merchant_id_for(request) -> str | None:
     return membership.merchant_id if membership else "__nobody__"
 
 
+def timezone_for(request) -> str | None:
+    """The time zone the dashboard shows times in: the merchant's (an operator's chosen
+    merchant's); None for an operator seeing every merchant (times stay in UTC)."""
+    membership = membership_of(request.user)
+    if membership is not None and not request.user.is_superuser:
+        return membership.merchant.timezone
+    merchant_id = merchant_id_for(request) if getattr(request.user, "is_superuser", False) \
+        else None
+    if merchant_id:
+        return Merchant.objects.filter(pk=merchant_id).values_list("timezone", flat=True).first()
+    return None
+
+
 def access(request, section: str) -> str | None:
     """``"edit"``, ``"view"`` or None for this user, section and the current mode."""
     if request.user.is_superuser:
@@ -75,7 +88,7 @@ def role_of(request) -> str | None:
     return membership.role if membership else None
 
 
-class MerchantScopedAdmin(admin.ModelAdmin):
+class MerchantScopedAdmin(ModelAdmin):
     """A ModelAdmin whose every query, object and choice is scoped to one merchant."""
 
     section = "billing"

@@ -67,6 +67,18 @@ def two_merchants(make_merchant, settings, monkeypatch):
     return a, b
 
 
+@pytest.fixture
+def owner(settings, live_server):
+    """For browser tests: a merchant with one paid test subscription, served live."""
+    from duro.merchants import merchant_create
+
+    settings.DURO_PUBLIC_URL = live_server.url
+    owner = merchant_create(name="Chop Life Kitchen", email="owner@choplife.test",
+                            password="pw-chop-life-1")
+    pay(APIClient(), make_session(client_for(owner.keys["test"]["secret"]))["token"])
+    return owner
+
+
 def staff_client(merchant, role: str) -> Client:
     User = get_user_model()
     username = f"{role}@{merchant.merchant.slug}.test"
@@ -82,3 +94,6 @@ def owner_client(merchant) -> Client:
     client = Client()
     client.force_login(get_user_model().objects.get(username=merchant.admin_user))
     return client
+
+
+from tests.appearance.conftest import axe_source  # noqa: E402, F401  (one npm fetch)

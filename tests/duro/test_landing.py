@@ -21,7 +21,7 @@ def test_the_dashboards_view_site_link_lands_on_it(live_server, acme, page):
     page.goto(f"{live_server.url}/admin/")
     page.fill("#id_username", acme.admin_user)
     page.fill("#id_password", "correct-horse-battery")
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
     page.click("text=View site")
     page.wait_for_url(f"{live_server.url}/")
     assert page.is_visible("text=Merchant dashboard")

@@ -1,0 +1,133 @@
+"""The subscription page of the dashboard: read-only, with Cancel buttons and its money.
+
+A subscription's fields are the renewal engine's schedule and the terms it was
+sold with, so no form edits it (a form could charge early or late). It changes
+only through :func:`billing.subscriptions.subscription_cancel`, reached from
+the list's actions or from this page's two buttons, each behind a confirmation
+page that says what will happen:
+
+* **Cancel at period end** — it stays active until the period ends and
+  *will not renew*;
+* **Cancel now** — it is *cancelled* at once and its open invoice is voided.
+
+The page also lists the subscription's invoices and payments.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_http_methods
+
+from billing.models import Invoice, PaymentAttempt, Subscription
+from billing.subscriptions import subscription_cancel
+from duro.dashboard.actions import confirm_in_live
+from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access
+from duro.money import format_amount
+
+CANCELLABLE = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING,
+               Subscription.Status.PAST_DUE, Subscription.Status.NON_RENEWING)
+WHEN = {"period_end": True, "now": False}
+
+
+def cancel_message(sub: Subscription) -> str:
+    """What happened, in the merchant's words: "will not renew" is not "cancelled"."""
+    if sub.status == Subscription.Status.NON_RENEWING:
+        end = date_format(timezone.localtime(sub.current_period_end), "DATETIME_FORMAT")
+        return f"Subscription {sub.pk} will not renew: it stays active until {end}."
+    return f"Subscription {sub.pk} is cancelled."
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(MerchantScopedAdmin):
+    """Read-only; only the cancel actions and buttons change it."""
+
+    change_form_template = "admin/billing/subscription_change_form.html"
+    list_display = ["id", "customer", "plan", "status", "current_period_end",
+                    "cancel_at_period_end", "created_at"]
+    list_filter = ["status", "cancel_at_period_end"]
+    search_fields = ["id", "customer__email", "customer__phone"]
+    list_select_related = ["customer", "plan"]
+    exclude = ["merchant_id"]
+    actions = ["cancel_at_period_end", "cancel_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the form is a view; cancelling needs "cancel", not "change"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_cancel_permission(self, request):
+        return access(request, self.section) == EDIT
+
+    # --- the list's actions -------------------------------------------------------
+    def _cancel(self, request, queryset, *, at_period_end: bool) -> None:
+        done = [subscription_cancel(merchant_id=sub.merchant_id, subscription_id=sub.pk,
+                                    at_period_end=at_period_end, now=timezone.now())
+                for sub in queryset]
+        ending = sum(sub.status == Subscription.Status.NON_RENEWING for sub in done)
+        if ending:
+            self.message_user(request, f"{ending} subscription(s) will not renew: they stay "
+                              "active until their period ends.", messages.SUCCESS)
+        if len(done) - ending:
+            self.message_user(request, f"Cancelled {len(done) - ending} subscription(s).",
+                              messages.SUCCESS)
+
+    @admin.action(description="Cancel at period end", permissions=["cancel"])
+    @confirm_in_live("cancel these subscriptions at the end of their period")
+    def cancel_at_period_end(self, request, queryset):
+        self._cancel(request, queryset, at_period_end=True)
+
+    @admin.action(description="Cancel now", permissions=["cancel"])
+    @confirm_in_live("cancel these subscriptions now")
+    def cancel_now(self, request, queryset):
+        self._cancel(request, queryset, at_period_end=False)
+
+    # --- the page and its buttons -----------------------------------------------
+    def get_urls(self):
+        view = self.admin_site.admin_view(require_http_methods(["GET", "POST"])(
+            self.cancel_view))
+        return [path("<path:object_id>/cancel/<str:when>/", view,
+                     name="billing_subscription_cancel"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = dict(extra_context or {})
+        sub = self.get_object(request, unquote(object_id))
+        if self.has_cancel_permission(request) and sub.status in CANCELLABLE:
+            context["duro_cancel_urls"] = {
+                when: reverse("admin:billing_subscription_cancel", args=[quote(sub.pk), when])
+                for when in WHEN
+                if not (when == "period_end" and sub.status == Subscription.Status.NON_RENEWING)}
+        invoices = Invoice.objects.filter(subscription=sub).order_by("-created_at")[:50]
+        context["duro_invoices"] = [
+            (invoice, format_amount(invoice.amount, invoice.currency)) for invoice in invoices]
+        payments = (PaymentAttempt.objects.filter(invoice__subscription=sub)
+                    .order_by("-created_at")[:50])
+        context["duro_payments"] = [
+            (payment, format_amount(payment.amount, payment.currency)) for payment in payments]
+        return super().change_view(request, object_id, form_url, context)
+
+    def cancel_view(self, request, object_id, when):
+        if not self.has_cancel_permission(request) or when not in WHEN:
+            raise PermissionDenied
+        sub = self.get_object(request, unquote(object_id))
+        back = reverse("admin:billing_subscription_change", args=[quote(sub.pk)])
+        if request.method == "POST" and request.POST.get("duro_confirm") == "yes":
+            done = subscription_cancel(merchant_id=sub.merchant_id, subscription_id=sub.pk,
+                                       at_period_end=WHEN[when], now=timezone.now())
+            messages.success(request, cancel_message(done))
+            return HttpResponseRedirect(back)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": "Cancel at period end?" if WHEN[when] else "Cancel now?",
+                   "subscription": sub, "when": when, "back": back,
+                   "period_end": sub.current_period_end}
+        return TemplateResponse(request, "admin/billing/subscription_cancel.html", context)

@@ -1,0 +1,72 @@
+"""A subscription's page: Cancel buttons behind a confirmation, honest messages, its money."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+
+from billing.models import Subscription
+from duro.modes import mode_context
+from tests.dashboard.conftest import owner_client, staff_client
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def _sub(merchant) -> Subscription:
+    with mode_context("test"):
+        return Subscription.objects.get(merchant_id=merchant.merchant.id)
+
+
+def _urls(sub):
+    page = reverse("admin:billing_subscription_change", args=[quote(sub.pk)])
+    cancel = {when: reverse("admin:billing_subscription_cancel", args=[quote(sub.pk), when])
+              for when in ("period_end", "now")}
+    return page, cancel
+
+
+def test_page_lists_invoices_and_payments_and_offers_both_cancels(two_merchants):
+    a, _ = two_merchants
+    sub = _sub(a)
+    page, cancel = _urls(sub)
+    body = owner_client(a).get(page).content.decode()
+    assert 'id="duro-invoices"' in body and 'id="duro-payments"' in body
+    assert "₦" in body.split('id="duro-payments"')[1]
+    assert cancel["period_end"] in body and cancel["now"] in body
+
+
+def test_cancel_at_period_end_confirms_then_says_it_will_not_renew(two_merchants):
+    a, _ = two_merchants
+    sub = _sub(a)
+    _page, cancel = _urls(sub)
+    client = owner_client(a)
+    confirm = client.get(cancel["period_end"]).content.decode()
+    assert "It will not renew." in confirm
+    assert _sub(a).status == "active"  # asking changes nothing
+    done = client.post(cancel["period_end"], {"duro_confirm": "yes"}, follow=True)
+    text = done.content.decode()
+    assert "will not renew: it stays active until" in text and "is cancelled" not in text
+    assert _sub(a).status == "non_renewing"
+    assert cancel["period_end"] not in text and cancel["now"] in text
+    done = client.post(cancel["now"], {"duro_confirm": "yes"}, follow=True).content.decode()
+    assert f"Subscription {sub.pk} is cancelled." in done
+    assert _sub(a).status == "canceled"
+    assert 'id="duro-cancel-buttons"' not in done
+
+
+def test_a_post_without_confirmation_only_asks(two_merchants):
+    a, _ = two_merchants
+    _page, cancel = _urls(_sub(a))
+    response = owner_client(a).post(cancel["now"], {})
+    assert response.status_code == 200 and b"It is cancelled now." in response.content
+    assert _sub(a).status == "active"
+
+
+def test_support_sees_no_buttons_and_cannot_cancel_and_b_cannot_reach_a(two_merchants):
+    a, b = two_merchants
+    page, cancel = _urls(_sub(a))
+    support = staff_client(a, "support")
+    assert b'id="duro-cancel-buttons"' not in support.get(page).content
+    assert support.post(cancel["now"], {"duro_confirm": "yes"}).status_code == 403
+    assert owner_client(b).post(cancel["now"], {"duro_confirm": "yes"}).status_code == 404
+    assert _sub(a).status == "active"
