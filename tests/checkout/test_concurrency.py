@@ -18,6 +18,7 @@ CONCURRENT_OTP_PAYS = 30
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_fifty_concurrent_pays_charge_once(api, settings):
     settings.DURO_PAY_RATE_PER_TOKEN = settings.DURO_PAY_RATE_PER_IP = 1000
+    settings.DURO_PAY_RATE_PER_CARD = 1000
     settings.DURO_PAY_WAIT_SECONDS = 60  # a loaded 2-core CI box must not turn waits into answers
     session = make_session(api)
     barrier = threading.Barrier(CONCURRENT_PAYS)
@@ -61,6 +62,7 @@ def test_concurrent_otp_pays_start_one_rail_initiation(api, settings):
     """A burst of first pays with an OTP card: one initiation, one pending attempt, no
     attempt left waiting for an OTP that no page will ever ask for."""
     settings.DURO_PAY_RATE_PER_TOKEN = settings.DURO_PAY_RATE_PER_IP = 1000
+    settings.DURO_PAY_RATE_PER_CARD = 1000
     settings.DURO_PAY_WAIT_SECONDS = 60
     session = make_session(api)
     barrier = threading.Barrier(CONCURRENT_OTP_PAYS)
