@@ -68,3 +68,17 @@ def test_junk_pay_bodies_are_clean_4xx(api, raw):
     response = APIClient().generic("POST", f"/v1/public/checkout/{token}/pay", raw,
                                    content_type="application/json")
     assert_clean(response, 200)
+
+
+@pytest.mark.parametrize("path", ["/checkout/cs_test_%00", "/checkout/cs_test_%00/otp"])
+def test_a_nul_in_the_hosted_pages_token_is_a_clean_404(client, path):
+    assert client.get(path).status_code == 404
+    assert client.post(path, {"email": "a@b.co"}).status_code == 404
+
+
+def test_nul_in_the_hosted_pages_form_is_a_form_error_not_a_500(api, client):
+    token = make_session(api, amount=5000)["token"]
+    response = client.post(f"/checkout/{token}", {
+        "email": "a\x00@b.co", "phone": "0803\x00", "rail": "card",
+        "number": "4242\x004242", "exp": "12/34", "cvc": "1\x0023"})
+    assert response.status_code < 500, response.status_code  # the form, with its errors

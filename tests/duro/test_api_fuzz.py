@@ -36,9 +36,8 @@ BUSINESS_RULES = {
     "POST /v1/checkout/sessions": "either planId or amount; expiresAt 30 min–24 h ahead",
     "POST /v1/public/checkout/{token}/pay": "a card that passes Luhn, unexpired; a real email",
     "POST /v1/webhook-endpoints": "a host that resolves to a public address",
-    "PATCH /v1/webhook-endpoints/{id}": "a host that resolves to a public address",
-    "POST /v1/subscriptions/{id}/advance": "the test clock moves only forward",
-    "POST /v1/refunds": "only a succeeded payment, never more than is left",
+    "POST /v1/refunds": "paymentId names a succeeded payment (an unknown one is a 400 "
+                        "resource_missing naming it), never more than is left",
     "POST /v1/public/checkout/{token}/simulate": "a test session whose transfer is awaited",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
