@@ -302,6 +302,7 @@ UNFOLD = {
     "SITE_HEADER": "Duro",
     "SITE_URL": "/",
     "SHOW_VIEW_ON_SITE": False,
+    "THEME": "light",  # our cards, charts and banners are drawn for the light theme
     "SIDEBAR": {"show_search": False, "show_all_applications": False,
                 "navigation": "dashboard.navigation.sidebar"},
     "COLORS": {"primary": {
