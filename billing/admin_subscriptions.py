@@ -29,7 +29,7 @@ from billing.models import Invoice, PaymentAttempt, Subscription
 from billing.subscriptions import subscription_cancel
 from duro.dashboard.actions import confirm_in_live
 from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access
-from duro.money import format_amount
+from duro.money import format_amount, format_cadence
 
 CANCELLABLE = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING,
                Subscription.Status.PAST_DUE, Subscription.Status.NON_RENEWING)
@@ -56,6 +56,17 @@ class SubscriptionAdmin(MerchantScopedAdmin):
     list_select_related = ["customer", "plan"]
     exclude = ["merchant_id"]
     actions = ["cancel_at_period_end", "cancel_now"]
+    # What a merchant reads first: who, what, how much, and where it stands.
+    fields = ["id", "customer", "plan", "price", "status", "current_period_start",
+              "current_period_end", "cancel_at_period_end", "canceled_at", "trial_end",
+              "card", "invoices_paid", "next_attempt_at", "dunning_attempts", "time_zone",
+              "metadata", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Price")
+    def price(self, obj):
+        return f"{format_amount(obj.amount, obj.currency)} every " \
+               f"{format_cadence(obj.interval, obj.interval_count)}"
 
     def has_add_permission(self, request):
         return False

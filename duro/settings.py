@@ -310,8 +310,9 @@ DURO_PAY_WAIT_SECONDS = env.float("DURO_PAY_WAIT_SECONDS", default=5.0)
 UNFOLD = {
     "SITE_TITLE": "Duro",
     "SITE_HEADER": "Duro",
-    "SITE_URL": None,
+    "SITE_URL": "/",
     "SHOW_VIEW_ON_SITE": False,
+    "THEME": "light",  # our cards, charts and banners are drawn for the light theme
     "SIDEBAR": {"show_search": False, "show_all_applications": False,
                 "navigation": "dashboard.navigation.sidebar"},
     "COLORS": {"primary": {

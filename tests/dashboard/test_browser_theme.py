@@ -50,6 +50,7 @@ def test_dashboard_is_themed_grouped_by_task_and_served_only_by_duro(chromium, l
         shoot(page, "dashboard-home", width)
         page.goto(f"{live_server.url}/admin/billing/paymentattempt/")
         page.wait_for_selector("#result_list")
+        assert page.is_visible("#duro-mode-live")  # the switch is on every page
         shoot(page, "dashboard-payments", width)
         hosts = {urlsplit(url).netloc for url in page.requested
                  if not url.startswith(("data:", "blob:"))}

@@ -33,6 +33,7 @@ def test_page_lists_invoices_and_payments_and_offers_both_cancels(two_merchants)
     assert 'id="duro-invoices"' in body and 'id="duro-payments"' in body
     assert "₦" in body.split('id="duro-payments"')[1]
     assert cancel["period_end"] in body and cancel["now"] in body
+    assert "every month" in body  # the price in words, not minor units
 
 
 def test_cancel_at_period_end_confirms_then_says_it_will_not_renew(two_merchants):

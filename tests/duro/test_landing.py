@@ -22,6 +22,8 @@ def test_the_dashboards_view_site_link_lands_on_it(live_server, acme, page):
     page.fill("#id_username", acme.admin_user)
     page.fill("#id_password", "correct-horse-battery")
     page.click("#login-form [type=submit]")
+    page.set_viewport_size({"width": 1280, "height": 900})  # the sidebar's account menu
+    page.locator("#nav-sidebar").get_by_text(acme.admin_user).first.click()
     page.click("text=View site")
     page.wait_for_url(f"{live_server.url}/")
     assert page.is_visible("text=Merchant dashboard")
