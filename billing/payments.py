@@ -146,34 +146,6 @@ def payments_settle(outcomes: list[Outcome], *, now: datetime | None = None,
     return settlements
 
 
-# Who settles a late answer for an attempt that pays a checkout session: checkout registers
-# its settle (which completes the session in the same transaction) when it starts, as the
-# caller passes down what billing may not import.
-_session_settler: Callable[..., object] | None = None
-
-
-def session_settler_register(settle: Callable[..., object]) -> None:
-    global _session_settler
-    _session_settler = settle
-
-
-def payment_confirmed(*, attempt_id: str, result: ChargeResult) -> None:
-    """The one door for a rail's late answer: a processor's webhook, the sandbox's simulate.
-
-    A first payment goes through its checkout session's settle; an invoice payment straight
-    to :func:`payments_settle`. Asked twice, or concurrently, it applies the answer once.
-    """
-    session_id = (PaymentAttempt.objects.filter(pk=attempt_id)
-                  .values_list("session_id", flat=True).first())
-    if session_id is None:
-        raise ValueError(f"No such payment attempt: {attempt_id!r}")
-    if session_id:
-        assert _session_settler is not None, "checkout registers its settle when it starts"
-        _session_settler(attempt_id=attempt_id, result=result)
-    else:
-        payments_settle([Outcome(attempt_id, result)])
-
-
 def _owners(outcomes: list[Outcome]) -> dict[str, tuple[str | None, str | None]]:
     """Which invoice and subscription each attempt belongs to (fixed when it was opened)."""
     known: dict[str, tuple[str | None, str | None]] = {

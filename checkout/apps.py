@@ -17,7 +17,7 @@ class CheckoutConfig(AppConfig):
 
         # A rail's late answer (a transfer that arrived) for a session's payment completes
         # the session through the same settle as a card pay.
-        from billing.payments import session_settler_register
+        from billing.confirmations import session_settler_register
         from checkout.pay import attempt_settle
 
         session_settler_register(attempt_settle)

@@ -9,8 +9,8 @@ itself. Live tokens do not have it (a 404, as for an unknown token).
 
 from __future__ import annotations
 
+from billing.confirmations import payment_confirmed
 from billing.models import PaymentAttempt
-from billing.payments import payment_confirmed
 from billing.rails import RailError, get_rail
 from checkout.models import CheckoutSession
 from checkout.outcomes import PayOutcome, outcome_of

@@ -4,7 +4,7 @@ A pay answers ``processing`` with the account to transfer to (valid 30 minutes a
 most, never past the ``expires_before`` the caller passes: the session's expiry).
 The money arrives asynchronously: a processor's webhook in live mode, the
 sandbox's *simulate* in test mode. Either way the answer reaches billing through
-:func:`billing.payments.payment_confirmed`, the one door for late answers::
+:func:`billing.confirmations.payment_confirmed`, the one door for late answers::
 
     result = rail.charge(mode="test", amount=1_500_000, currency="NGN",
                          details={"expires_before": "2026-11-24T18:00:00Z"},
