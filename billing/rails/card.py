@@ -33,6 +33,7 @@ from billing.rails.cards import (
     luhn_ok,
     normalise_year,
 )
+from billing.rails.sandbox import sandbox_lookup, sandbox_record
 from duro.db import atomic
 from duro.ids import random_base62
 
@@ -130,7 +131,8 @@ class CardRail(PaymentRail):
             result = _declined("card_declined", "The card was declined.", card)
         else:
             result = _declined("card_declined", f"The card was declined. {TEST_CARDS_HINT}", card)
-        return self._record(idempotency_key, amount, currency, result)
+        return sandbox_record(rail=self.identifier, key=idempotency_key, amount=amount,
+                              currency=currency, result=result)
 
     def submit_otp(self, *, mode: str, idempotency_key: str, otp: str) -> ChargeResult:
         if mode != "test":
@@ -173,13 +175,13 @@ class CardRail(PaymentRail):
                                   extra=_no_refunds() if NO_REFUNDS in authorization else {})
         else:
             result = _declined("invalid_authorization", "Unknown card authorization.", None)
-        return self._record(idempotency_key, amount, currency, result)
+        return sandbox_record(rail=self.identifier, key=idempotency_key, amount=amount,
+                              currency=currency, result=result)
 
     def lookup(self, *, mode: str, idempotency_key: str) -> ChargeResult | None:
         if mode != "test":
             return self._live_processor().lookup(idempotency_key=idempotency_key)
-        row = SandboxCharge.objects.filter(pk=idempotency_key).first()
-        return ChargeResult.from_dict(row.outcome) if row else None
+        return sandbox_lookup(idempotency_key)
 
     # --- refunds --------------------------------------------------------------------
     def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,
@@ -234,17 +236,6 @@ class CardRail(PaymentRail):
             authorization=f"sbx_{renewals}_{flag}{random_base62(24)}",
             extra={} if refunds else _no_refunds(),
         )
-
-    def _record(self, key: str, amount: int, currency: str, result: ChargeResult) -> ChargeResult:
-        """Write the outcome once per key; a second ask returns the first outcome."""
-        try:
-            with atomic():
-                SandboxCharge.objects.create(idempotency_key=key, rail=self.identifier,
-                                             amount=amount, currency=currency,
-                                             outcome=result.as_dict())
-            return result
-        except IntegrityError:
-            return ChargeResult.from_dict(SandboxCharge.objects.get(pk=key).outcome)
 
     def _live_processor(self):
         path = getattr(settings, "DURO_CARD_PROCESSOR", "")

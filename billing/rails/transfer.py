@@ -20,12 +20,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from billing.models import SandboxCharge
 from billing.rails.base import ChargeResult, PaymentRail, RailError
+from billing.rails.sandbox import sandbox_lookup, sandbox_record
 from duro.db import atomic
 from duro.ids import random_base62
 from duro.timestamps import iso
@@ -61,13 +61,13 @@ class BankTransferRail(PaymentRail):
                     "expiresAt": iso(expires)}
         result = ChargeResult(status="processing", reference=f"sbx_tr_{random_base62(20)}",
                               extra={"instructions": {"transfer": transfer}})
-        return self._record(idempotency_key, amount, currency, result)
+        return sandbox_record(rail=self.identifier, key=idempotency_key, amount=amount,
+                              currency=currency, result=result)
 
     def lookup(self, *, mode: str, idempotency_key: str) -> ChargeResult | None:
         if mode != "test":
             raise RailError("no_processor", "Bank transfers need a connected processor.")
-        row = SandboxCharge.objects.filter(pk=idempotency_key).first()
-        return ChargeResult.from_dict(row.outcome) if row else None
+        return sandbox_lookup(idempotency_key)
 
     def simulate(self, *, mode: str, idempotency_key: str, outcome: str) -> ChargeResult:
         """Sandbox only: the bank tells us the transfer arrived (``paid``) or bounced
@@ -94,13 +94,3 @@ class BankTransferRail(PaymentRail):
             row.outcome = result.as_dict()
             row.save(update_fields=["outcome"])
             return result
-
-    def _record(self, key: str, amount: int, currency: str, result: ChargeResult) -> ChargeResult:
-        try:
-            with atomic():
-                SandboxCharge.objects.create(idempotency_key=key, rail=self.identifier,
-                                             amount=amount, currency=currency,
-                                             outcome=result.as_dict())
-            return result
-        except IntegrityError:
-            return ChargeResult.from_dict(SandboxCharge.objects.get(pk=key).outcome)
