@@ -295,7 +295,8 @@ def attempts_recover(*, now: datetime | None = None) -> int:
     ).exclude(session_id="").values_list("id", "rail")
     settled = 0
     for attempt_id, rail_id in stuck:
-        result = get_rail(rail_id).lookup(mode=current_mode(), idempotency_key=attempt_id)
+        result = get_rail(rail_id).lookup(mode=current_mode(), idempotency_key=attempt_id,
+                                          now=now)
         if result is None:
             result = ChargeResult(status="failed", failure_code="interrupted",
                                   failure_message="The payment was interrupted; nothing was "

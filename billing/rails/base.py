@@ -102,8 +102,10 @@ class PaymentRail:
         """Sandbox only, asynchronous rails: what the bank would say about a pending pay."""
         raise RailError("not_simulated", f"The {self.label} rail has nothing to simulate.")
 
-    def lookup(self, *, mode: str, idempotency_key: str) -> ChargeResult | None:
-        """The outcome of an earlier charge, or None when the rail never saw it."""
+    def lookup(self, *, mode: str, idempotency_key: str,
+               now: datetime | None = None) -> ChargeResult | None:
+        """The outcome of an earlier charge, or None when the rail never saw it; ``now`` is
+        when the caller asks (a pending transfer past its account's expiry has failed)."""
         raise NotImplementedError
 
     def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,

@@ -178,7 +178,8 @@ class CardRail(PaymentRail):
         return sandbox_record(rail=self.identifier, key=idempotency_key, amount=amount,
                               currency=currency, result=result)
 
-    def lookup(self, *, mode: str, idempotency_key: str) -> ChargeResult | None:
+    def lookup(self, *, mode: str, idempotency_key: str,
+               now: datetime | None = None) -> ChargeResult | None:
         if mode != "test":
             return self._live_processor().lookup(idempotency_key=idempotency_key)
         return sandbox_lookup(idempotency_key)

@@ -64,10 +64,32 @@ class BankTransferRail(PaymentRail):
         return sandbox_record(rail=self.identifier, key=idempotency_key, amount=amount,
                               currency=currency, result=result)
 
-    def lookup(self, *, mode: str, idempotency_key: str) -> ChargeResult | None:
+    def lookup(self, *, mode: str, idempotency_key: str,
+               now: datetime | None = None) -> ChargeResult | None:
+        """What became of the transfer; one still awaited when its account has expired has
+        failed (``transfer_expired``): the bank will not credit that account any more."""
         if mode != "test":
             raise RailError("no_processor", "Bank transfers need a connected processor.")
-        return sandbox_lookup(idempotency_key)
+        earlier = sandbox_lookup(idempotency_key)
+        if earlier is None or earlier.status != "processing":
+            return earlier
+        transfer = earlier.extra.get("instructions", {}).get("transfer", {})
+        expires = parse_datetime(str(transfer.get("expiresAt") or ""))
+        if expires is None or expires > (now or timezone.now()):
+            return earlier
+        with atomic():
+            row = SandboxCharge.objects.select_for_update().get(pk=idempotency_key)
+            current = ChargeResult.from_dict(row.outcome)
+            if current.status != "processing":
+                return current  # the money arrived (or bounced) just before
+            expired = ChargeResult(status="failed", reference=current.reference,
+                                   failure_code="transfer_expired",
+                                   failure_message="The transfer account expired before any "
+                                                   "money arrived. Please pay again.",
+                                   extra=current.extra)
+            row.outcome = expired.as_dict()
+            row.save(update_fields=["outcome"])
+            return expired
 
     def simulate(self, *, mode: str, idempotency_key: str, outcome: str) -> ChargeResult:
         """Sandbox only: the bank tells us the transfer arrived (``paid``) or bounced

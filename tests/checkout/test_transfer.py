@@ -107,3 +107,24 @@ def test_concurrent_confirmations_settle_once(api):
         assert Subscription.objects.count() == 1 and Invoice.objects.count() == 1
         assert PaymentAttempt.objects.get().status == "succeeded"
         assert Event.objects.filter(type="subscription_payment_success").count() == 1
+
+
+def test_a_transfer_that_never_arrives_expires_and_the_session_reopens(api):
+    from django.utils import timezone
+
+    from checkout.pay import attempts_recover
+
+    public = APIClient()
+    session = make_session(api)
+    _transfer(public, session["token"])
+    with mode_context("test"):
+        assert attempts_recover(now=timezone.now() + timedelta(minutes=5)) == 0  # still valid
+        assert attempts_recover(now=timezone.now() + timedelta(minutes=31)) == 1
+        attempt = PaymentAttempt.objects.get()
+    assert (attempt.status, attempt.failure_code) == ("failed", "transfer_expired")
+    status = public.get(f"/v1/public/checkout/{session['token']}/status").json()["data"]
+    assert status["status"] == "open"  # not stuck in processing: the customer may pay again
+    assert pay(public, session["token"]).json()["data"]["status"] == "completed"
+    # the bank cannot confirm an account that has expired
+    late = _simulate(public, session["token"])
+    assert late.status_code == 400
