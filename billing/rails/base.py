@@ -39,6 +39,9 @@ class ChargeResult:
     card: CardDetails | None = None
     authorization: str = ""  # reusable for renewals, when the rail offers one
     extra: dict = field(default_factory=dict)
+    # What the rail actually took, when it can differ from what was asked (a transfer of the
+    # wrong amount); None: exactly what was asked.
+    amount: int | None = None
 
     @property
     def succeeded(self) -> bool:
