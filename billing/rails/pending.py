@@ -37,7 +37,6 @@ from billing.rails.base import ChargeResult, PaymentRail, RailError
 from billing.rails.sandbox import sandbox_lookup, sandbox_record
 from duro.db import atomic
 from duro.ids import random_base62
-from duro.timestamps import iso
 
 SIMULATED = ("paid", "underpaid", "overpaid", "failed", "expire", "late")
 ARRIVED = {"paid", "underpaid", "overpaid"}
