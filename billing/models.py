@@ -324,6 +324,7 @@ class Refund(models.Model):
         SUBSCRIPTION_CANCELED = "subscription_canceled"
         LATE = "late"
         OVERPAYMENT = "overpayment"
+        UNDERPAYMENT = "underpayment"
 
     id = models.CharField(primary_key=True, max_length=32, default=_refund_id, editable=False)
     merchant_id = models.CharField(max_length=32, db_index=True)

@@ -24,9 +24,14 @@ Money that succeeded but cannot be applied is never kept: a charge on an
 invoice voided meanwhile (a *cancel now* during the charge) or paid by
 another attempt, and a second payment for an order (checkout session) another
 attempt already paid, are recorded as they happened and refunded in full
-(reason ``subscription_canceled`` or ``duplicate``). The refund row is opened
-in this transaction (:func:`billing.refunds.refund_open_automatic`); the rail
-is asked after commit, by :mod:`billing.refunds`, billing's second money path.
+(reason ``subscription_canceled`` or ``duplicate``). An asynchronous rail can
+take a different amount than was asked, or take it too late
+(``ChargeResult.amount``; :func:`_unapplied`): an overpayment pays and its excess is
+refunded (``overpayment``); an underpayment pays nothing and is refunded in full
+(``underpayment``); money arriving after its attempt failed or its account expired
+pays nothing and is refunded in full (``late``). The refund row is opened in this
+transaction (:func:`billing.refunds.refund_open_automatic`); the rail is asked after
+commit, by :mod:`billing.refunds`, billing's second money path.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from functools import partial
 
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from billing.customers import card_save, customer_resolve
 from billing.invoices import invoice_create
@@ -56,6 +62,7 @@ from billing.refunds import refund_open_automatic
 from billing.selectors import dunning_days_for
 from duro.db import after_commit, atomic, update_rows
 from duro.modes import current_mode
+from duro.money import format_amount
 from webhooks.events import event_emit
 
 S = Subscription.Status
@@ -99,6 +106,8 @@ class Settlement:
 
     attempt: PaymentAttempt
     applied: bool = False  # this call changed the attempt (False: settled before, or pending)
+    # Money arrived but paid nothing (``underpayment``, ``late``): refunded in full.
+    unapplied: str = ""
     customer: Customer | None = None
     subscription: Subscription | None = None
     invoice: Invoice | None = None
@@ -196,11 +205,24 @@ class _Batch:
         sub = (self.subs.get(invoice.subscription_id)
                if invoice is not None and invoice.subscription_id else None)
         settlement = Settlement(attempt=attempt, invoice=invoice, subscription=sub)
-        if attempt.status in SETTLED:
-            return settlement  # settled already (a retry, the recovery sweep, a second worker)
         result = outcome.result
+        if attempt.status in SETTLED:
+            if attempt.status == A.FAILED and result.succeeded:
+                # Money after the attempt was given up (an expired transfer account).
+                _record_rail_answer(attempt, result)
+                self._unapplied(settlement, outcome, Refund.Reason.LATE)
+            return settlement  # settled already (a retry, the recovery sweep, a second worker)
         _record_rail_answer(attempt, result)
         settlement.applied = True
+        if result.succeeded and payment_expired(attempt, self.now):
+            self._unapplied(settlement, outcome, Refund.Reason.LATE)
+            return settlement
+        if result.succeeded and result.amount is not None and result.amount < attempt.amount:
+            self._unapplied(settlement, outcome, Refund.Reason.UNDERPAYMENT)
+            return settlement
+        price = attempt.amount
+        if result.succeeded and result.amount is not None:
+            attempt.amount = result.amount  # what the payer sent: a refund gives back the excess
         if result.status in ("requires_otp", "processing"):
             if result.status == "requires_otp":
                 attempt.status = A.REQUIRES_OTP
@@ -217,18 +239,43 @@ class _Batch:
             if result.succeeded and (paid_by := _order_paid_by(attempt)) is not None:
                 _refund_duplicate(settlement, outcome.order, paid_by, now=self.now)
             elif result.succeeded:
-                _fulfil_order(settlement, outcome.order, result, now=self.now, fulfil=fulfil)
+                _fulfil_order(settlement, outcome.order, result, price=price, now=self.now,
+                              fulfil=fulfil)
+                _refund_excess(attempt, price, outcome.order.metadata)
             else:
                 _decline(attempt, result)
                 attempt.save()
             return settlement
         if result.succeeded:
-            self._invoice_paid(settlement, result)
+            self._invoice_paid(settlement, result, price)
         else:
             self._invoice_declined(settlement, result)
         return settlement
 
-    def _invoice_paid(self, settlement: Settlement, result: ChargeResult) -> None:
+    def _unapplied(self, settlement: Settlement, outcome: Outcome, reason: str) -> None:
+        """Money arrived that pays nothing: too little, or too late. It is recorded as the
+        rail took it, the payer is told why (``failure``), and it is refunded in full."""
+        attempt, result = settlement.attempt, outcome.result
+        asked = attempt.amount
+        received = result.amount if result.amount is not None else asked
+        arrived = format_amount(received, attempt.currency)
+        if reason == Refund.Reason.UNDERPAYMENT:
+            code, message = "underpaid", (
+                f"{arrived} arrived, less than the {format_amount(asked, attempt.currency)} "
+                "due, so it was not applied and is being refunded. Please pay the full amount.")
+        else:
+            code, message = "late", (f"{arrived} arrived after the time to pay ran out, so it "
+                                     "was not applied and is being refunded.")
+        attempt.status, attempt.paid_at, attempt.amount = A.SUCCEEDED, self.now, received
+        attempt.failure_code, attempt.failure_message = code, message
+        attempt.save()
+        metadata = (outcome.order.metadata if outcome.order is not None
+                    else settlement.subscription.metadata if settlement.subscription is not None
+                    else {})
+        refund_open_automatic(payment=attempt, reason=reason, metadata=metadata)
+        settlement.applied, settlement.unapplied = True, reason
+
+    def _invoice_paid(self, settlement: Settlement, result: ChargeResult, price: int) -> None:
         attempt, invoice, sub = settlement.attempt, settlement.invoice, settlement.subscription
         assert invoice is not None
         attempt.status, attempt.paid_at = A.SUCCEEDED, self.now
@@ -244,6 +291,7 @@ class _Batch:
         invoice.status, invoice.paid_at = Invoice.Status.PAID, self.now
         invoice.receipt_status = "pending"  # outbox: the receipt sweep sends it
         self.changed_invoices.append(invoice)
+        _refund_excess(attempt, price, sub.metadata if sub is not None else {})
         if sub is not None and is_next_period(sub, invoice):
             period_advance(sub, invoice)
             self.changed_subs.append(sub)
@@ -277,7 +325,8 @@ class _Batch:
         for attempt in self.changed_attempts:
             attempt.updated_at = stamp
         update_rows(PaymentAttempt, self.changed_attempts,
-                    ["status", "paid_at", "rail_reference", "failure_code", "failure_message",
+                    ["status", "paid_at", "amount", "rail_reference", "failure_code",
+                     "failure_message",
                      "card_brand", "card_last4", "card_exp_month", "card_exp_year",
                      "updated_at"])
         # Their refunds, in one query (a payment settled just now has none yet).
@@ -301,6 +350,24 @@ def _record_rail_answer(attempt: PaymentAttempt, result: ChargeResult) -> None:
     attempt.rail_reference = result.reference or attempt.rail_reference
 
 
+def payment_expired(attempt: PaymentAttempt, now: datetime) -> bool:
+    """Whether the account or code the payer was given (an asynchronous rail's
+    instructions, each with an ``expiresAt``) had expired by ``now``."""
+    for shown in attempt.instructions.values():
+        expires = parse_datetime(str(shown.get("expiresAt") or "")) if isinstance(shown,
+                                                                                 dict) else None
+        if expires is not None and expires <= now:
+            return True
+    return False
+
+
+def _refund_excess(attempt: PaymentAttempt, price: int, metadata: dict) -> None:
+    """An overpayment paid ``price``; what came on top of it goes back (``overpayment``)."""
+    if attempt.amount > price:
+        refund_open_automatic(payment=attempt, reason=Refund.Reason.OVERPAYMENT,
+                              metadata=metadata, amount=attempt.amount - price)
+
+
 def _decline(attempt: PaymentAttempt, result: ChargeResult) -> None:
     attempt.status = A.FAILED
     attempt.failure_code = (result.failure_code or "card_declined")[:40]
@@ -316,7 +383,8 @@ def _order_paid_by(attempt: PaymentAttempt) -> PaymentAttempt | None:
     one session are never settled at once."""
     if not attempt.session_id:
         return None
-    return (PaymentAttempt.objects.filter(session_id=attempt.session_id, status=A.SUCCEEDED)
+    return (PaymentAttempt.objects.filter(session_id=attempt.session_id, status=A.SUCCEEDED,
+                                          invoice__isnull=False)  # not money that paid nothing
             .exclude(pk=attempt.pk).first())
 
 
@@ -331,7 +399,7 @@ def _refund_duplicate(settlement: Settlement, order: Order, paid_by: PaymentAtte
                           metadata=order.metadata)
 
 
-def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
+def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *, price: int,
                   now: datetime, fulfil: Fulfil | None) -> None:
     """A first payment succeeded: the customer, card, subscription and paid invoice."""
     attempt = settlement.attempt
@@ -349,7 +417,7 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
                                          metadata=order.metadata)
     invoice = invoice_create(
         merchant_id=order.merchant_id, customer=customer, subscription=subscription,
-        amount=attempt.amount, currency=attempt.currency,
+        amount=price, currency=attempt.currency,
         description=plan.name if plan is not None else order.description,
         period_start=subscription.current_period_start if subscription else None,
         period_end=subscription.current_period_end if subscription else None,

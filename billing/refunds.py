@@ -107,12 +107,14 @@ def refund_open(*, merchant_id: str, payment_id: str, amount: int | None = None,
         return _open(payment, amount, reason, metadata or {})
 
 
-def refund_open_automatic(*, payment: PaymentAttempt, reason: str,
-                          metadata: dict) -> Refund | None:
-    """A full refund of money Duro cannot apply, opened in the caller's transaction (which
-    holds the payment's lock); the rail is asked after commit. None: nothing to give back
-    (a ₦0 card authorisation)."""
-    amount = _left(payment)
+def refund_open_automatic(*, payment: PaymentAttempt, reason: str, metadata: dict,
+                          amount: int | None = None) -> Refund | None:
+    """A refund of money Duro cannot apply (all that is left, or ``amount`` of it: an
+    overpayment's excess), opened in the caller's transaction (which holds the payment's
+    lock); the rail is asked after commit. None: nothing to give back (a ₦0 card
+    authorisation)."""
+    left = _left(payment)
+    amount = left if amount is None else min(amount, left)
     if amount <= 0:
         return None
     refund = _open(payment, amount, reason, metadata)

@@ -28,6 +28,7 @@ from checkout.serializers import (
     StatusOutput,
 )
 from checkout.sessions import session_create, session_expire
+from checkout.simulate import OUTCOMES as SIMULATE_OUTCOMES
 from checkout.simulate import session_simulate
 from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, BaseAPIView, DuroAPIView
@@ -150,7 +151,11 @@ class PayView(PublicView):
 
 
 class SimulateInput(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=["paid", "failed"])
+    outcome = serializers.ChoiceField(choices=SIMULATE_OUTCOMES, help_text=(
+        "What the sandbox's bank says: the exact amount arrived (`paid`), half of it "
+        "(`underpaid`: refunded, the session reopens), a tenth more (`overpaid`: the session "
+        "completes and the excess is refunded), the account expired and then the money "
+        "arrived (`late`: refunded), or the payment bounced (`failed`)."))
 
 
 class SimulateView(PublicView):

@@ -51,7 +51,9 @@ def outcome_of(session: CheckoutSession) -> PayOutcome:
         error = ({"code": payment.failure_code, "message": payment.failure_message}
                  if payment.failure_code else None)
         return PayOutcome("requires_otp", session.reference, error=error)
-    if payment is not None and payment.status == PaymentAttempt.Status.FAILED:
+    unapplied = (payment is not None and payment.status == PaymentAttempt.Status.SUCCEEDED
+                 and payment.failure_code)  # money arrived but paid nothing: being refunded
+    if payment is not None and (payment.status == PaymentAttempt.Status.FAILED or unapplied):
         return PayOutcome("failed", session.reference, error={
             "code": payment.failure_code, "message": payment.failure_message})
     if session.status == CheckoutSession.Status.EXPIRED:

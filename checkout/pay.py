@@ -41,6 +41,7 @@ from billing.payments import (
     Order,
     Outcome,
     Settlement,
+    payment_expired,
     payments_settle,
 )
 from billing.rails import ChargeResult, PaymentRail, RailError, get_rail
@@ -174,9 +175,13 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
         if session.status == CheckoutSession.Status.COMPLETED:
             return outcome_of(session)
         if session.status == CheckoutSession.Status.PROCESSING:
-            if session.payment is not None and session.payment.instructions:
+            waiting = session.payment
+            if waiting is None or not waiting.instructions:
+                return None  # a charge in flight: its outcome is the answer
+            if rail.identifier == waiting.rail and not payment_expired(waiting, now):
                 return outcome_of(session)  # waiting for a transfer: show where to send it
-            return None
+            # The payer chose another way (or a fresh account): a new attempt. Money that
+            # still arrives for the one left behind is refunded (``duplicate``, ``late``).
         if session.status == CheckoutSession.Status.EXPIRED or session.is_expired(now):
             if session.status != CheckoutSession.Status.EXPIRED:
                 session.status = CheckoutSession.Status.EXPIRED
@@ -276,11 +281,17 @@ def attempt_settle(*, attempt_id: str, result: ChargeResult, now: datetime | Non
 
         [settled] = payments_settle([Outcome(attempt_id, result, order=order)], now=now,
                                     fulfil=complete)
-        if settled.applied and settled.status in (A.REQUIRES_OTP, A.FAILED):
-            session.status = CheckoutSession.Status.OPEN  # the customer may try again
+        declined = settled.status in (A.REQUIRES_OTP, A.FAILED)
+        if settled.applied and (declined or settled.unapplied) and (
+                session.status == CheckoutSession.Status.PROCESSING
+                and session.payment_id == attempt_id):
+            # The customer may try again; money that paid nothing (too little, too late)
+            # is being refunded and the page says what arrived.
+            session.status = CheckoutSession.Status.OPEN
             session.save(update_fields=["status"])
-        session.payment = settled.attempt
-        if settled.applied and settled.status == A.SUCCEEDED:
+        if session.payment_id == attempt_id:  # else a newer pay is the session's answer
+            session.payment = settled.attempt
+        if settled.applied and settled.status == A.SUCCEEDED and not settled.unapplied:
             logger.info("checkout completed", extra={"session": session.id})
         return outcome_of(session)
 

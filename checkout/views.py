@@ -141,8 +141,12 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
         if payment.failure_code:  # a wrong code: the customer stays on this step
             extra.setdefault("otp_error", payment.failure_message)
         return _render(request, session, "checkout/otp.html", status=status_code, **extra)
-    if (payment is not None and payment.status == PaymentAttempt.Status.FAILED
-            and payment.failure_message != OTP_LEFT):
+    declined = (payment is not None and payment.status == PaymentAttempt.Status.FAILED
+                and payment.failure_message != OTP_LEFT)
+    # money that paid nothing (too little, too late): the page says what arrived
+    unapplied = (payment is not None and payment.status == PaymentAttempt.Status.SUCCEEDED
+                 and bool(payment.failure_code))
+    if payment is not None and (declined or unapplied):
         extra.setdefault("form_error", payment.failure_message)
     extra.setdefault("values", {"email": session.customer_email,
                                 "phone": session.customer_phone})

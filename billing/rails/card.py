@@ -21,10 +21,8 @@ import hmac
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError
-from django.db.models import Sum
 
-from billing.models import SandboxCharge, SandboxRefund
+from billing.models import SandboxCharge
 from billing.rails.base import CardDetails, ChargeResult, PaymentRail, RailError, RefundResult
 from billing.rails.cards import (
     card_brand,
@@ -33,7 +31,12 @@ from billing.rails.cards import (
     luhn_ok,
     normalise_year,
 )
-from billing.rails.sandbox import sandbox_lookup, sandbox_record
+from billing.rails.sandbox import (
+    sandbox_lookup,
+    sandbox_record,
+    sandbox_refund,
+    sandbox_refund_lookup,
+)
 from duro.db import atomic
 from duro.ids import random_base62
 
@@ -61,10 +64,6 @@ def _declined(code: str, message: str, card: CardDetails | None) -> ChargeResult
 
 def _no_refunds() -> dict:
     return {"refunds": "fail"}
-
-
-def _refund_failed(code: str, message: str) -> RefundResult:
-    return RefundResult(status="failed", failure_code=code, failure_message=message)
 
 
 class CardRail(PaymentRail):
@@ -191,41 +190,15 @@ class CardRail(PaymentRail):
             return self._refunding_processor().refund(
                 charge_key=charge_key, charge_reference=charge_reference, amount=amount,
                 currency=currency, idempotency_key=idempotency_key)
-        earlier = self.refund_lookup(mode=mode, idempotency_key=idempotency_key)
-        if earlier is not None:
-            return earlier
-        result = self._refund_outcome(charge_key, amount)
-        try:
-            with atomic():
-                SandboxRefund.objects.create(idempotency_key=idempotency_key,
-                                             charge_key=charge_key, amount=amount,
-                                             currency=currency, outcome=result.as_dict())
-            return result
-        except IntegrityError:  # a concurrent ask with the same key: its outcome stands
-            return RefundResult.from_dict(SandboxRefund.objects.get(pk=idempotency_key).outcome)
+        return sandbox_refund(charge_key=charge_key, amount=amount, currency=currency,
+                              idempotency_key=idempotency_key)
 
     def refund_lookup(self, *, mode: str, idempotency_key: str) -> RefundResult | None:
         if mode != "test":
             return self._refunding_processor().refund_lookup(idempotency_key=idempotency_key)
-        row = SandboxRefund.objects.filter(pk=idempotency_key).first()
-        return RefundResult.from_dict(row.outcome) if row else None
+        return sandbox_refund_lookup(idempotency_key)
 
     # --- sandbox internals ----------------------------------------------------------
-    def _refund_outcome(self, charge_key: str, amount: int) -> RefundResult:
-        """What a processor would answer: the charge must exist and have succeeded, its
-        card must take refunds, and refunds never exceed it."""
-        charge = SandboxCharge.objects.filter(pk=charge_key).first()
-        if charge is None or not ChargeResult.from_dict(charge.outcome).succeeded:
-            return _refund_failed("charge_not_found",
-                                  "The sandbox holds no successful charge to refund.")
-        if ChargeResult.from_dict(charge.outcome).extra.get("refunds") == "fail":
-            return _refund_failed("refund_declined", "The card issuer declined the refund.")
-        given_back = SandboxRefund.objects.filter(
-            charge_key=charge_key, outcome__status="succeeded").aggregate(n=Sum("amount"))["n"]
-        if amount + (given_back or 0) > charge.amount:
-            return _refund_failed("amount_exceeds_charge", "Refunds would exceed the charge.")
-        return RefundResult(status="succeeded", reference=f"sbx_re_{random_base62(20)}")
-
     def _reference(self) -> str:
         return f"sbx_ch_{random_base62(20)}"
 

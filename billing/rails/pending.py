@@ -33,8 +33,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from billing.models import SandboxCharge
-from billing.rails.base import ChargeResult, PaymentRail, RailError
-from billing.rails.sandbox import sandbox_lookup, sandbox_record
+from billing.rails.base import ChargeResult, PaymentRail, RailError, RefundResult
+from billing.rails.sandbox import (
+    sandbox_lookup,
+    sandbox_record,
+    sandbox_refund,
+    sandbox_refund_lookup,
+)
 from duro.db import atomic
 from duro.ids import random_base62
 
@@ -106,6 +111,19 @@ class PendingRail(PaymentRail):
         if expires is None or expires > (now or timezone.now()):
             return earlier
         return self._answer(idempotency_key, "expire")
+
+    def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,
+               currency: str, idempotency_key: str) -> RefundResult:
+        """Send money back to the account it came from (the sandbox gives it back at once)."""
+        if mode != "test":
+            raise RailError("no_processor", f"{self.label} refunds need a connected processor.")
+        return sandbox_refund(charge_key=charge_key, amount=amount, currency=currency,
+                              idempotency_key=idempotency_key)
+
+    def refund_lookup(self, *, mode: str, idempotency_key: str) -> RefundResult | None:
+        if mode != "test":
+            raise RailError("no_processor", f"{self.label} refunds need a connected processor.")
+        return sandbox_refund_lookup(idempotency_key)
 
     def simulate(self, *, mode: str, idempotency_key: str, outcome: str) -> ChargeResult:
         """Sandbox only: what the bank says about a pending pay (:data:`SIMULATED`)."""
