@@ -302,6 +302,10 @@ class _Batch:
         assert invoice is not None
         _decline(attempt, result)
         self.changed_attempts.append(attempt)
+        if not attempt.idempotency_key:
+            # The payer's own try on the hosted invoice page (a declined card, a transfer
+            # never sent): the dunning schedule, not each try, decides what happens next.
+            return
         if invoice.status != Invoice.Status.OPEN or sub is None or not is_next_period(sub,
                                                                                        invoice):
             return  # a voided invoice stays void; nothing to dun

@@ -20,6 +20,7 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from billing.confirmations import invoice_payments_recover
 from billing.receipts import MAIL_ERRORS, invoice_receipt_send, receipts_due
 from billing.refunds import refund_execute, refunds_recover
 from billing.renewals import renewals_run
@@ -73,3 +74,9 @@ def refund_execute_task(mode: str, refund_id: str) -> str:
 def refunds_recover_task(mode: str) -> int:
     """Every minute, per mode: settle refunds left pending, asking the rail by key."""
     return refunds_recover()
+
+
+@shared_task(base=ModeTask, name="billing.invoice_payments_recover")
+def invoice_payments_recover_task(mode: str) -> int:
+    """Beat: settle invoice payments whose asynchronous rail has answered (or expired)."""
+    return invoice_payments_recover()

@@ -92,3 +92,41 @@ def test_money_for_a_failed_attempt_is_late_and_applied_once(merchant):
         attempt.refresh_from_db()
         assert Refund.objects.get().reason == "late"
     assert (attempt.status, attempt.failure_code) == ("succeeded", "late")
+
+
+def test_a_payers_own_failed_try_on_an_invoice_is_no_dunning_step(merchant):
+    attempt = _renewal_attempt(merchant.id)  # opened without a key: the invoice page's
+    with mode_context("test"):
+        payments_settle([Outcome(attempt.pk, ChargeResult(status="failed",
+                                                          failure_code="card_declined"))])
+        sub = Subscription.objects.get()
+        attempt.refresh_from_db()
+        assert Invoice.objects.get(pk=attempt.invoice_id).status == "open"
+    assert attempt.status == "failed"
+    assert (sub.status, sub.dunning_attempts) == ("active", 0)
+    assert "subscription_payment_failed" not in event_types(merchant.id)
+
+
+def test_the_sweep_settles_an_invoice_transfer_that_expired_or_arrived(merchant):
+    from django.utils import timezone
+
+    from billing.confirmations import invoice_payments_recover
+    from billing.rails import get_rail
+
+    rail = get_rail("bank_transfer")
+    expired, arrived = _renewal_attempt(merchant.id), _renewal_attempt(merchant.id)
+    with mode_context("test"):
+        for attempt in (expired, arrived):
+            rail.charge(mode="test", amount=PRICE, currency="NGN", details={},
+                        idempotency_key=attempt.pk)
+        rail.simulate(mode="test", idempotency_key=arrived.pk, outcome="paid")  # webhook lost
+        now = timezone.now()
+        assert invoice_payments_recover(now=now + timedelta(minutes=3)) == 1  # the paid one
+        assert invoice_payments_recover(now=now + timedelta(minutes=31)) == 1  # expired
+        assert invoice_payments_recover(now=now + timedelta(minutes=32)) == 0
+        expired.refresh_from_db()
+        arrived.refresh_from_db()
+        assert Invoice.objects.get(pk=arrived.invoice_id).status == "paid"
+        assert Invoice.objects.get(pk=expired.invoice_id).status == "open"
+    assert (arrived.status, expired.status, expired.failure_code) == (
+        "succeeded", "failed", "transfer_expired")
