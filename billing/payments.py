@@ -214,7 +214,8 @@ class _Batch:
             return settlement  # settled already (a retry, the recovery sweep, a second worker)
         _record_rail_answer(attempt, result)
         settlement.applied = True
-        if result.succeeded and payment_expired(attempt, self.now):
+        arrived = parse_datetime(result.paid_at) if result.paid_at else None
+        if result.succeeded and payment_expired(attempt, arrived or self.now):
             self._unapplied(settlement, outcome, Refund.Reason.LATE)
             return settlement
         if result.succeeded and result.amount is not None and result.amount < attempt.amount:
@@ -356,7 +357,8 @@ def _record_rail_answer(attempt: PaymentAttempt, result: ChargeResult) -> None:
 
 def payment_expired(attempt: PaymentAttempt, now: datetime) -> bool:
     """Whether the account or code the payer was given (an asynchronous rail's
-    instructions, each with an ``expiresAt``) had expired by ``now``."""
+    instructions, each with an ``expiresAt``) had expired by ``now`` (for money that
+    arrived: when it arrived)."""
     for shown in attempt.instructions.values():
         expires = parse_datetime(str(shown.get("expiresAt") or "")) if isinstance(shown,
                                                                                  dict) else None

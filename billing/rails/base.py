@@ -42,6 +42,10 @@ class ChargeResult:
     # What the rail actually took, when it can differ from what was asked (a transfer of the
     # wrong amount); None: exactly what was asked.
     amount: int | None = None
+    # When the money arrived, as the rail reports it (ISO 8601; empty: not said). Whether it
+    # came in time is decided from this, not from when Duro hears of it (a lost webhook's
+    # payment found later by the sweep was still in time).
+    paid_at: str = ""
 
     @property
     def succeeded(self) -> bool:

@@ -42,6 +42,7 @@ from billing.rails.sandbox import (
 )
 from duro.db import atomic
 from duro.ids import random_base62
+from duro.timestamps import iso
 
 SIMULATED = ("paid", "underpaid", "overpaid", "failed", "expire", "late")
 ARRIVED = {"paid", "underpaid", "overpaid"}
@@ -156,7 +157,8 @@ class PendingRail(PaymentRail):
     def _outcome(self, earlier: ChargeResult, outcome: str, amount: int) -> ChargeResult:
         if outcome in ARRIVED or outcome == "late":
             return ChargeResult(status="succeeded", reference=earlier.reference,
-                                amount=received_for(outcome, amount), extra=earlier.extra)
+                                amount=received_for(outcome, amount), extra=earlier.extra,
+                                paid_at=iso(timezone.now()) or "")
         if outcome == "expire":
             return ChargeResult(status="failed", reference=earlier.reference,
                                 failure_code=self.expired_code,

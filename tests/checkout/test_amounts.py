@@ -188,3 +188,19 @@ def test_the_same_transfer_asked_again_keeps_its_account_until_it_expires(api):
     assert fresh["accountNumber"] != first["accountNumber"]
     with mode_context("test"):
         assert PaymentAttempt.objects.count() == 2
+
+
+def test_money_in_time_whose_confirmation_was_lost_is_applied_by_a_later_sweep(api):
+    """Lateness is when the money arrived, not when Duro hears of it: a confirmation lost
+    and found by the sweep after the account expired still pays."""
+    public = APIClient()
+    session = make_session(api)
+    _transfer(public, session["token"])
+    with mode_context("test"):
+        attempt = PaymentAttempt.objects.get()
+        get_rail("bank_transfer").simulate(mode="test", idempotency_key=attempt.pk,
+                                           outcome="paid")  # the webhook never came
+        assert attempts_recover(now=timezone.now() + timedelta(minutes=45)) == 1
+        assert Refund.objects.count() == 0 and Subscription.objects.count() == 1
+    status = public.get(f"/v1/public/checkout/{session['token']}/status").json()["data"]
+    assert status["status"] == "completed"

@@ -128,3 +128,52 @@ def test_a_transfer_that_never_arrives_expires_and_the_session_reopens(api):
     # the bank cannot confirm an account that has expired
     late = _simulate(public, session["token"])
     assert late.status_code == 400
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.parametrize("round_", range(3))
+def test_a_confirmation_racing_the_expiry_sweep_settles_one_way(api, round_):
+    """The bank's answer and the sweep that expires the account at the same moment: either
+    the money paid the session, or the account expired and nothing was taken; never both,
+    never a payment stuck in processing."""
+    from django.utils import timezone
+
+    from checkout.pay import attempts_recover
+
+    session = make_session(api)
+    _transfer(APIClient(), session["token"])
+    later = timezone.now() + timedelta(minutes=31)
+    barrier = threading.Barrier(3)
+    errors = []
+
+    def run(work):
+        try:
+            barrier.wait()
+            work()
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def sweep():
+        with mode_context("test"):
+            attempts_recover(now=later)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in (
+        sweep, lambda: _simulate(APIClient(), session["token"]),
+        lambda: APIClient().get(f"/v1/public/checkout/{session['token']}/status"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    verify = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    with mode_context("test"):
+        attempt = PaymentAttempt.objects.get()
+        subscriptions = Subscription.objects.count()
+    if verify["status"] == "completed":
+        assert attempt.status == "succeeded" and subscriptions == 1
+    else:
+        assert verify["status"] == "open" and subscriptions == 0
+        assert (attempt.status, attempt.failure_code) == ("failed", "transfer_expired")
