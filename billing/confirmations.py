@@ -13,10 +13,14 @@ it down); an invoice payment goes straight to :func:`billing.payments.payments_s
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from billing.models import PaymentAttempt
 from billing.payments import Outcome, payments_settle
 from billing.rails.base import ChargeResult
+from billing.receipts import receipt_enqueue
+from duro.db import after_commit
+from duro.modes import current_mode
 
 # Checkout's settle, which completes the session in the same transaction.
 _session_settler: Callable[..., object] | None = None
@@ -41,4 +45,9 @@ def payment_confirmed(*, attempt_id: str, result: ChargeResult) -> None:
         assert _session_settler is not None, "checkout registers its settle when it starts"
         _session_settler(attempt_id=attempt_id, result=result)
     else:
-        payments_settle([Outcome(attempt_id, result)])
+        [settled] = payments_settle([Outcome(attempt_id, result)])
+        if settled.applied and settled.status == "succeeded" and settled.invoice is not None:
+            # The hosted invoice page's payer is waiting for the receipt: queue it now (a
+            # broker that is down leaves it to the receipt sweep).
+            after_commit(partial(receipt_enqueue, current_mode(), settled.invoice.pk),
+                         what="receipt email")
