@@ -24,6 +24,8 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
+from django.utils import timezone
+
 from billing.invoice_links import invoice_link_open
 from billing.invoice_notices import notice_enqueue
 from billing.invoices import renewal_invoices_open
@@ -71,7 +73,8 @@ def invoice_renewals_step(subs: list[Subscription], *, resumed: set[str], now: d
                 invoice.notice_status)
             events.append(("subscription_canceled", sub, invoice))
         else:
-            invoice.notice_status, invoice.notice_at = "pending", now
+            # Wall-clock time, not ``now`` (a test clock's): the sweep measures lost sends.
+            invoice.notice_status, invoice.notice_at = "pending", timezone.now()
             invoice.notice_step = sub.dunning_attempts - 1  # 0: the link, n: n-th reminder
             after_commit(partial(notice_enqueue, current_mode(), invoice.pk),
                          what="invoice email")
