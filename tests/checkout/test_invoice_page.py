@@ -105,7 +105,8 @@ def test_paid_by_card_without_javascript_renews_the_subscription(
     client = Client()
     with django_capture_on_commit_callbacks(execute=True, using="test"):
         response = client.post(f"/invoice/{invoice.hosted_token}", CARD)
-    assert response.status_code == 303 and response["Location"] == f"/invoice/{invoice.hosted_token}"
+    assert response.status_code == 303
+    assert response["Location"] == f"/invoice/{invoice.hosted_token}"
     invoice, sub = reload(invoice)
     assert invoice.status == "paid" and invoice.receipt_status == "pending"
     assert sub.status == "active" and sub.period_index == 1 and sub.dunning_attempts == 0
