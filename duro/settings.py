@@ -217,6 +217,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "checkout.serializers.SESSION_STATUSES",
         "PaymentStatusEnum": "billing.serializers.PAYMENT_STATUSES",
+        "InvoicePageStatusEnum": "checkout.serializers.INVOICE_PAGE_STATUSES",
         "EndpointStatusEnum": "webhooks.models.WebhookEndpoint.Status",
     },
 }
