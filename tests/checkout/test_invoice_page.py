@@ -274,3 +274,38 @@ def test_a_transfer_that_never_arrives_expires_and_the_page_reopens(invoice):
     assert 'name="card_number"' in html
     client.post(f"/invoice/{invoice.hosted_token}", CARD)
     assert reload(invoice)[0].status == "paid"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_concurrent_pays_charge_the_invoice_once(merchant, settings):
+    import threading
+
+    from django.db import connections
+
+    settings.DURO_PAY_RATE_PER_TOKEN = 100
+    invoice = open_invoice(merchant.id)
+    barrier = threading.Barrier(8)
+    errors: list[Exception] = []
+
+    def pay():
+        try:
+            barrier.wait()
+            Client().post(f"/invoice/{invoice.hosted_token}", CARD)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=pay) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    invoice, sub = reload(invoice)
+    assert invoice.status == "paid" and sub.period_index == 1 and sub.invoices_paid == 2
+    with mode_context("test"):
+        assert PaymentAttempt.objects.filter(invoice=invoice).count() == 1
+        assert SandboxCharge.objects.count() == 1
+    assert event_types(merchant.id).count("subscription_payment_success") == 1
