@@ -4,6 +4,7 @@ confirms) and the subscription renews, with its receipt emailed by the worker to
 
 import email
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
@@ -43,9 +44,8 @@ def text_of(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
 
 
-def test_a_renewal_paid_through_the_emailed_invoice_page(acme, worker):
-    import time
-
+@pytest.mark.usefixtures("worker")
+def test_a_renewal_paid_through_the_emailed_invoice_page(acme):
     since = time.time() - 1
     sub = subscribe(acme.merchant.id)
     with mode_context("test"):
