@@ -11,6 +11,8 @@ row set on the token's store (:func:`billing.invoice_links.invoice_by_token`).
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
@@ -73,7 +75,10 @@ def _render(request, invoice: Invoice | None, *, status: int = 200, **extra):
     chosen = extra.get("values", {}).get("rail")
     context["selected_rail"] = chosen if chosen in identifiers else identifiers[0]
     context.update(extra)
-    return render(request, "checkout/invoice.html", context, status=status)
+    # Dates in the subscription's own zone (its periods start at local midnight there).
+    zone = invoice.subscription.time_zone if invoice.subscription is not None else "UTC"
+    with timezone.override(ZoneInfo(zone)):
+        return render(request, "checkout/invoice.html", context, status=status)
 
 
 @hosted

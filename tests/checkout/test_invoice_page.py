@@ -72,6 +72,7 @@ def test_the_page_is_one_query_on_the_token_store(invoice, brand):
     assert counts(captured) == {"default": 0, "test": 1, "live": 0}
     html = response.content.decode()
     assert "Acme Gym" in html and "help@acme.test" in html
+    assert '<span class="merchant-mark" aria-hidden="true">A</span>' in html
     assert "₦15,000.00 / month" in html and "INV-000002" in html
     assert "15 Feb 2025 – 15 Mar 2025" in html and 'data-status="open"' in html
     assert 'value="card"' in html and 'value="bank_transfer"' in html
