@@ -310,3 +310,36 @@ def test_concurrent_pays_charge_the_invoice_once(merchant, settings):
         assert PaymentAttempt.objects.filter(invoice=invoice).count() == 1
         assert SandboxCharge.objects.count() == 1
     assert event_types(merchant.id).count("subscription_payment_success") == 1
+
+
+def test_a_transfer_arriving_after_a_cancel_now_is_refunded_and_the_page_shows_void(merchant,
+                                                                                   invoice):
+    from billing.models import Refund
+    from billing.subscriptions import subscription_cancel
+
+    client = Client()
+    client.post(f"/invoice/{invoice.hosted_token}", {"rail": "bank_transfer"})
+    with mode_context("test"):
+        subscription_cancel(merchant_id=merchant.id, subscription_id=invoice.subscription_id,
+                            at_period_end=False, now=timezone.now())
+    answer = APIClient().post(f"/v1/public/invoices/{invoice.hosted_token}/simulate",
+                              {"outcome": "paid"}, format="json").json()["data"]
+    assert answer["status"] == "void"
+    invoice_now, sub = reload(invoice)
+    assert invoice_now.status == "void" and sub.status == "canceled"
+    with mode_context("test"):  # the money is given back, never kept
+        refund = Refund.objects.get()
+    assert (refund.reason, refund.amount) == ("subscription_canceled", 1_500_000)
+    html = page(client, invoice).content.decode()
+    assert 'data-status="void"' in html and "<form" not in html
+
+
+def test_a_blacklisted_customer_is_refused_before_any_charge(invoice):
+    from billing.models import Customer
+
+    with mode_context("test"):
+        Customer.objects.filter(pk=invoice.customer_id).update(blacklisted=True)
+    response = Client().post(f"/invoice/{invoice.hosted_token}", CARD)
+    assert "couldn&#x27;t process this payment" in response.content.decode()
+    with mode_context("test"):
+        assert PaymentAttempt.objects.count() == 0 and SandboxCharge.objects.count() == 0
