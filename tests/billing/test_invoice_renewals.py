@@ -156,3 +156,31 @@ def test_beat_sweeps_invoice_emails_in_each_mode(settings):
     tasks_by_name = {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "billing.invoice_notices_sweep" in tasks_by_name
     assert "billing.invoice_notices_sweep" in app.tasks
+
+
+def test_a_checkout_paid_by_transfer_renews_through_the_invoice_page(
+        api, merchant, sent, django_capture_on_commit_callbacks):
+    """The README's walkthrough: pay by transfer, advance the test clock past the period."""
+    from rest_framework.test import APIClient
+
+    from tests.checkout.factories import make_session, pay
+
+    session = make_session(api)
+    public = APIClient()
+    pay(public, session["token"], rail="bank_transfer", card={})
+    public.post(f"/v1/public/checkout/{session['token']}/simulate", {"outcome": "paid"},
+                format="json")
+    sub_id = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]["subscriptionId"]
+    with mode_context("test"):
+        sub = Subscription.objects.get(pk=sub_id)
+    assert sub.card_id is None
+    with django_capture_on_commit_callbacks(execute=True, using="test"):
+        advanced = api.post(f"/v1/subscriptions/{sub_id}/advance",
+                            {"to": (sub.current_period_end + timedelta(hours=1)).isoformat()},
+                            format="json")
+    assert advanced.status_code == 200, advanced.content
+    assert advanced.json()["data"]["status"] == "past_due"
+    with mode_context("test"):
+        invoice = Invoice.objects.get(subscription_id=sub_id, number=2)
+    assert invoice.status == "open" and invoice.hosted_token.startswith("in_test_")
+    assert sent == [("test", invoice.pk)] and len(mail.outbox) == 1
