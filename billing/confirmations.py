@@ -9,27 +9,24 @@ A first payment goes through its checkout session's settle, which checkout
 registers when it starts (billing may not import checkout, so the caller passes
 it down); an invoice payment goes straight to :func:`billing.payments.payments_settle`.
 
-A confirmation that never comes must not leave a payment ``processing`` for ever:
-:func:`invoice_payments_recover` (beat, every minute) asks the rail about invoice payments
-still awaited — the rail answers ``failed`` once the account or code has expired — and
-feeds the answer through the same door. (A checkout session's are swept by
-``checkout.pay.attempts_recover``.)
+A confirmation that never comes must not leave a payment ``processing`` for ever: the
+``checkout.recover_payments`` sweep asks the rail about whatever is still awaited (a
+session's: ``checkout.pay.attempts_recover``; the invoice page's:
+``checkout.invoice_pay.invoice_attempts_recover``) — the rail answers ``failed`` once the
+account or code has expired — and settles the answer the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-
-from django.utils import timezone
+from functools import partial
 
 from billing.models import PaymentAttempt
 from billing.payments import Outcome, payments_settle
-from billing.rails import REGISTRY, get_rail
 from billing.rails.base import ChargeResult
+from billing.receipts import receipt_enqueue
+from duro.db import after_commit
 from duro.modes import current_mode
-
-STUCK_AFTER = timedelta(minutes=2)
 
 # Checkout's settle, which completes the session in the same transaction.
 _session_settler: Callable[..., object] | None = None
@@ -54,23 +51,9 @@ def payment_confirmed(*, attempt_id: str, result: ChargeResult) -> None:
         assert _session_settler is not None, "checkout registers its settle when it starts"
         _session_settler(attempt_id=attempt_id, result=result)
     else:
-        payments_settle([Outcome(attempt_id, result)])
-
-
-def invoice_payments_recover(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Ask the rail about invoice payments an asynchronous rail still owes an answer for;
-    settle those it has answered (paid, bounced, expired). Returns how many were settled."""
-    now = now or timezone.now()
-    waiting = list(PaymentAttempt.objects.filter(
-        status=PaymentAttempt.Status.PROCESSING, session_id="", updated_at__lt=now - STUCK_AFTER,
-        rail__in=[r.identifier for r in REGISTRY.values() if r.asynchronous],
-    ).order_by("updated_at").values_list("id", "rail")[:limit])
-    settled = 0
-    for attempt_id, rail_id in waiting:
-        result = get_rail(rail_id).lookup(mode=current_mode(), idempotency_key=attempt_id,
-                                          now=now)
-        if result is None or result.status == "processing":
-            continue  # the rail never saw it (phase 2 is the caller's) or still waits
-        payments_settle([Outcome(attempt_id, result)], now=now)
-        settled += 1
-    return settled
+        [settled] = payments_settle([Outcome(attempt_id, result)])
+        if settled.applied and settled.status == "succeeded" and settled.invoice is not None:
+            # The hosted invoice page's payer is waiting for the receipt: queue it now (a
+            # broker that is down leaves it to the receipt sweep).
+            after_commit(partial(receipt_enqueue, current_mode(), settled.invoice.pk),
+                         what="receipt email")

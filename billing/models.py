@@ -233,6 +233,22 @@ class Invoice(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     # The succeeded refunds of its payments, kept by billing.refunds when one settles.
     amount_refunded = models.BigIntegerField(default=0)
+    # The hosted invoice page (billing.invoice_links): ``in_test_…`` / ``in_live_…``, minted
+    # when a renewal without a reusable authorization opens the invoice; the merchant's
+    # name is copied then, so that the page reads one store only.
+    hosted_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    merchant_name = models.CharField(max_length=120, blank=True, default="")
+    # The latest attempt made on the hosted page (its transfer panel, its OTP step).
+    hosted_payment = models.ForeignKey("PaymentAttempt", on_delete=models.PROTECT, null=True,
+                                       blank=True, related_name="+")
+    # The link email and its reminders are an outbox like the receipt: "pending" with the
+    # step to send (0: the link, n: the n-th reminder), sent after commit, swept if lost.
+    notice_status = models.CharField(max_length=8, blank=True, default="",
+                                     choices=[("", "none"), ("pending", "pending"),
+                                              ("sent", "sent"), ("skipped", "skipped"),
+                                              ("failed", "failed")])
+    notice_step = models.PositiveSmallIntegerField(default=0)
+    notice_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -246,6 +262,9 @@ class Invoice(models.Model):
             models.Index(fields=["receipt_status", "paid_at"],
                          condition=models.Q(receipt_status="pending"),
                          name="invoice_receipt_pending"),
+            models.Index(fields=["notice_status", "notice_at"],
+                         condition=models.Q(notice_status="pending"),
+                         name="invoice_notice_pending"),
         ]
 
     def __str__(self) -> str:

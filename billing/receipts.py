@@ -71,21 +71,31 @@ def _support_contact(appearance: Appearance, merchant_id: str) -> str:
             .first() or "")
 
 
-def receipt_deliver(*, receipt: Receipt) -> None:
-    """Render and send one receipt now. Raises the mail backend's error on failure."""
-    appearance = published_appearance(receipt.merchant_id)
-    support = _support_contact(appearance, receipt.merchant_id)
+def email_branding(merchant_id: str) -> dict:
+    """What every branded email of a merchant reads (receipts, invoice links): the
+    published tokens, colours derived from them, the logo and the support contact."""
+    appearance = published_appearance(merchant_id)
+    support = _support_contact(appearance, merchant_id)
     colours = appearance.palette
     brand, surface = colours["--duro-brand"], colours["--duro-surface"]
-    context = {
-        "receipt": receipt, "appearance": appearance,
+    return {
+        "appearance": appearance,
         "muted": colours["--duro-muted"], "border": colours["--duro-border"],
         "font_stack": colours["--duro-font"],
         "link": brand if contrast_ratio(brand, surface) >= AA_NORMAL_TEXT else (
             colours["--duro-text"]),
-        "amount": format_amount(receipt.amount, receipt.currency),
         "support_contact": support, "support_is_email": "@" in support,
         "logo_url": appearance.absolute_logo_url(),
+    }
+
+
+def receipt_deliver(*, receipt: Receipt) -> None:
+    """Render and send one receipt now. Raises the mail backend's error on failure."""
+    branding = email_branding(receipt.merchant_id)
+    appearance, support = branding["appearance"], branding["support_contact"]
+    context = {
+        **branding, "receipt": receipt,
+        "amount": format_amount(receipt.amount, receipt.currency),
         "card": (f"{receipt.card_brand.title()} •••• {receipt.card_last4}"
                  if receipt.card_last4 and receipt.card_brand else None),
         "success_message": appearance.tokens.get("success_message") or "Payment successful",

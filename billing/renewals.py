@@ -13,6 +13,9 @@ until nothing is due:
 2. **Charge** (no transaction): ask the rail to charge the saved
    authorization; the key is the invoice id (``"{invoice_id}:{n}"`` for the
    n-th attempt), so a crash and a second ask never charge twice.
+   A subscription with no reusable authorization (first paid by transfer) is
+   not charged: :mod:`billing.invoice_dunning` opens its invoice, emails the
+   link to its hosted page and moves it along the dunning schedule, here.
 3. **Settle** (one transaction): lock and re-read the subscriptions, then
    mark the invoice paid and advance the period from the anchor, or move to
    ``past_due`` on the dunning schedule, or cancel after the last retry; the
@@ -32,6 +35,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from billing.attempts import attempt_open
+from billing.invoice_dunning import invoice_renewals_step, needs_invoice_page
 from billing.invoices import renewal_invoices_open
 from billing.models import Invoice, PaymentAttempt, Subscription
 from billing.payloads import renewal_payload
@@ -135,6 +139,14 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
         # Only a retry, or a claim whose runner died (its lease ran out), has an open invoice.
         resumed = {s.pk for s in to_charge
                    if s.status == S.PAST_DUE or s.next_attempt_at != s.current_period_end}
+        # No reusable authorization: no charge, the customer pays on the invoice's page.
+        by_invoice = [s for s in to_charge if needs_invoice_page(s)]
+        to_charge = [s for s in to_charge if not needs_invoice_page(s)]
+        for type_, sub, invoice in invoice_renewals_step(by_invoice, resumed=resumed, now=now,
+                                                          lease_until=now + LEASE):
+            counter = "canceled" if type_ == "subscription_canceled" else "failed"
+            setattr(report, counter, getattr(report, counter) + 1)
+            _emit(sub, type_, invoice)
         for sub in to_charge:  # leased: no other runner claims it while we charge
             sub.next_attempt_at = now + LEASE
         renewals = _open_invoices(to_charge, resumed=resumed)
@@ -198,9 +210,7 @@ def _attempt(sub: Subscription, invoice: Invoice) -> PaymentAttempt:
 
 def _charge(renewal: Renewal) -> ChargeResult | None:
     card = renewal.sub.card
-    if card is None or not card.authorization:
-        return ChargeResult(status="failed", failure_code="no_card",
-                            failure_message="The subscription has no saved card.")
+    assert card is not None  # without one the invoice page asks (billing.invoice_dunning)
     try:
         return get_rail(card.rail).charge_authorization(
             mode=current_mode(), amount=renewal.invoice.amount,

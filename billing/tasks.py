@@ -3,6 +3,8 @@
     renewals_run_task.delay("test")            # what beat does (CELERY_BEAT_SCHEDULE)
     send_receipt.delay("test", "inv_…")        # what a pay queues after commit
     receipts_sweep.delay("test")               # beat: pending receipts (renewals, lost sends)
+    send_invoice_notice.delay("test", "inv_…") # an invoice link or reminder, queued after commit
+    invoice_notices_sweep.delay("test")        # beat: invoice emails still pending (lost sends)
     refund_execute_task.delay("test", "re_…")  # an automatic refund, queued after commit
     refunds_recover_task.delay("test")         # beat: refunds left pending (crash, lost task)
 
@@ -20,7 +22,7 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from billing.confirmations import invoice_payments_recover
+from billing.invoice_notices import invoice_notice_send, notices_due
 from billing.receipts import MAIL_ERRORS, invoice_receipt_send, receipts_due
 from billing.refunds import refund_execute, refunds_recover
 from billing.renewals import renewals_run
@@ -64,6 +66,30 @@ def receipts_sweep(mode: str) -> int:
     return len(due)
 
 
+@shared_task(bind=True, base=ModeTask, name="billing.send_invoice_notice", max_retries=4,
+             acks_late=True)
+def send_invoice_notice(self, mode: str, invoice_id: str) -> str:
+    """Send an invoice's pending link or reminder; retry a mail failure with backoff."""
+    final = self.request.called_directly or self.request.retries >= self.max_retries
+    try:
+        return invoice_notice_send(invoice_id=invoice_id, final=final)
+    except MAIL_ERRORS as exc:
+        logger.warning("invoice email failed; will retry",
+                       extra={"invoice": invoice_id, "mode": mode, "error": repr(exc),
+                              "retry": self.request.retries + 1})
+        countdown = RETRY_BASE_SECONDS * 2 ** self.request.retries
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(base=ModeTask, name="billing.invoice_notices_sweep")
+def invoice_notices_sweep(mode: str) -> int:
+    """Every minute, per mode: queue the invoice emails whose first send was lost."""
+    due = notices_due(now=timezone.now(), older_than=SWEEP_AFTER)
+    for invoice_id in due:
+        send_invoice_notice.delay(mode, invoice_id)
+    return len(due)
+
+
 @shared_task(base=ModeTask, name="billing.refund_execute", acks_late=True)
 def refund_execute_task(mode: str, refund_id: str) -> str:
     """Ask the rail for one pending refund and settle its answer; returns its status."""
@@ -74,9 +100,3 @@ def refund_execute_task(mode: str, refund_id: str) -> str:
 def refunds_recover_task(mode: str) -> int:
     """Every minute, per mode: settle refunds left pending, asking the rail by key."""
     return refunds_recover()
-
-
-@shared_task(base=ModeTask, name="billing.invoice_payments_recover")
-def invoice_payments_recover_task(mode: str) -> int:
-    """Beat: settle invoice payments whose asynchronous rail has answered (or expired)."""
-    return invoice_payments_recover()

@@ -12,16 +12,27 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from appearance.selectors import published_appearance
+from billing.invoice_links import invoice_for_token
+from billing.models import Invoice
 from billing.rails import enabled_rails
+from checkout.invoice_pay import invoice_outcome, invoice_simulate
 from checkout.models import CheckoutSession
 from checkout.outcomes import outcome_of
 from checkout.pay import PayRequest, checkout_pay
-from checkout.payloads import amount_label, iso, plan_summary, session_payload
+from checkout.payloads import (
+    amount_label,
+    invoice_amount_label,
+    iso,
+    plan_summary,
+    session_payload,
+)
 from checkout.ratelimit import client_ip
 from checkout.selectors import session_for_token, session_get, session_list
 from checkout.serializers import (
     SESSION_STATUSES,
     HydrateOutput,
+    InvoiceHydrateOutput,
+    InvoicePageResult,
     PayResult,
     SessionInput,
     SessionOutput,
@@ -33,6 +44,7 @@ from checkout.simulate import session_simulate
 from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, BaseAPIView, DuroAPIView
 from duro.modes import current_mode
+from duro.money import format_cadence
 
 
 class SessionListView(DuroAPIView):
@@ -178,3 +190,55 @@ class StatusView(PublicView):
         return Response({"data": {"status": session.effective_status,
                                   "reference": session.reference,
                                   "redirectUrl": outcome.redirect_url}})
+
+
+# --- public: the hosted invoice page's token (in_test_… / in_live_…) --------------------
+def invoice_hydrate_payload(invoice: Invoice) -> dict:
+    """What the invoice page needs, from one query on the token's store (the appearance
+    comes from its cache); never the metadata, never anything secret."""
+    sub = invoice.subscription
+    plan = sub.plan if sub is not None else None
+    period = ({"start": iso(invoice.period_start), "end": iso(invoice.period_end)}
+              if invoice.period_start and invoice.period_end else None)
+    return {
+        "merchant": {"name": invoice.merchant_name},
+        "mode": "live" if (invoice.hosted_token or "").startswith("in_live_") else "test",
+        "number": invoice.number, "status": invoice_outcome(invoice).status,
+        "amount": invoice.amount, "currency": invoice.currency,
+        "amountLabel": invoice_amount_label(invoice),
+        "description": invoice.description or None,
+        "plan": {"id": plan.id, "name": plan.name, "description": plan.description or None,
+                 "interval": sub.interval, "intervalCount": sub.interval_count,
+                 "trialDays": sub.trial_days,
+                 "cadence": format_cadence(sub.interval, sub.interval_count)}
+        if plan is not None and sub is not None else None,
+        "period": period,
+        "rails": [{"id": r.identifier, "label": r.label}
+                  for r in enabled_rails(currency=invoice.currency, mode=current_mode())],
+        "appearance": published_appearance(invoice.merchant_id).as_payload(),
+    }
+
+
+class InvoiceHydrateView(PublicView):
+    @extend_schema(summary="Hydrate the hosted invoice page (public, by token)", auth=[],
+                   responses=InvoiceHydrateOutput)
+    def get(self, request, token):
+        return Response({"data": invoice_hydrate_payload(invoice_for_token(token))})
+
+
+class InvoiceStatusView(PublicView):
+    @extend_schema(summary="Status of a hosted invoice (public, by token): what the page "
+                           "polls", auth=[], responses=InvoicePageResult)
+    def get(self, request, token):
+        return Response({"data": invoice_outcome(invoice_for_token(token)).as_dict()})
+
+
+class InvoiceSimulateView(PublicView):
+    @extend_schema(summary="Simulate the bank's answer to a test invoice's transfer "
+                           "(test tokens only)", auth=[], request=SimulateInput,
+                   responses=InvoicePageResult)
+    def post(self, request, token):
+        body = SimulateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        outcome = invoice_simulate(token=token, outcome=body.validated_data["outcome"])
+        return Response({"data": outcome.as_dict()})

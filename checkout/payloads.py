@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from billing.models import Invoice
 from billing.payloads import payment_payload
 from checkout.models import CheckoutSession
 from duro.money import format_amount, format_cadence
@@ -44,4 +45,13 @@ def amount_label(s: CheckoutSession) -> str:
     text = format_amount(s.amount, s.currency)
     if s.plan is not None:
         text += f" / {format_cadence(s.plan.interval, s.plan.interval_count)}"
+    return text
+
+
+def invoice_amount_label(invoice: Invoice) -> str:
+    """``₦15,000.00 / month`` for a subscription's invoice, ``₦15,000.00`` otherwise."""
+    text = format_amount(invoice.amount, invoice.currency)
+    sub = invoice.subscription
+    if sub is not None:
+        text += f" / {format_cadence(sub.interval, sub.interval_count)}"
     return text

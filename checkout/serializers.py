@@ -195,3 +195,43 @@ class StatusOutput(SchemaOnly, serializers.Serializer):
     status = serializers.ChoiceField(SESSION_STATUSES)
     reference = serializers.CharField()
     redirect_url = serializers.CharField(allow_null=True)
+
+
+# --- The hosted invoice page's public endpoints ------------------------------------------
+INVOICE_PAGE_STATUSES = ["open", "processing", "requires_otp", "failed", "paid", "void",
+                         "uncollectible"]
+
+
+class InvoicePeriodOutput(SchemaOnly, serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class InvoiceHydrateOutput(SchemaOnly, serializers.Serializer):
+    """What the hosted invoice page shows: never the metadata, never anything secret."""
+    # Documents api.invoice_hydrate_payload.
+
+    merchant = MerchantNameOutput()
+    mode = serializers.ChoiceField(["test", "live"])
+    number = serializers.IntegerField()
+    status = serializers.ChoiceField(INVOICE_PAGE_STATUSES)
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    amount_label = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    plan = PlanSummaryOutput(allow_null=True)
+    period = InvoicePeriodOutput(allow_null=True)
+    rails = RailOutput(many=True)
+    appearance = AppearanceOutput()
+
+
+class InvoicePageResult(serializers.Serializer):
+    """Where the invoice stands for its page; `error` only after a failed attempt or a
+    wrong OTP, `transfer` only while a bank transfer is awaited."""
+    # Documents invoice_pay.InvoiceOutcome.as_dict. Not SchemaOnly: `error` and
+    # `transfer` are optional.
+
+    status = serializers.ChoiceField(INVOICE_PAGE_STATUSES)
+    number = serializers.IntegerField()
+    error = FailureOutput(required=False)
+    transfer = TransferOutput(required=False)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from checkout import api, views
+from checkout import api, invoice_views, views
 
 page_urls = [
     path("<str:token>", views.checkout_page, name="checkout-page"),
@@ -22,4 +22,16 @@ session_api_urls = [
     path("checkout/sessions/<str:pk>", api.SessionDetailView.as_view(), name="session"),
     path("checkout/sessions/<str:pk>/expire", api.SessionExpireView.as_view(),
          name="session-expire"),
+]
+
+invoice_page_urls = [
+    path("<str:token>", invoice_views.invoice_page, name="invoice-page"),
+    path("<str:token>/simulate", invoice_views.invoice_simulate, name="invoice-simulate"),
+]
+
+public_invoice_api_urls = [
+    path("<str:token>", api.InvoiceHydrateView.as_view(), name="public-invoice-hydrate"),
+    path("<str:token>/status", api.InvoiceStatusView.as_view(), name="public-invoice-status"),
+    path("<str:token>/simulate", api.InvoiceSimulateView.as_view(),
+         name="public-invoice-simulate"),
 ]

@@ -173,15 +173,15 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Every minute, per mode: settle payments a crash left processing, write down
     # expired sessions, re-queue due webhook deliveries not leased by a worker (the
     # database is the source of truth), run the renewal engine (billing/tasks.py),
-    # send the receipts still pending (renewals', and any whose first send was lost)
-    # settle refunds left pending (a crash, or an automatic refund's lost task) and ask
-    # asynchronous rails about invoice payments still awaited.
+    # send the receipts still pending (renewals', and any whose first send was lost),
+    # settle refunds left pending (a crash, or an automatic refund's lost task) and send
+    # the invoice links and reminders whose first send was lost.
     f"{task.replace('.', '-')}-{mode}": {
         "task": task, "schedule": 60.0, "args": [mode], "options": {"expires": 55},
     }
     for task in ("checkout.recover_payments", "checkout.expire_sessions", "webhooks.sweep",
                  "billing.renewals_run", "billing.receipts_sweep", "billing.refunds_recover",
-                 "billing.invoice_payments_recover")
+                 "billing.invoice_notices_sweep")
     for mode in ("test", "live")
 }
 
@@ -217,6 +217,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "checkout.serializers.SESSION_STATUSES",
         "PaymentStatusEnum": "billing.serializers.PAYMENT_STATUSES",
+        "InvoicePageStatusEnum": "checkout.serializers.INVOICE_PAGE_STATUSES",
         "EndpointStatusEnum": "webhooks.models.WebhookEndpoint.Status",
     },
 }

@@ -24,7 +24,13 @@ from billing.api import (
     SubscriptionDetailView,
     SubscriptionListView,
 )
-from checkout.urls import page_urls, public_api_urls, session_api_urls
+from checkout.urls import (
+    invoice_page_urls,
+    page_urls,
+    public_api_urls,
+    public_invoice_api_urls,
+    session_api_urls,
+)
 from duro.api.views import MerchantView
 from duro.health import healthz
 from duro.views import landing
@@ -54,6 +60,7 @@ api_v1: list[URLPattern | URLResolver] = [
          name="customer-blacklist"),
     *session_api_urls,
     path("public/checkout/", include(public_api_urls)),
+    path("public/invoices/", include(public_invoice_api_urls)),
     path("public/appearance/<str:key>", PublicAppearanceView.as_view(), name="public-appearance"),
     path("subscriptions", SubscriptionListView.as_view(), name="subscriptions"),
     path("subscriptions/<str:pk>", SubscriptionDetailView.as_view(), name="subscription"),
@@ -75,6 +82,7 @@ urlpatterns = [
     path("", landing, name="landing"),
     path("v1/", include(api_v1)),
     path("checkout/", include(page_urls)),
+    path("invoice/", include(invoice_page_urls)),
     path("appearance/", include("appearance.urls")),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", RedirectView.as_view(url=static("checkout/favicon.svg"), permanent=True)),

@@ -110,8 +110,8 @@ def test_a_payers_own_failed_try_on_an_invoice_is_no_dunning_step(merchant):
 def test_the_sweep_settles_an_invoice_transfer_that_expired_or_arrived(merchant):
     from django.utils import timezone
 
-    from billing.confirmations import invoice_payments_recover
     from billing.rails import get_rail
+    from checkout.invoice_pay import invoice_attempts_recover as invoice_payments_recover
 
     rail = get_rail("bank_transfer")
     expired, arrived = _renewal_attempt(merchant.id), _renewal_attempt(merchant.id)

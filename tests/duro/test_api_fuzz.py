@@ -39,6 +39,7 @@ BUSINESS_RULES = {
     "POST /v1/refunds": "paymentId names a succeeded payment (an unknown one is a 400 "
                         "resource_missing naming it), never more than is left",
     "POST /v1/public/checkout/{token}/simulate": "a test session whose transfer is awaited",
+    "POST /v1/public/invoices/{token}/simulate": "a test invoice whose transfer is awaited",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 

@@ -104,3 +104,24 @@ def test_the_public_appearance_is_what_the_document_says(acme, brand):
     key = acme.keys["test"]["publishable"]
     assert_documented("PublicAppearanceOutput",
                       APIClient().get(f"/v1/public/appearance/{key}").json()["data"])
+
+
+def test_the_invoice_pages_answers_are_what_the_document_says(acme, brand):
+    from django.test import Client
+
+    from tests.checkout.test_invoice_page import open_invoice
+
+    brand(brand_color="#112233")
+    token = open_invoice(acme.merchant.id).hosted_token
+    public = APIClient()
+    assert_documented("InvoiceHydrateOutput",
+                      public.get(f"/v1/public/invoices/{token}").json()["data"])
+    Client().post(f"/invoice/{token}", {"rail": "bank_transfer"})
+    documented = openapi()["components"]["schemas"]["InvoicePageResult"]
+    for answer in (public.get(f"/v1/public/invoices/{token}/status").json()["data"],
+                   public.post(f"/v1/public/invoices/{token}/simulate", {"outcome": "paid"},
+                               format="json").json()["data"]):
+        assert set(answer) <= set(documented["properties"])
+        assert set(documented["required"]) <= set(answer)
+        enum = openapi()["components"]["schemas"]["InvoicePageStatusEnum"]["enum"]
+        assert answer["status"] in enum

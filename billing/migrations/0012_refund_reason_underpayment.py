@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0010_attempt_instructions'),
+        ('billing', '0011_invoice_hosted_page'),
     ]
 
     operations = [
