@@ -61,8 +61,9 @@ def payment_methods_set(*, merchant_id: str, mode: str, switched_off: Iterable[s
     if unknown:
         raise Invalid(f"Unknown payment method: {_join(unknown)}.", code="unknown_rail",
                       param="switched_off")
-    stranded = [c for c in CURRENCIES if offered_rails(currency=c, mode=mode) and not any(
-        r.identifier not in off for r in offered_rails(currency=c, mode=mode))]
+    stranded = [c for c in CURRENCIES
+                if (offered := offered_rails(currency=c, mode=mode))
+                and all(r.identifier in off for r in offered)]
     if stranded:
         them = "it" if len(stranded) == 1 else "them"
         raise Invalid(f"Customers paying in {_join(stranded)} would have no way to pay: keep "

@@ -4,6 +4,7 @@ change, in every process."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import RailSettings
 from billing.payment_methods import payment_methods, payment_methods_set
-from billing.rails import REGISTRY, enabled_rails, offered_rails
+from billing.rails import REGISTRY, PaymentRail, enabled_rails, offered_rails
 from billing.rails import switches as switches_module
 from billing.rails.switches import cache_key, rails_switched_off
 from duro.errors import Invalid
@@ -41,10 +42,32 @@ def test_every_rail_duro_offers_is_on_until_switched_off(merchant):
     assert transfer.on and transfer.currencies == ["NGN"]
 
 
+class ProbeRail(PaymentRail):
+    """A rail another branch might add (USSD, mobile money): naira only."""
+
+    identifier = "probe"
+    label = "Probe"
+    currencies = ("NGN",)
+
+
+def test_a_rail_registered_later_is_listed_and_on_by_itself(merchant, monkeypatch,
+                                                            django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(using="test", execute=True):
+        payment_methods_set(merchant_id=merchant.id, mode="test", switched_off={"bank_transfer"})
+    monkeypatch.setitem(REGISTRY, "probe", ProbeRail())
+    [probe] = [m for m in payment_methods(merchant_id=merchant.id, mode="test")
+               if m.rail.identifier == "probe"]
+    assert probe.on and probe.currencies == ["NGN"]
+    naira = ids(enabled_rails(merchant_id=merchant.id, currency="NGN", mode="test"))
+    assert "probe" in naira and "bank_transfer" not in naira
+    assert "probe" not in ids(enabled_rails(merchant_id=merchant.id, currency="GHS", mode="test"))
+
+
 def test_a_switched_off_rail_leaves_only_its_mode(merchant, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(using="live", execute=True):
         payment_methods_set(merchant_id=merchant.id, mode="live", switched_off={"bank_transfer"})
-    assert ids(enabled_rails(merchant_id=merchant.id, currency="NGN", mode="live")) == ["card"]
+    assert ids(enabled_rails(merchant_id=merchant.id, currency="NGN", mode="live")) == [
+        r for r in ids(offered_rails(currency="NGN", mode="live")) if r != "bank_transfer"]
     assert "bank_transfer" in ids(enabled_rails(merchant_id=merchant.id, currency="NGN",
                                                 mode="test"))
     with mode_context("live"):
@@ -162,4 +185,5 @@ def test_another_process_sees_a_change_at_once_without_a_query(merchant):
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == '[["card"], 0]'
+    expected = [r for r in ids(offered_rails(currency="NGN", mode="test")) if r != "bank_transfer"]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [expected, 0]
