@@ -1,13 +1,15 @@
 """Dashboard pages of billing: plans, customers, subscriptions, invoices, payments, refunds.
 
 Payments and invoices carry a Refund button (:mod:`billing.admin_refunds`); a
-subscription's page and its cancel buttons are :mod:`billing.admin_subscriptions`."""
+subscription's page and its cancel buttons are :mod:`billing.admin_subscriptions`; the
+Payment methods page (rail switches per mode) is :mod:`billing.admin_payment_methods`."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
 
+from billing.admin_payment_methods import PaymentMethodsAdmin
 from billing.admin_refunds import RefundButtonAdmin
 from billing.admin_subscriptions import SubscriptionAdmin
 from billing.models import (
@@ -179,4 +181,4 @@ class RefundAdmin(ReadOnlyAdmin):
         return money(obj)
 
 
-__all__ = ["SubscriptionAdmin"]  # registered on import, with the other billing pages
+__all__ = ["PaymentMethodsAdmin", "SubscriptionAdmin"]  # registered on import, with the others

@@ -388,6 +388,26 @@ class DunningPolicy(models.Model):
         return f"{self.merchant_id}: {self.retry_days}"
 
 
+class RailSettings(models.Model):
+    """A merchant's payment methods in this mode: the rails it switched off.
+
+    Without a row every rail Duro offers is on; a rail registered later is on too (only
+    what is *off* is stored). Read through :func:`billing.rails.switches.rails_switched_off`,
+    which caches it; written by :func:`billing.rails.switches.rails_switch`."""
+
+    merchant_id = models.CharField(primary_key=True, max_length=32)
+    switched_off = models.JSONField(default=list, blank=True)
+    updated_by = models.CharField(max_length=150, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "payment methods"
+        verbose_name_plural = "payment methods"
+
+    def __str__(self) -> str:
+        return f"Payment methods of {self.merchant_id}"
+
+
 class SandboxCharge(models.Model):
     """The sandbox rail's own ledger: one row per idempotency key, so a charge asked
     twice answers twice with the first outcome. It stands where a processor would."""

@@ -100,7 +100,8 @@ class PublicView(BaseAPIView):
 def hydrate_payload(session: CheckoutSession) -> dict:
     """What the page needs; never the metadata, never anything secret.
 
-    The appearance tokens come from the published-appearance cache: no core query.
+    The appearance tokens come from the published-appearance cache (no core query) and the
+    merchant's rail switches from theirs (no second query on the token's store).
     """
     return {
         "merchant": {"name": session.merchant_name},
@@ -112,7 +113,8 @@ def hydrate_payload(session: CheckoutSession) -> dict:
         "prefill": {"email": session.customer_email or None,
                     "phone": session.customer_phone or None},
         "rails": [{"id": r.identifier, "label": r.label}
-                  for r in enabled_rails(currency=session.currency, mode=current_mode())],
+                  for r in enabled_rails(merchant_id=session.merchant_id,
+                                         currency=session.currency, mode=current_mode())],
         "expiresAt": iso(session.expires_at), "cancelUrl": session.cancel_url or None,
         "appearance": published_appearance(session.merchant_id).as_payload(),
     }
@@ -214,7 +216,8 @@ def invoice_hydrate_payload(invoice: Invoice) -> dict:
         if plan is not None and sub is not None else None,
         "period": period,
         "rails": [{"id": r.identifier, "label": r.label}
-                  for r in enabled_rails(currency=invoice.currency, mode=current_mode())],
+                  for r in enabled_rails(merchant_id=invoice.merchant_id,
+                                         currency=invoice.currency, mode=current_mode())],
         "appearance": published_appearance(invoice.merchant_id).as_payload(),
     }
 

@@ -36,7 +36,7 @@ from billing.confirmations import payment_confirmed
 from billing.invoice_links import invoice_for_token
 from billing.models import Invoice, PaymentAttempt, Subscription
 from billing.payments import Outcome, payments_settle
-from billing.rails import ChargeResult, RailError, get_rail
+from billing.rails import ChargeResult, RailError, enabled_rails, get_rail
 from billing.receipts import receipt_enqueue
 from checkout.pay import BLOCKED_MESSAGE, OTP_ABANDONED, OTP_TTL, PayRequest
 from checkout.ratelimit import pay_budgets, pay_spend, pay_wait
@@ -158,9 +158,10 @@ def invoice_pay(*, invoice_id: str, request: PayRequest,
 
 def _open(invoice: Invoice, *, rail, request: PayRequest, now: datetime,
           pending: PaymentAttempt | None) -> PaymentAttempt:
-    if not rail.offered_for(currency=invoice.currency, mode=current_mode()):
-        raise Invalid(f"{rail.label} is not offered for {invoice.currency} payments.",
-                      code="rail_unavailable", param="rail")
+    if rail not in enabled_rails(merchant_id=invoice.merchant_id, currency=invoice.currency,
+                                 mode=current_mode(), fresh=True):  # or switched off
+        raise Invalid(f"{rail.label} is not available for this payment. Please choose "
+                      "another way to pay.", code="rail_unavailable", param="rail")
     errors = rail.validate(request.card, now=now, mode=current_mode())
     if errors:
         first = next(iter(errors))

@@ -51,7 +51,8 @@ def _render(request, invoice: Invoice | None, *, status: int = 200, **extra):
         return render(request, "checkout/invoice_not_found.html", context, status=404)
     label = invoice_amount_label(invoice)
     outcome: InvoiceOutcome = extra.pop("outcome", None) or invoice_outcome(invoice)
-    rails = enabled_rails(currency=invoice.currency, mode=current_mode())
+    rails = enabled_rails(merchant_id=invoice.merchant_id, currency=invoice.currency,
+                          mode=current_mode())
     context.update({
         "merchant_name": invoice.merchant_name, "amount_label": label,
         "pay_label": appearance.pay_label(label), "state": outcome.status,

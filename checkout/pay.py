@@ -44,7 +44,7 @@ from billing.payments import (
     payment_expired,
     payments_settle,
 )
-from billing.rails import ChargeResult, PaymentRail, RailError, get_rail
+from billing.rails import ChargeResult, PaymentRail, RailError, enabled_rails, get_rail
 from checkout.models import CheckoutSession
 from checkout.outcomes import PayOutcome, outcome_of
 from checkout.payloads import session_payload
@@ -198,6 +198,12 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
             if request.otp is not None and not request.card:
                 raise Invalid("No payment is waiting for an OTP.", code="no_otp_pending",
                               param="otp")
+            if rail not in enabled_rails(merchant_id=session.merchant_id,
+                                         currency=session.currency, mode=current_mode(),
+                                         fresh=True):  # switched off by the merchant
+                raise Invalid(f"{rail.label} is not available for this payment. Please "
+                              "choose another way to pay.", code="rail_unavailable",
+                              param="rail")
             email, phone = _clean_contact(request, region=region_for(session.currency))
             field_errors = rail.validate(request.card, now=now, mode=current_mode())
             if field_errors:

@@ -98,7 +98,8 @@ def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> 
             "amount_label": label,
             "pay_label": appearance.pay_label(label),
             "plan": plan_summary(session),
-            "rails": enabled_rails(currency=session.currency, mode=current_mode()),
+            "rails": enabled_rails(merchant_id=session.merchant_id, currency=session.currency,
+                                   mode=current_mode()),
             "test_mode": session.token.startswith("cs_test_"),
             "phone_placeholder": phone_example(region_for(session.currency)),
             "card_marks": CARD_MARKS,
@@ -150,10 +151,11 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
         extra.setdefault("form_error", payment.failure_message)
     extra.setdefault("values", {"email": session.customer_email,
                                 "phone": session.customer_phone})
-    rails = [r.identifier for r in enabled_rails(currency=session.currency,
+    rails = [r.identifier for r in enabled_rails(merchant_id=session.merchant_id,
+                                                 currency=session.currency,
                                                  mode=current_mode())]
     chosen = extra.get("values", {}).get("rail")
-    extra.setdefault("selected_rail", chosen if chosen in rails else rails[0])
+    extra.setdefault("selected_rail", chosen if chosen in rails else next(iter(rails), None))
     return _render(request, session, "checkout/page.html", status=status_code, **extra)
 
 

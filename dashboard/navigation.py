@@ -22,7 +22,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Customers", [("billing.customer", "group")]),
     ("Checkout", [("checkout.checkoutsession", "shopping_cart")]),
     ("Developers", [("duro.apikey", "key"), ("webhooks.webhookendpoint", "webhook"),
-                    ("webhooks.event", "bolt"), ("webhooks.delivery", "outbox")]),
+                    ("webhooks.event", "bolt"), ("webhooks.delivery", "outbox"),
+                    ("billing.railsettings", "toggle_on")]),
     ("Appearance", [("appearance.storeconfig", "palette")]),
     ("Team", [("duro.membership", "badge"), ("duro.merchant", "storefront")]),
 ]

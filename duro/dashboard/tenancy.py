@@ -10,7 +10,8 @@ choices are scoped too, and what a role may do is decided here on the server:
 role       may change                may only view
 ========== ========================= ===============================
 owner      everything, the team      —
-developer  keys, webhooks, test data live billing and checkout data
+developer  keys, webhooks, payment   live billing and checkout data
+           methods, test data
 support    (blacklist customers)     everything but keys and the team
 ========== ========================= ===============================
 """
@@ -32,6 +33,7 @@ ACCESS: dict[str, dict[str, str | None]] = {
     "keys": {OWNER: EDIT, DEVELOPER: EDIT, SUPPORT: None},
     "team": {OWNER: EDIT, DEVELOPER: None, SUPPORT: None},
     "webhooks": {OWNER: EDIT, DEVELOPER: EDIT, SUPPORT: VIEW},
+    "payment_methods": {OWNER: EDIT, DEVELOPER: EDIT, SUPPORT: VIEW},
     "appearance": {OWNER: EDIT, DEVELOPER: VIEW, SUPPORT: VIEW},
     "billing": {OWNER: EDIT, DEVELOPER: "edit-test", SUPPORT: VIEW},
     "merchant": {OWNER: VIEW, DEVELOPER: VIEW, SUPPORT: VIEW},

@@ -8,6 +8,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
+from billing.payment_methods import payment_methods_set
 from duro.models import Merchant
 from duro.modes import mode_context
 from tests.dashboard.conftest import owner_client
@@ -47,6 +48,7 @@ def test_merchant_a_finds_nothing_of_merchant_b(two_merchants, mode):
     a, b = two_merchants
     client = owner_client(a)
     client.post(reverse("admin:duro_mode"), {"mode": mode})
+    payment_methods_set(merchant_id=b.merchant.id, mode=mode, switched_off={"bank_transfer"})
     probed, refund_probed = set(), set()
     for model, model_admin in _registered():
         scoped = model._meta.app_label in MODE_SCOPED
@@ -100,7 +102,7 @@ def test_merchant_a_finds_nothing_of_merchant_b(two_merchants, mode):
         assert mine is not None
     expected = {"duro.Merchant", "duro.ApiKey", "duro.Membership", "billing.Plan",
                 "checkout.CheckoutSession", "webhooks.WebhookEndpoint",
-                "appearance.StoreConfig"}
+                "appearance.StoreConfig", "billing.RailSettings"}
     if mode == "test":
         expected |= {"billing.Customer", "billing.Subscription", "billing.Invoice",
                      "billing.PaymentAttempt", "billing.Refund", "webhooks.Event",
