@@ -1,19 +1,21 @@
 """Payment rails behind one small interface, found by identifier.
 
     rail = get_rail("card")
-    errors = rail.validate(details, now=now)          # never moves money
+    errors = rail.validate(details, now=now, mode=..., currency=...)   # never moves money
     result = rail.charge(mode=..., amount=..., currency=..., details=..., idempotency_key=...)
 
-Rails register themselves in :data:`REGISTRY`; the hosted page offers every
-rail in :func:`enabled_rails` (only ``card`` today; ``bank_transfer`` and
-``ussd`` slot in the same way).
+Rails register themselves in :data:`REGISTRY`, in the order the page shows them
+(``card``, ``bank_transfer``, ``ussd``, ``mobile_money``); the hosted page offers
+every rail in :func:`enabled_rails` for the session's currency and mode.
 """
 
 from __future__ import annotations
 
 from billing.rails.base import ChargeResult, PaymentRail, RailError, RefundResult
 from billing.rails.card import CardRail
+from billing.rails.mobile_money import MobileMoneyRail
 from billing.rails.transfer import BankTransferRail
+from billing.rails.ussd import UssdRail
 
 REGISTRY: dict[str, PaymentRail] = {}
 
@@ -25,6 +27,8 @@ def register(rail: PaymentRail) -> PaymentRail:
 
 register(CardRail())
 register(BankTransferRail())
+register(UssdRail())
+register(MobileMoneyRail())
 
 
 def get_rail(identifier: str) -> PaymentRail:
