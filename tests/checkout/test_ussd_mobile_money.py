@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -215,3 +216,55 @@ def test_a_code_or_prompt_nobody_acts_on_expires_and_the_session_reopens(
     assert (attempt.status, attempt.failure_code) == ("failed", code)
     status = public.get(f"/v1/public/checkout/{session['token']}/status").json()["data"]
     assert status["status"] == "open"
+
+
+# --- the hosted page without JavaScript ---------------------------------------------------
+def _post(browser, url, **fields):
+    browser.get(url)
+    token = browser.cookies["csrftoken"].value
+    return browser.post(url, {"email": "ada@example.com", "phone": "", **fields,
+                              "csrfmiddlewaretoken": token})
+
+
+def test_the_form_offers_the_banks_and_a_ussd_pay_shows_the_code_to_dial(api):
+    browser = Client(enforce_csrf_checks=True)
+    session = make_session(api)
+    url = f"/checkout/{session['token']}"
+    html = browser.get(url).content.decode()
+    assert 'name="rail" value="ussd"' in html
+    assert '<option value="737">GTBank (*737#)</option>' in html
+    missing = _post(browser, url, rail="ussd", ussd_bank="")
+    assert missing.status_code == 200
+    assert 'id="ussd-bank-error">Choose your bank.' in missing.content.decode()
+    paid = _post(browser, url, rail="ussd", ussd_bank="919", card_number="4242")
+    assert paid.status_code == 303 and paid["Location"] == url
+    page = browser.get(url).content.decode()
+    code = re.search(r'id="ussd-code"[^>]*>(\*919\*000\*\d{6}#)<', page).group(1)
+    assert f'href="tel:{code.replace("#", "%23")}"' in page  # "#" would end the URL
+    for text in ("Dial this code to pay with UBA", 'aria-live="polite"', "check now",
+                 'value="paid"', 'value="underpaid"', 'value="overpaid"', 'value="late"',
+                 'value="failed"'):
+        assert text in page, text
+
+
+def test_a_mobile_money_form_keeps_what_was_typed_and_shows_the_prompt_panel(api):
+    browser = Client(enforce_csrf_checks=True)
+    session = make_session(api, amount=15_000, currency="GHS")
+    url = f"/checkout/{session['token']}"
+    html = browser.get(url).content.decode()
+    assert '<option value="vodafone">Vodafone Cash</option>' in html
+    assert 'value="mpesa"' not in html
+    wrong = _post(browser, url, rail="mobile_money", mobile_money_provider="vodafone",
+                  mobile_money_phone="0803 123 4567").content.decode()
+    assert 'id="mobile-money-phone-error">That is not a valid Ghanaian number.' in wrong
+    assert '<option value="vodafone" selected>' in wrong
+    assert 'value="0803 123 4567"' in wrong
+    paid = _post(browser, url, rail="mobile_money", mobile_money_provider="vodafone",
+                 mobile_money_phone="020 123 4567")
+    assert paid.status_code == 303
+    page = browser.get(url).content.decode()
+    assert "Approve the payment on your phone" in page
+    assert "Approve the payment of GH₵150.00 on 020 123 4567 (Vodafone Cash)" in page
+    simulated = browser.post(f"{url}/simulate", {
+        "outcome": "paid", "csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    assert simulated.status_code == 303 and "reference=" in simulated["Location"]
