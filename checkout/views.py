@@ -192,7 +192,7 @@ def checkout_page(request, token: str):
         return _not_found(request)
     if request.method == "GET":
         return _state_page(request, session)
-    values = {k: request.POST.get(k, "").strip()[:254] for k in KEPT_FIELDS}
+    values = {k: request.POST.get(k, "").strip() for k in KEPT_FIELDS}
     rail = request.POST.get("rail", "card")
     pay = PayRequest(email=values["email"], phone=values["phone"], rail=rail,
                      details=_rail_details(request.POST, rail, values))
