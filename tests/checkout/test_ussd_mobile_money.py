@@ -15,6 +15,7 @@ from checkout.models import CheckoutSession
 from checkout.pay import attempts_recover
 from duro.modes import mode_context
 from tests.checkout.factories import make_session, pay
+from tests.openapi import assert_documented, openapi
 from webhooks.models import Event
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -216,6 +217,23 @@ def test_a_code_or_prompt_nobody_acts_on_expires_and_the_session_reopens(
     assert (attempt.status, attempt.failure_code) == ("failed", code)
     status = public.get(f"/v1/public/checkout/{session['token']}/status").json()["data"]
     assert status["status"] == "open"
+
+
+@pytest.mark.parametrize(("currency", "rail", "body", "key", "component"), [
+    ("NGN", "ussd", {"ussd": {"bank": "901"}}, "ussd", "UssdOutput"),
+    ("KES", "mobile_money", {"mobileMoney": MPESA}, "mobileMoney", "MobileMoneyOutput"),
+])
+def test_the_answers_are_what_the_document_says(api, currency, rail, body, key, component):
+    public = APIClient()
+    session = make_session(api, amount=50_000, currency=currency)
+    assert_documented("HydrateOutput", _hydrate(session["token"]))
+    answer = pay(public, session["token"], rail=rail, phone="", card={}, **body).json()["data"]
+    assert set(answer) <= set(openapi()["components"]["schemas"]["PayResult"]["properties"])
+    assert_documented(component, answer[key])
+    assert_documented("StatusOutput", public.get(
+        f"/v1/public/checkout/{session['token']}/status").json()["data"])
+    assert_documented("SessionOutput", api.get(
+        f"/v1/checkout/sessions/{session['id']}").json()["data"])
 
 
 # --- the hosted page without JavaScript ---------------------------------------------------
