@@ -15,6 +15,8 @@ from appearance.selectors import published_appearance
 from billing.invoice_links import invoice_for_token
 from billing.models import Invoice
 from billing.rails import enabled_rails
+from billing.rails.mobile_money import PROVIDERS, providers_for
+from billing.rails.ussd import USSD_BANKS
 from checkout.invoice_pay import invoice_outcome, invoice_simulate
 from checkout.models import CheckoutSession
 from checkout.outcomes import outcome_of
@@ -97,12 +99,28 @@ class PublicView(BaseAPIView):
         return session_for_token(token)
 
 
+def rail_choices(rails: list, *, currency: str) -> dict:
+    """The rails offered, and the choices of those that need one (empty when not offered)."""
+    offered = {r.identifier for r in rails}
+    return {
+        "rails": [{"id": r.identifier, "label": r.label} for r in rails],
+        "ussdBanks": [{"code": b.code, "name": b.name} for b in USSD_BANKS]
+        if "ussd" in offered else [],
+        "mobileMoneyProviders": [{"id": p.id, "label": p.label} for p in providers_for(currency)]
+        if "mobile_money" in offered else [],
+    }
+
+
 def hydrate_payload(session: CheckoutSession) -> dict:
     """What the page needs; never the metadata, never anything secret.
 
     The appearance tokens come from the published-appearance cache (no core query) and the
     merchant's rail switches from theirs (no second query on the token's store).
+    ``ussdBanks`` and ``mobileMoneyProviders`` are the choices of those rails (empty when
+    the rail is not offered).
     """
+    rails = enabled_rails(merchant_id=session.merchant_id, currency=session.currency,
+                          mode=current_mode())
     return {
         "merchant": {"name": session.merchant_name},
         "mode": "live" if session.token.startswith("cs_live_") else "test",
@@ -112,9 +130,7 @@ def hydrate_payload(session: CheckoutSession) -> dict:
         "plan": plan_summary(session),
         "prefill": {"email": session.customer_email or None,
                     "phone": session.customer_phone or None},
-        "rails": [{"id": r.identifier, "label": r.label}
-                  for r in enabled_rails(merchant_id=session.merchant_id,
-                                         currency=session.currency, mode=current_mode())],
+        **rail_choices(rails, currency=session.currency),
         "expiresAt": iso(session.expires_at), "cancelUrl": session.cancel_url or None,
         "appearance": published_appearance(session.merchant_id).as_payload(),
     }
@@ -142,11 +158,38 @@ class CardDetailsField(serializers.DictField):
     pass
 
 
+@extend_schema_field({
+    "type": "object", "additionalProperties": False, "required": ["bank"],
+    "properties": {"bank": {"type": "string", "enum": [b.code for b in USSD_BANKS],
+                            "description": "The bank's USSD code, as hydrate's `ussdBanks` "
+                                           "lists it."}},
+    "description": "For `rail: ussd`: the payer's bank.",
+})
+class UssdDetailsField(serializers.DictField):
+    pass
+
+
+@extend_schema_field({
+    "type": "object", "additionalProperties": False, "required": ["provider", "phone"],
+    "properties": {
+        "provider": {"type": "string", "enum": [p.id for p in PROVIDERS],
+                     "description": "mtn, vodafone, airteltigo (GHS); mpesa (KES)."},
+        "phone": {"type": "string", "maxLength": 32,
+                  "description": "The wallet's mobile number, in the provider's country."},
+    },
+    "description": "For `rail: mobile_money`: the wallet to prompt.",
+})
+class MobileMoneyDetailsField(serializers.DictField):
+    pass
+
+
 class PayInput(serializers.Serializer):
     email = serializers.CharField(required=False, allow_blank=True, max_length=254, default="")
     phone = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
     rail = serializers.CharField(required=False, default="card", max_length=24)
     card = CardDetailsField(required=False, default=dict)
+    ussd = UssdDetailsField(required=False, default=dict)
+    mobile_money = MobileMoneyDetailsField(required=False, default=dict)
     otp = serializers.CharField(required=False, max_length=12, allow_null=True, default=None)
 
 
@@ -158,8 +201,10 @@ class PayView(PublicView):
         body = PayInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        details = {"card": data["card"], "ussd": data["ussd"],
+                   "mobile_money": data["mobile_money"]}.get(data["rail"], {})
         outcome = checkout_pay(token=token, ip=client_ip(request), request=PayRequest(
-            email=data["email"], phone=data["phone"], rail=data["rail"], card=data["card"],
+            email=data["email"], phone=data["phone"], rail=data["rail"], details=details,
             otp=data["otp"]))
         return Response({"data": outcome.as_dict()})
 
@@ -215,9 +260,9 @@ def invoice_hydrate_payload(invoice: Invoice) -> dict:
                  "cadence": format_cadence(sub.interval, sub.interval_count)}
         if plan is not None and sub is not None else None,
         "period": period,
-        "rails": [{"id": r.identifier, "label": r.label}
-                  for r in enabled_rails(merchant_id=invoice.merchant_id,
-                                         currency=invoice.currency, mode=current_mode())],
+        **rail_choices(enabled_rails(merchant_id=invoice.merchant_id,
+                                     currency=invoice.currency, mode=current_mode()),
+                       currency=invoice.currency),
         "appearance": published_appearance(invoice.merchant_id).as_payload(),
     }
 

@@ -2,7 +2,7 @@
 same three phases as a checkout pay, on the invoice instead of a session.
 
     outcome = invoice_checkout_pay(token="in_test_…", ip=ip, request=PayRequest(rail="card",
-                                                                                card={…}))
+                                                                                details={…}))
     outcome = invoice_simulate(token="in_test_…", outcome="paid")   # the sandbox's bank
 
 1. *claim* — one transaction: lock the invoice's subscription, then the invoice
@@ -91,7 +91,7 @@ def invoice_checkout_pay(*, token: str, ip: str, request: PayRequest) -> Invoice
     """The one entrance of an invoice pay (the page's form). Raises ``NotFound``,
     ``RateLimited``, ``Invalid`` or ``PaymentRefused``; nothing was charged then."""
     invoice = invoice_for_token(token)
-    budgets = pay_budgets(token=token, ip=ip, card=request.card)
+    budgets = pay_budgets(token=token, ip=ip, card=request.details)
     if wait := pay_wait(budgets):
         raise RateLimited(f"Too many payment attempts; try again in {wait} seconds.",
                           retry_after=wait)
@@ -150,7 +150,7 @@ def invoice_pay(*, invoice_id: str, request: PayRequest,
             result = rail.submit_otp(mode=mode, idempotency_key=attempt.pk, otp=str(request.otp))
         else:
             result = rail.charge(mode=mode, amount=attempt.amount, currency=attempt.currency,
-                                 details=dict(request.card), idempotency_key=attempt.pk)
+                                 details=dict(request.details), idempotency_key=attempt.pk)
     except RailError as exc:
         result = ChargeResult(status="failed", failure_code=exc.code, failure_message=exc.message)
     return invoice_attempt_settle(attempt_id=attempt.pk, result=result, now=now)
@@ -162,7 +162,8 @@ def _open(invoice: Invoice, *, rail, request: PayRequest, now: datetime,
                                  mode=current_mode(), fresh=True):  # or switched off
         raise Invalid(f"{rail.label} is not available for this payment. Please choose "
                       "another way to pay.", code="rail_unavailable", param="rail")
-    errors = rail.validate(request.card, now=now, mode=current_mode())
+    errors = rail.validate(request.details, now=now, mode=current_mode(),
+                           currency=invoice.currency)
     if errors:
         first = next(iter(errors))
         raise Invalid(errors[first], code="invalid_card", param=first, fields=errors)

@@ -25,13 +25,12 @@ from appearance.selectors import published_appearance
 from billing.invoice_links import invoice_for_token
 from billing.models import Invoice
 from billing.rails import enabled_rails
-from billing.rails.cards import parse_expiry
 from checkout.invoice_pay import InvoiceOutcome, invoice_checkout_pay, invoice_outcome
 from checkout.invoice_pay import invoice_simulate as simulate
 from checkout.pay import PayRequest
 from checkout.payloads import invoice_amount_label
 from checkout.ratelimit import client_ip
-from checkout.views import CARD_MARKS, FIELD_OF, hosted
+from checkout.views import CARD_MARKS, FIELD_OF, KEPT_FIELDS, hosted, rail_details
 from duro.errors import DuroError, NotFound, RateLimited
 from duro.modes import current_mode
 from duro.money import format_amount
@@ -98,12 +97,10 @@ def invoice_page(request, token: str):
         pay = PayRequest(otp=otp)
         values: dict = {}
     else:
-        values = {"rail": request.POST.get("rail", "card").strip()[:24]}
-        card = {"number": request.POST.get("card_number", "")[:40],
-                "cvc": request.POST.get("card_cvc", "")[:8]}
-        card["exp_month"], card["exp_year"] = parse_expiry(
-            request.POST.get("card_expiry", "")[:12])
-        pay = PayRequest(rail=values["rail"], card=card if values["rail"] == "card" else {})
+        values = {k: request.POST.get(k, "").strip()[:64] for k in KEPT_FIELDS}
+        values["rail"] = values["rail"] or "card"
+        pay = PayRequest(rail=values["rail"],
+                         details=rail_details(request.POST, values["rail"], values))
     try:
         invoice_checkout_pay(token=token, ip=client_ip(request), request=pay)
     except RateLimited as exc:

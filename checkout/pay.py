@@ -70,7 +70,7 @@ class PayRequest:
     email: str = ""
     phone: str = ""
     rail: str = "card"
-    card: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)  # the rail's own: card, ussd bank, wallet
     otp: str | None = None
 
 
@@ -82,7 +82,7 @@ def checkout_pay(*, token: str, ip: str, request: PayRequest) -> PayOutcome:
     was charged then.
     """
     session = session_for_token(token)
-    budgets = pay_budgets(token=token, ip=ip, card=request.card)
+    budgets = pay_budgets(token=token, ip=ip, card=request.details)
     if wait := pay_wait(budgets):
         raise RateLimited(f"Too many payment attempts; try again in {wait} seconds.",
                           retry_after=wait)
@@ -155,7 +155,7 @@ def session_pay(*, session_id: str, request: PayRequest,
         if otp_step:
             result = rail.submit_otp(mode=mode, idempotency_key=attempt.id, otp=str(request.otp))
         else:
-            details = {**request.card, "expires_before": expires_at.isoformat()}
+            details = {**request.details, "expires_before": expires_at.isoformat()}
             result = rail.charge(mode=mode, amount=attempt.amount, currency=attempt.currency,
                                  details=details, idempotency_key=attempt.id)
     except RailError as exc:
@@ -195,7 +195,7 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
         if request.otp is not None and pending_otp is not None:
             attempt = attempt_resume(attempt=pending_otp)
         else:
-            if request.otp is not None and not request.card:
+            if request.otp is not None and not request.details:
                 raise Invalid("No payment is waiting for an OTP.", code="no_otp_pending",
                               param="otp")
             if rail not in enabled_rails(merchant_id=session.merchant_id,
@@ -205,11 +205,12 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
                               "choose another way to pay.", code="rail_unavailable",
                               param="rail")
             email, phone = _clean_contact(request, region=region_for(session.currency))
-            field_errors = rail.validate(request.card, now=now, mode=current_mode())
+            field_errors = rail.validate(request.details, now=now, mode=current_mode(),
+                                         currency=session.currency)
             if field_errors:
                 first = next(iter(field_errors))
-                raise Invalid(field_errors[first], code="invalid_card", param=first,
-                              fields=field_errors)
+                raise Invalid(field_errors[first], code=f"invalid_{rail.identifier}",
+                              param=first, fields=field_errors)
             customer = customer_find_by_contact(merchant_id=session.merchant_id, email=email,
                                                 phone=phone)
             if customer is not None and customer.blacklisted:
@@ -237,7 +238,7 @@ def _same_payer(pending: PaymentAttempt, session: CheckoutSession, rail: Payment
                 request: PayRequest, email: str, phone: str, now: datetime) -> bool:
     """A pay that repeats the one waiting for its OTP: same rail, card and contact, while
     that OTP is still fresh. Another card or contact replaces the pending attempt."""
-    card = rail.card_of(request.card)
+    card = rail.card_of(request.details)
     return (pending.rail == rail.identifier and card is not None
             and (card.last4, card.exp_month, card.exp_year) == (
                 pending.card_last4, pending.card_exp_month, pending.card_exp_year)

@@ -147,6 +147,16 @@ class RailOutput(SchemaOnly, serializers.Serializer):
     label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
 
 
+class UssdBankOutput(SchemaOnly, serializers.Serializer):
+    code = serializers.CharField(help_text="The bank's USSD code: send it as `ussd.bank`.")
+    name = serializers.CharField()
+
+
+class MobileMoneyProviderOutput(SchemaOnly, serializers.Serializer):
+    id = serializers.CharField(help_text="Send it as `mobileMoney.provider`.")
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
+
+
 class HydrateOutput(SchemaOnly, serializers.Serializer):
     """What the hosted page shows: never the metadata, never anything secret."""
     # Documents api.hydrate_payload.
@@ -162,6 +172,11 @@ class HydrateOutput(SchemaOnly, serializers.Serializer):
     plan = PlanSummaryOutput(allow_null=True)
     prefill = PrefillOutput()
     rails = RailOutput(many=True)
+    ussd_banks = UssdBankOutput(many=True, help_text="The banks of the `ussd` rail; empty "
+                                                     "when it is not offered.")
+    mobile_money_providers = MobileMoneyProviderOutput(
+        many=True, help_text="The providers of the `mobile_money` rail for the session's "
+                             "currency; empty when it is not offered.")
     expires_at = serializers.DateTimeField()
     cancel_url = serializers.CharField(allow_null=True)
     appearance = AppearanceOutput()
@@ -177,17 +192,37 @@ class TransferOutput(SchemaOnly, serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+class UssdOutput(SchemaOnly, serializers.Serializer):
+    # Documents the USSD rail's instructions (billing/rails/ussd.py).
+    code = serializers.CharField(help_text="What to dial, e.g. `*737*000*123456#`.")
+    bank = serializers.CharField()
+    bank_code = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class MobileMoneyOutput(SchemaOnly, serializers.Serializer):
+    # Documents the mobile-money rail's instructions (billing/rails/mobile_money.py).
+    instructions = serializers.CharField(help_text="What the payer must do, in words.")
+    provider = serializers.CharField()
+    provider_name = serializers.CharField()
+    phone = serializers.CharField(help_text="The wallet's number, E.164.")
+    expires_at = serializers.DateTimeField()
+
+
 class PayResult(serializers.Serializer):
-    """Where a pay left the session; `error` only when it failed or asks for the OTP again,
-    `transfer` only while a bank transfer is awaited."""
+    """Where a pay left the session; `error` only when it failed or asks for the OTP again;
+    while an asynchronous rail waits, what the payer must do: `transfer` (bank transfer),
+    `ussd` or `mobileMoney`."""
     # Documents outcomes.PayOutcome.as_dict. Not SchemaOnly (nor named …Output): `error`
-    # and `transfer` are optional.
+    # and the instructions are optional.
 
     status = serializers.ChoiceField(PAY_STATUSES)
     reference = serializers.CharField()
     redirect_url = serializers.CharField(allow_null=True)
     error = FailureOutput(required=False)
     transfer = TransferOutput(required=False)
+    ussd = UssdOutput(required=False)
+    mobile_money = MobileMoneyOutput(required=False)
 
 
 class StatusOutput(SchemaOnly, serializers.Serializer):
@@ -222,6 +257,11 @@ class InvoiceHydrateOutput(SchemaOnly, serializers.Serializer):
     plan = PlanSummaryOutput(allow_null=True)
     period = InvoicePeriodOutput(allow_null=True)
     rails = RailOutput(many=True)
+    ussd_banks = UssdBankOutput(many=True, help_text="The banks of the `ussd` rail; empty "
+                                                     "when it is not offered.")
+    mobile_money_providers = MobileMoneyProviderOutput(
+        many=True, help_text="The providers of the `mobile_money` rail for the invoice's "
+                             "currency; empty when it is not offered.")
     appearance = AppearanceOutput()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -25,6 +25,8 @@ from billing.contacts import phone_example
 from billing.models import PaymentAttempt
 from billing.rails import enabled_rails
 from billing.rails.cards import parse_expiry
+from billing.rails.mobile_money import national, providers_for
+from billing.rails.ussd import USSD_BANKS
 from checkout.models import CheckoutSession
 from checkout.outcomes import success_redirect
 from checkout.pay import OTP_LEFT, PayRequest, checkout_pay, session_otp_leave
@@ -40,7 +42,12 @@ from duro.regions import region_for
 EXPIRY_WARNING = timedelta(minutes=10)
 CARD_MARKS = ("visa", "mastercard", "verve")  # the cards shown as accepted, own drawn marks
 FIELD_OF = {"card.number": "card_number", "card.exp_month": "card_expiry",
-            "card.exp_year": "card_expiry", "card.cvc": "card_cvc"}
+            "card.exp_year": "card_expiry", "card.cvc": "card_cvc", "ussd.bank": "ussd_bank",
+            "mobile_money.provider": "mobile_money_provider",
+            "mobile_money.phone": "mobile_money_phone"}
+# What the form keeps when it is shown again (never the card).
+KEPT_FIELDS = ("email", "phone", "rail", "ussd_bank", "mobile_money_provider",
+               "mobile_money_phone")
 
 
 def content_security_policy(form_targets: list[str]) -> str:
@@ -100,6 +107,8 @@ def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> 
             "plan": plan_summary(session),
             "rails": enabled_rails(merchant_id=session.merchant_id, currency=session.currency,
                                    mode=current_mode()),
+            "ussd_banks": USSD_BANKS,
+            "mobile_money_providers": providers_for(session.currency),
             "test_mode": session.token.startswith("cs_test_"),
             "phone_placeholder": phone_example(region_for(session.currency)),
             "card_marks": CARD_MARKS,
@@ -129,13 +138,7 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
                        continue_url=success_redirect(session), payment=session.payment)
     if status == CheckoutSession.Status.PROCESSING:
         payment = session.payment if session.payment_id else None
-        transfer = (payment.instructions or {}).get("transfer") if payment is not None else None
-        if transfer:
-            extra["transfer"] = transfer
-            extra["transfer_amount"] = format_amount(transfer["amount"], transfer["currency"])
-            expires = parse_datetime(transfer["expiresAt"])
-            left = (expires - timezone.now()).total_seconds() if expires else 0
-            extra["transfer_minutes"] = max(0, int(left // 60))
+        extra.update(_waiting_for(payment))
         return _render(request, session, "checkout/processing.html", **extra)
     payment = session.payment if session.payment_id else None
     if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
@@ -159,6 +162,28 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
     return _render(request, session, "checkout/page.html", status=status_code, **extra)
 
 
+def _waiting_for(payment: PaymentAttempt | None) -> dict:
+    """What the processing page shows while an asynchronous rail waits: its instructions
+    (``transfer``, ``ussd`` or ``mobile_money``) and the minutes left to act on them."""
+    shown = (payment.instructions or {}) if payment is not None else {}
+    context: dict = {}
+    for key, name in (("transfer", "transfer"), ("ussd", "ussd"),
+                      ("mobileMoney", "mobile_money")):
+        if shown.get(key):
+            context[name] = instructions = shown[key]
+            expires = parse_datetime(str(instructions.get("expiresAt") or ""))
+            left = (expires - timezone.now()).total_seconds() if expires else 0
+            context["minutes_left_to_pay"] = max(0, int(left // 60))
+    if "transfer" in context:
+        transfer = context["transfer"]
+        context["transfer_amount"] = format_amount(transfer["amount"], transfer["currency"])
+    if "mobile_money" in context:
+        context["mobile_money_phone"] = national(context["mobile_money"]["phone"])
+    if "ussd" in context:  # a tel: link dials it on a phone; "#" must be sent as %23
+        context["ussd_href"] = "tel:" + quote(context["ussd"]["code"], safe="*")
+    return context
+
+
 def _not_found(request):
     return _render(request, None, "checkout/not_found.html", status=404)
 
@@ -173,13 +198,25 @@ def checkout_page(request, token: str):
         return _not_found(request)
     if request.method == "GET":
         return _state_page(request, session)
-    values = {k: request.POST.get(k, "").strip() for k in ("email", "phone", "rail")}
-    card = {"number": request.POST.get("card_number", "")[:40],
-            "cvc": request.POST.get("card_cvc", "")[:8]}
-    card["exp_month"], card["exp_year"] = parse_expiry(request.POST.get("card_expiry", "")[:12])
-    pay = PayRequest(email=values["email"], phone=values["phone"],
-                     rail=request.POST.get("rail", "card"), card=card)
+    values = {k: request.POST.get(k, "").strip() for k in KEPT_FIELDS}
+    rail = request.POST.get("rail", "card")
+    pay = PayRequest(email=values["email"], phone=values["phone"], rail=rail,
+                     details=rail_details(request.POST, rail, values))
     return _pay_and_answer(request, session, pay, values)
+
+
+def rail_details(form, rail: str, values: dict) -> dict:
+    """The fields of the rail that was chosen (without JavaScript every panel is posted)."""
+    if rail == "ussd":
+        return {"bank": values["ussd_bank"]}
+    if rail == "mobile_money":
+        return {"provider": values["mobile_money_provider"],
+                "phone": values["mobile_money_phone"]}
+    if rail != "card":
+        return {}
+    card = {"number": form.get("card_number", "")[:40], "cvc": form.get("card_cvc", "")[:8]}
+    card["exp_month"], card["exp_year"] = parse_expiry(form.get("card_expiry", "")[:12])
+    return card
 
 
 @hosted

@@ -1,7 +1,7 @@
 """Payment rails behind one small interface, found by identifier.
 
     rail = get_rail("card")
-    errors = rail.validate(details, now=now)          # never moves money
+    errors = rail.validate(details, now=now, mode=..., currency=...)   # never moves money
     result = rail.charge(mode=..., amount=..., currency=..., details=..., idempotency_key=...)
 
 Rails register themselves in :data:`REGISTRY`. Duro offers a rail for a currency
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from billing.rails.base import ChargeResult, PaymentRail, RailError, RefundResult
 from billing.rails.card import CardRail
+from billing.rails.mobile_money import MobileMoneyRail
 from billing.rails.switches import rails_switched_off
 from billing.rails.transfer import BankTransferRail
+from billing.rails.ussd import UssdRail
 
 REGISTRY: dict[str, PaymentRail] = {}
 
@@ -27,6 +29,8 @@ def register(rail: PaymentRail) -> PaymentRail:
 
 register(CardRail())
 register(BankTransferRail())
+register(UssdRail())
+register(MobileMoneyRail())
 
 
 def get_rail(identifier: str) -> PaymentRail:

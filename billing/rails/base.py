@@ -85,8 +85,10 @@ class PaymentRail:
         """Whether a payer in ``currency`` may choose this rail in ``mode``."""
         return self.currencies is None or currency in self.currencies
 
-    def validate(self, details: dict, *, now: datetime, mode: str) -> dict[str, str]:
-        """Field errors (``{"card.number": "…"}``) for the details; empty when valid."""
+    def validate(self, details: dict, *, now: datetime, mode: str,
+                 currency: str = "") -> dict[str, str]:
+        """Field errors (``{"card.number": "…"}``) for the details of a pay in ``currency``;
+        empty when valid."""
         raise NotImplementedError
 
     def charge(self, *, mode: str, amount: int, currency: str, details: dict,

@@ -70,7 +70,8 @@ class CardRail(PaymentRail):
     identifier = "card"
     label = "Card"
 
-    def validate(self, details: dict, *, now: datetime, mode: str) -> dict[str, str]:
+    def validate(self, details: dict, *, now: datetime, mode: str,
+                 currency: str = "") -> dict[str, str]:
         errors: dict[str, str] = {}
         digits = card_digits(str(details.get("number", "")))
         if not digits:

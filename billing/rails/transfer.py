@@ -35,7 +35,8 @@ class BankTransferRail(PendingRail):
     expired_message = "The transfer account expired before any money arrived. Please pay again."
     failed_message = "The bank transfer did not arrive."
 
-    def validate(self, details: dict, *, now: datetime, mode: str) -> dict[str, str]:
+    def validate(self, details: dict, *, now: datetime, mode: str,
+                 currency: str = "") -> dict[str, str]:
         return {}  # nothing to type: the payer gets an account number
 
     def instructions(self, *, amount: int, currency: str, details: dict, key: str,

@@ -120,7 +120,7 @@
       var panel = document.getElementById("rail-panel-" + radio.value);
       if (!panel) { return; }
       panel.hidden = !radio.checked;
-      Array.prototype.forEach.call(panel.querySelectorAll("input"), function (input) {
+      Array.prototype.forEach.call(panel.querySelectorAll("input, select"), function (input) {
         input.disabled = !radio.checked;
       });
     });
@@ -133,7 +133,8 @@
     showPanel();
   }
 
-  /* Copy buttons of the transfer details, and the account's countdown. */
+  /* Copy buttons (the transfer's account, the USSD code), and the countdown of an
+     asynchronous rail's instructions. */
   Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (button) {
     button.addEventListener("click", function () {
       var source = document.getElementById(button.getAttribute("data-copy"));

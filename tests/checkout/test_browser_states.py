@@ -18,12 +18,19 @@ def _state_url(api, live_server, state: str) -> str:
     if state == "receipt":  # no successUrl: Duro shows its own receipt
         response = api.post("/v1/checkout/sessions", {"amount": 250_000}, format="json")
         session = response.json()["data"]
+    elif state == "mobile_money":
+        session = make_session(api, amount=15_000, currency="GHS")
     else:
         session = make_session(api)
     if state == "otp":
         pay(APIClient(), session["token"], card=card("4000000000003220"))
     elif state == "transfer":
         pay(APIClient(), session["token"], rail="bank_transfer", card={})
+    elif state == "ussd":
+        pay(APIClient(), session["token"], rail="ussd", card={}, ussd={"bank": "737"})
+    elif state == "mobile_money":
+        pay(APIClient(), session["token"], rail="mobile_money", phone="", card={},
+            mobileMoney={"provider": "mtn", "phone": "024 123 4567"})
     elif state == "receipt":
         pay(APIClient(), session["token"])
     elif state == "expired":
@@ -31,8 +38,8 @@ def _state_url(api, live_server, state: str) -> str:
     return f"{live_server.url}/checkout/{session['token']}"
 
 
-@pytest.mark.parametrize("state", ["form", "otp", "transfer", "receipt", "expired",
-                                   "not_found"])
+@pytest.mark.parametrize("state", ["form", "otp", "transfer", "ussd", "mobile_money",
+                                   "receipt", "expired", "not_found"])
 def test_each_state_has_no_accessibility_violation(api, live_server, settings, chromium,
                                                    axe_source, state):  # noqa: F811
     settings.DURO_PUBLIC_URL = live_server.url

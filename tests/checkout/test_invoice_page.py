@@ -96,7 +96,9 @@ def test_hydrate_and_status_are_one_query_on_the_token_store(invoice):
     assert (data["number"], data["status"], data["amount"]) == (2, "open", 1_500_000)
     assert data["amountLabel"] == "₦15,000.00 / month" and data["plan"]["cadence"] == "month"
     assert data["period"]["start"] == "2025-02-14T23:00:00Z"
-    assert [r["id"] for r in data["rails"]] == ["card", "bank_transfer"]
+    assert [r["id"] for r in data["rails"]] == ["card", "bank_transfer", "ussd"]
+    assert data["ussdBanks"][0] == {"code": "737", "name": "GTBank"}
+    assert data["mobileMoneyProviders"] == []
     assert "metadata" not in data and "customer" not in data
     assert status.json()["data"] == {"status": "open", "number": 2}
 

@@ -42,7 +42,8 @@ def test_hydrate_is_one_query_on_the_token_store(api, acme):
     assert data["plan"]["name"] == "Gold Membership" and data["plan"]["cadence"] == "month"
     assert data["prefill"] == {"email": "ada@example.com", "phone": "+2348031234567"}
     assert data["rails"] == [{"id": "card", "label": "Card"},
-                             {"id": "bank_transfer", "label": "Bank transfer"}]
+                             {"id": "bank_transfer", "label": "Bank transfer"},
+                             {"id": "ussd", "label": "USSD"}]
     assert data["status"] == "open" and data["mode"] == "test"
     assert "metadata" not in data and "orderId" not in response.content.decode()
     assert session["token"] not in str(data.get("reference"))

@@ -27,10 +27,10 @@ def _simulate(client, token, outcome="paid"):
 
 def test_naira_sessions_offer_transfer_and_cedi_sessions_do_not(api):
     naira = APIClient().get(f"/v1/public/checkout/{make_session(api)['token']}").json()["data"]
-    assert [r["id"] for r in naira["rails"]] == ["card", "bank_transfer"]
+    assert [r["id"] for r in naira["rails"]] == ["card", "bank_transfer", "ussd"]
     cedi_session = make_session(api, amount=50_000, currency="GHS")
     cedi = APIClient().get(f"/v1/public/checkout/{cedi_session['token']}").json()["data"]
-    assert [r["id"] for r in cedi["rails"]] == ["card"]
+    assert [r["id"] for r in cedi["rails"]] == ["card", "mobile_money"]
     refused = _transfer(APIClient(), cedi_session["token"])
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "rail"
 

@@ -34,7 +34,9 @@ SEED = 1212
 # alone a 400 (and for the pay 402/410) still counts as a clear answer to valid data:
 BUSINESS_RULES = {
     "POST /v1/checkout/sessions": "either planId or amount; expiresAt 30 min–24 h ahead",
-    "POST /v1/public/checkout/{token}/pay": "a card that passes Luhn, unexpired; a real email",
+    "POST /v1/public/checkout/{token}/pay": "a card that passes Luhn, unexpired; a real email; "
+                                            "a rail offered for the currency; a mobile-money "
+                                            "phone of the provider's country",
     "POST /v1/webhook-endpoints": "a host that resolves to a public address",
     "POST /v1/refunds": "paymentId names a succeeded payment (an unknown one is a 400 "
                         "resource_missing naming it), never more than is left",
