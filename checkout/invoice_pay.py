@@ -32,14 +32,14 @@ from functools import partial
 from django.utils import timezone
 
 from billing.attempts import attempt_abandon, attempt_open, attempt_resume
-from billing.confirmations import payment_confirmed
 from billing.invoice_links import invoice_for_token
 from billing.models import Invoice, PaymentAttempt, Subscription
-from billing.payments import Outcome, payments_settle
+from billing.payments import Outcome, payment_expired, payments_settle
 from billing.rails import ChargeResult, RailError, enabled_rails, get_rail
 from billing.receipts import receipt_enqueue
 from checkout.pay import BLOCKED_MESSAGE, OTP_ABANDONED, OTP_TTL, PayRequest
 from checkout.ratelimit import pay_budgets, pay_spend, pay_wait
+from checkout.simulate import payment_simulate
 from duro.db import after_commit, atomic
 from duro.errors import Invalid, NotFound, PaymentRefused, RateLimited
 from duro.modes import TEST, current_mode
@@ -81,7 +81,8 @@ def invoice_outcome(invoice: Invoice) -> InvoiceOutcome:
         error = ({"code": payment.failure_code, "message": payment.failure_message}
                  if payment.failure_code else None)
         return InvoiceOutcome("requires_otp", invoice.number, error=error)
-    if payment.status == A.FAILED and payment.failure_message != REPLACED:
+    unapplied = payment.status == A.SUCCEEDED and payment.failure_code  # too little, too late
+    if unapplied or (payment.status == A.FAILED and payment.failure_message != REPLACED):
         return InvoiceOutcome("failed", invoice.number, error={
             "code": payment.failure_code, "message": payment.failure_message})
     return InvoiceOutcome("open", invoice.number)
@@ -132,8 +133,13 @@ def invoice_pay(*, invoice_id: str, request: PayRequest,
         payment = invoice.hosted_payment
         if invoice.status != Invoice.Status.OPEN:
             return invoice_outcome(invoice)
-        if payment is not None and payment.status in (A.PROCESSING, A.PENDING):
-            return invoice_outcome(invoice)  # one charge at a time: answer with that one
+        if payment is not None and payment.status in (A.PROCESSING, A.PENDING) and not (
+                payment.instructions and (rail.identifier != payment.rail
+                                          or payment_expired(payment, now))):
+            # One charge at a time: answer with that one. (A payer awaited by an asynchronous
+            # rail may pay another way, or ask for fresh instructions once those expired; what
+            # arrives for the one left behind is refunded, as a duplicate or late.)
+            return invoice_outcome(invoice)
         pending_otp = payment if payment is not None and payment.status == A.REQUIRES_OTP else None
         if request.otp is not None:
             if pending_otp is None:
@@ -194,19 +200,7 @@ def invoice_simulate(*, token: str, outcome: str) -> InvoiceOutcome:
     invoice = invoice_for_token(token)
     if current_mode() != TEST:
         raise NotFound("No such invoice.")
-    if outcome not in ("paid", "failed"):
-        raise Invalid("outcome must be one of paid, failed.", param="outcome")
-    payment = invoice.hosted_payment
-    rail = get_rail(payment.rail) if payment is not None else None
-    if payment is None or rail is None or not rail.asynchronous:
-        raise Invalid("No payment of this invoice is waiting for a bank's confirmation.",
-                      code="nothing_to_simulate", param="outcome")
-    if payment.status == A.PROCESSING:
-        try:
-            result = rail.simulate(mode=TEST, idempotency_key=payment.pk, outcome=outcome)
-        except RailError as exc:
-            raise Invalid(exc.message, code=exc.code, param="outcome") from None
-        payment_confirmed(attempt_id=payment.pk, result=result)
+    payment_simulate(invoice.hosted_payment, outcome, what="this invoice")
     return invoice_outcome(Invoice.objects.select_related("hosted_payment").get(pk=invoice.pk))
 
 

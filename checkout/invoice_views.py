@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -25,15 +25,24 @@ from appearance.selectors import published_appearance
 from billing.invoice_links import invoice_for_token
 from billing.models import Invoice
 from billing.rails import enabled_rails
+from billing.rails.mobile_money import providers_for
+from billing.rails.ussd import USSD_BANKS
 from checkout.invoice_pay import InvoiceOutcome, invoice_checkout_pay, invoice_outcome
 from checkout.invoice_pay import invoice_simulate as simulate
 from checkout.pay import PayRequest
 from checkout.payloads import invoice_amount_label
 from checkout.ratelimit import client_ip
-from checkout.views import CARD_MARKS, FIELD_OF, KEPT_FIELDS, hosted, rail_details
+from checkout.views import (
+    ANOTHER_WAY_NOTICE,
+    CARD_MARKS,
+    FIELD_OF,
+    KEPT_FIELDS,
+    hosted,
+    rail_details,
+    waiting_for,
+)
 from duro.errors import DuroError, NotFound, RateLimited
 from duro.modes import current_mode
-from duro.money import format_amount
 
 
 def _load(token: str) -> Invoice | None:
@@ -60,13 +69,20 @@ def _render(request, invoice: Invoice | None, *, status: int = 200, **extra):
         "rails": rails, "card_marks": CARD_MARKS, "number": f"INV-{invoice.number:06d}",
         "payment": invoice.hosted_payment,
     })
-    transfer = (outcome.instructions or {}).get("transfer")
-    if outcome.status == "processing" and transfer:
-        context["transfer"] = transfer
-        context["transfer_amount"] = format_amount(transfer["amount"], transfer["currency"])
-        expires = parse_datetime(transfer["expiresAt"])
-        left = (expires - timezone.now()).total_seconds() if expires else 0
-        context["transfer_minutes"] = max(0, int(left // 60))
+    context.update({
+        "page_url": reverse("invoice-page", args=[invoice.hosted_token]),
+        "status_url": reverse("public-invoice-status", args=[invoice.hosted_token]),
+        "simulate_url": reverse("invoice-simulate", args=[invoice.hosted_token]),
+        "ussd_banks": USSD_BANKS, "mobile_money_providers": providers_for(invoice.currency),
+    })
+    if outcome.status == "processing":
+        waiting = waiting_for(invoice.hosted_payment)
+        if waiting and request.GET.get("another"):
+            # The payer leaves the awaited rail to pay another way: the form again.
+            context["state"] = "open"
+            extra.setdefault("form_notice", ANOTHER_WAY_NOTICE)
+        else:
+            context.update(waiting)
     if outcome.status == "failed":
         extra.setdefault("form_error", (outcome.error or {}).get("message"))
     if outcome.status == "requires_otp" and outcome.error:

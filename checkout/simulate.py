@@ -31,12 +31,19 @@ def session_simulate(*, token: str, outcome: str) -> PayOutcome:
     session = session_for_token(token)
     if current_mode() != TEST:
         raise NotFound("No such checkout session.")
+    payment = PaymentAttempt.objects.filter(pk=session.payment_id).first()
+    payment_simulate(payment, outcome, what="this session")
+    return outcome_of(CheckoutSession.objects.select_related("payment").get(pk=session.pk))
+
+
+def payment_simulate(payment: PaymentAttempt | None, outcome: str, *, what: str) -> None:
+    """The sandbox's bank answers ``payment`` (a session's or an invoice page's) with
+    ``outcome``; the answer goes through :func:`payment_confirmed`."""
     if outcome not in OUTCOMES:
         raise Invalid(f"outcome must be one of {', '.join(OUTCOMES)}.", param="outcome")
-    payment = PaymentAttempt.objects.filter(pk=session.payment_id).first()
     rail = get_rail(payment.rail) if payment is not None else None
     if payment is None or not isinstance(rail, PendingRail):
-        raise Invalid("No payment of this session is waiting for a bank's confirmation.",
+        raise Invalid(f"No payment of {what} is waiting for a bank's confirmation.",
                       code="nothing_to_simulate", param="outcome")
     if outcome == "late" and payment.status == A.PROCESSING:
         _answer(rail, payment.pk, "expire")  # nothing arrived in time …
@@ -44,7 +51,6 @@ def session_simulate(*, token: str, outcome: str) -> PayOutcome:
     if payment.status == A.PROCESSING or (
             outcome == "late" and payment.failure_code == rail.expired_code):
         _answer(rail, payment.pk, outcome)  # … and then the money did
-    return outcome_of(CheckoutSession.objects.select_related("payment").get(pk=session.pk))
 
 
 def _answer(rail: PendingRail, attempt_id: str, outcome: str) -> None:

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_protect
@@ -110,6 +111,9 @@ def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> 
             "ussd_banks": USSD_BANKS,
             "mobile_money_providers": providers_for(session.currency),
             "test_mode": session.token.startswith("cs_test_"),
+            "page_url": reverse("checkout-page", args=[session.token]),
+            "status_url": reverse("public-status", args=[session.token]),
+            "simulate_url": reverse("checkout-simulate", args=[session.token]),
             "phone_placeholder": phone_example(region_for(session.currency)),
             "card_marks": CARD_MARKS,
             "expiring_soon": timedelta(0) < remaining <= EXPIRY_WARNING,
@@ -136,11 +140,14 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
     if status == CheckoutSession.Status.COMPLETED:
         return _render(request, session, "checkout/receipt.html",
                        continue_url=success_redirect(session), payment=session.payment)
-    if status == CheckoutSession.Status.PROCESSING:
-        payment = session.payment if session.payment_id else None
-        extra.update(_waiting_for(payment))
-        return _render(request, session, "checkout/processing.html", **extra)
     payment = session.payment if session.payment_id else None
+    if status == CheckoutSession.Status.PROCESSING:
+        waiting = waiting_for(payment)
+        if not (waiting and request.GET.get("another")):
+            return _render(request, session, "checkout/processing.html", **{**extra, **waiting})
+        # The payer leaves the awaited rail to pay another way: the form again, saying that
+        # what they may already have sent is still watched.
+        extra.setdefault("form_notice", ANOTHER_WAY_NOTICE)
     if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
         if payment.failure_code:  # a wrong code: the customer stays on this step
             extra.setdefault("otp_error", payment.failure_message)
@@ -162,7 +169,12 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
     return _render(request, session, "checkout/page.html", status=status_code, **extra)
 
 
-def _waiting_for(payment: PaymentAttempt | None) -> dict:
+ANOTHER_WAY_NOTICE = ("Your earlier payment is still open: if you already sent the money, "
+                      "go back and wait for it instead. Money that arrives for it after you pay "
+                      "another way is refunded automatically.")
+
+
+def waiting_for(payment: PaymentAttempt | None) -> dict:
     """What the processing page shows while an asynchronous rail waits: its instructions
     (``transfer``, ``ussd`` or ``mobile_money``) and the minutes left to act on them."""
     shown = (payment.instructions or {}) if payment is not None else {}

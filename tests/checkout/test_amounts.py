@@ -204,3 +204,24 @@ def test_money_in_time_whose_confirmation_was_lost_is_applied_by_a_later_sweep(a
         assert Refund.objects.count() == 0 and Subscription.objects.count() == 1
     status = public.get(f"/v1/public/checkout/{session['token']}/status").json()["data"]
     assert status["status"] == "completed"
+
+
+def test_the_waiting_page_lets_the_payer_pay_another_way_without_javascript(api):
+    from django.test import Client
+
+    session = make_session(api)
+    browser = Client()
+    url = f"/checkout/{session['token']}"
+    browser.post(url, {"email": "ada@example.com", "rail": "bank_transfer"})
+    waiting = browser.get(url).content.decode()
+    assert 'id="transfer-account"' in waiting and f'href="{url}?another=1"' in waiting
+    form = browser.get(f"{url}?another=1").content.decode()
+    assert 'id="form-notice"' in form and 'name="card_number"' in form
+    assert 'id="transfer-account"' not in form
+    paid = browser.post(url, {"email": "ada@example.com", "rail": "card",
+                              "card_number": "4242 4242 4242 4242", "card_expiry": "12/34",
+                              "card_cvc": "123"})
+    assert paid.status_code == 303 and "reference=" in paid["Location"]
+    with mode_context("test"):
+        assert PaymentAttempt.objects.filter(status="processing").count() == 1  # still watched
+        assert Subscription.objects.count() == 1

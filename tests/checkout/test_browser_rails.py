@@ -164,3 +164,34 @@ def test_each_rail_panel_is_accessible_and_fits_a_phone(api, live_server, settin
     context.close()
     assert [(v["id"], v["impact"], [n["target"] for n in v["nodes"]])
             for v in result["violations"]] == []
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_leave_a_transfer_to_pay_by_card_or_see_an_underpayment(api, live_server, settings,
+                                                                shop, page, page_without_js,
+                                                                js):
+    settings.DURO_PUBLIC_URL = live_server.url
+    tab = page if js else page_without_js
+    session = _session(api, shop)
+    tab.goto(session["url"])
+    _choose(tab, "bank_transfer", js)
+    tab.click("#pay-button")
+    tab.wait_for_selector("#transfer-account")
+    tab.click("#simulate-underpaid")  # half arrives: refunded, and the page says so
+    tab.wait_for_selector("#form-error")
+    assert "₦7,500.00 arrived" in tab.inner_text("#form-error")
+    _choose(tab, "bank_transfer", js)
+    tab.click("#pay-button")
+    tab.wait_for_selector("#transfer-account")
+    tab.click("#pay-another")  # the payer changes their mind
+    tab.wait_for_selector("#form-notice")
+    tab.fill("#email", "ada@example.com")
+    tab.check("input[name=rail][value=card]")
+    tab.fill("#card-number", "4242 4242 4242 4242")
+    tab.fill("#card-expiry", "12/34")
+    tab.fill("#card-cvc", "123")
+    tab.click("#pay-button")
+    tab.wait_for_url(f"{shop.url}/thanks**")
+    _verified(api, session, "card")
+    if js:
+        assert page.js_errors == []

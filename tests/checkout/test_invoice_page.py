@@ -10,7 +10,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing import tasks
-from billing.models import Invoice, PaymentAttempt, SandboxCharge, Subscription
+from billing.confirmations import payment_confirmed
+from billing.models import Invoice, PaymentAttempt, Refund, SandboxCharge, Subscription
+from billing.rails import get_rail
 from billing.renewals import renewals_run
 from checkout.invoice_pay import invoice_attempts_recover
 from duro.modes import mode_context
@@ -173,8 +175,8 @@ def test_paid_by_transfer_and_the_sandboxs_simulate_without_javascript(
     assert 'id="transfer-account"' in html and 'id="simulate-paid"' in html
     assert f'data-poll-status="/v1/public/invoices/{invoice.hosted_token}/status"' in html
     assert "I&#x27;ve sent the money: check now" in html or "sent the money" in html
-    # a second pay while the transfer is awaited: the same account, no second attempt
-    client.post(f"/invoice/{invoice.hosted_token}", CARD)
+    # a second transfer pay while the first is awaited: the same account, no second attempt
+    client.post(f"/invoice/{invoice.hosted_token}", {"rail": "bank_transfer"})
     with mode_context("test"):
         assert PaymentAttempt.objects.filter(invoice=invoice).count() == 1
     status = APIClient().get(f"/v1/public/invoices/{invoice.hosted_token}/status").json()
@@ -345,3 +347,44 @@ def test_a_blacklisted_customer_is_refused_before_any_charge(invoice):
     assert "couldn&#x27;t process this payment" in response.content.decode()
     with mode_context("test"):
         assert PaymentAttempt.objects.count() == 0 and SandboxCharge.objects.count() == 0
+
+
+def test_a_payer_awaited_by_a_transfer_may_pay_by_card_and_a_late_transfer_goes_back(
+        merchant, invoice, receipts):
+    client = Client()
+    client.post(f"/invoice/{invoice.hosted_token}", {"rail": "bank_transfer"})
+    waiting = page(client, invoice).content.decode()
+    assert 'id="pay-another"' in waiting and 'id="simulate-underpaid"' in waiting
+    form = client.get(f"/invoice/{invoice.hosted_token}?another=1").content.decode()
+    assert 'id="form-notice"' in form and 'name="card_number"' in form
+    assert client.post(f"/invoice/{invoice.hosted_token}", CARD).status_code == 303
+    invoice, sub = reload(invoice)
+    assert invoice.status == "paid" and sub.period_index == 1
+    with mode_context("test"):
+        transfer = PaymentAttempt.objects.get(invoice=invoice, rail="bank_transfer")
+        payment_confirmed(attempt_id=transfer.pk, result=get_rail("bank_transfer").simulate(
+            mode="test", idempotency_key=transfer.pk, outcome="paid"))
+        transfer.refresh_from_db()
+        [refund] = Refund.objects.all()
+    assert transfer.status == "succeeded"
+    assert (refund.payment_id, refund.reason, refund.amount) == (transfer.pk, "duplicate",
+                                                                 1_500_000)
+    assert reload(invoice)[1].period_index == 1  # paid once, renewed once
+
+
+def test_every_simulate_outcome_works_on_the_invoice_page(merchant, invoice):
+    public = APIClient()
+    url = f"/v1/public/invoices/{invoice.hosted_token}/simulate"
+    Client().post(f"/invoice/{invoice.hosted_token}", {"rail": "bank_transfer"})
+    short = public.post(url, {"outcome": "underpaid"}, format="json").json()["data"]
+    assert short["status"] == "failed" and short["error"]["code"] == "underpaid"
+    assert "₦7,500.00 arrived" in page(Client(), invoice).content.decode()
+    with mode_context("test"):
+        assert Refund.objects.get().reason == "underpayment"
+    assert reload(invoice)[0].status == "open"
+    Client().post(f"/invoice/{invoice.hosted_token}", {"rail": "bank_transfer"})
+    more = public.post(url, {"outcome": "overpaid"}, format="json").json()["data"]
+    assert more["status"] == "paid"
+    with mode_context("test"):
+        assert sorted(Refund.objects.values_list("reason", flat=True)) == [
+            "overpayment", "underpayment"]
