@@ -83,7 +83,7 @@ class ProcessorError(Exception):
 
 
 class ProcessorUnavailable(ProcessorError):
-    """No answer to trust (time-out, connection refused, 5xx): the outcome is unknown.
+    """No answer to trust (time-out, connection refused, 5xx, 429): the outcome is unknown.
     Leave the payment ``processing``; a lookup by reference resolves it."""
 
 
@@ -398,7 +398,9 @@ class Paystack:
         except ValueError:
             body = None
         message = str(body.get("message") or "") if isinstance(body, dict) else ""
-        if response.status_code >= 500 or (response.is_success and not isinstance(body, dict)):
+        # A 5xx, a 429 (try later) or a body that is not Paystack's: no answer to act on.
+        if response.status_code >= 500 or response.status_code == 429 or (
+                response.is_success and not isinstance(body, dict)):
             raise ProcessorUnavailable("processor_error",
                                        f"Paystack answered {response.status_code} to {path}.",
                                        status=response.status_code)

@@ -226,6 +226,23 @@ def test_a_wrong_secret_raises_an_auth_error_never_an_outcome(paystack_standin):
     assert paystack_standin.money_taken() == []
 
 
+def test_an_invalid_key_answered_with_a_400_is_an_auth_error_not_unseen(paystack, paystack_standin):
+    """Paystack's documented verify error for a bad key is a 400 "Invalid key": read as
+    "never seen" it would let the caller charge again; it is an auth error."""
+    paystack_standin.fail_next("/transaction/verify/", 400, method="GET",
+                               message="Invalid key")
+
+    with pytest.raises(ProcessorAuthError):
+        paystack.verify(payment_id="pay_Card1")
+
+
+def test_a_429_is_unavailable_not_a_refusal(paystack, paystack_standin):
+    paystack_standin.fail_next("/charge", 429, message="Too many requests")
+
+    with pytest.raises(ProcessorUnavailable):
+        charge_card(paystack, "4084084084084081")
+
+
 def test_a_time_out_mid_charge_raises_unavailable_and_the_charge_is_found_once(
         paystack_standin):
     client = Paystack(paystack_standin.secret_key, base_url=paystack_standin.url, timeout=0.5)

@@ -151,6 +151,7 @@ class Fault:
     kind: str  # "error": answer ``status`` without acting; "hang": act, answer late
     status: int = 500
     seconds: float = 0.0
+    message: str = ""
 
 
 class PaystackStandin:
@@ -196,10 +197,12 @@ class PaystackStandin:
 
     # --- controls for tests ---------------------------------------------------------
 
-    def fail_next(self, path: str, status: int = 500, *, method: str = "POST") -> None:
-        """The next ``method path…`` is answered ``status`` and not acted on."""
+    def fail_next(self, path: str, status: int = 500, *, method: str = "POST",
+                  message: str = "An error occurred") -> None:
+        """The next ``method path…`` is answered ``status`` (with ``message``) and not acted
+        on."""
         with self.lock:
-            self.faults.append(Fault(method, path, "error", status=status))
+            self.faults.append(Fault(method, path, "error", status=status, message=message))
 
     def hang_next(self, path: str, seconds: float, *, method: str = "POST") -> None:
         """The next ``method path…`` is acted on (the charge is made), then its answer
@@ -275,7 +278,7 @@ class PaystackStandin:
                 self.faults.remove(fault)
         if fault is not None and fault.kind == "error":
             return self._reply(request, fault.status,
-                               {"status": False, "message": "An error occurred"})
+                               {"status": False, "message": fault.message})
         status, answer = self._answer(request, method, parts.path, parse_qs(parts.query), body)
         if fault is not None:
             time.sleep(fault.seconds)
