@@ -116,7 +116,8 @@ def verify_signature(secret: str, raw_body: bytes, header: str | None) -> bool:
     if not header or not secret:
         return False
     expected = hmac.new(secret.encode(), raw_body, hashlib.sha512).hexdigest()
-    return hmac.compare_digest(expected, header.strip().lower())
+    # As bytes: compare_digest refuses non-ASCII text, and a header is the sender's choice.
+    return hmac.compare_digest(expected.encode(), header.strip().lower().encode())
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def parse_event(raw_body: bytes) -> PaystackEvent | None:
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         return None
     name, data = str(body.get("event") or ""), body["data"]
-    if name.startswith("charge."):
+    if name == "charge.success":  # Paystack's one charge event; disputes are not charges
         result = charge_result(data)
         return PaystackEvent(name=name, payment_id=our_id(str(data.get("reference") or "")),
                              charge=result, amount=result.amount)
@@ -339,11 +340,20 @@ class Paystack:
         return _refund_result(body["data"])
 
     def refund_find(self, *, refund_id: str, payment_id: str) -> RefundResult | None:
-        """Our refund among the payment's refunds at Paystack (by the note it carries)."""
-        body = self._send("GET", "/refund",
-                          params={"transaction": processor_reference(payment_id)})
+        """Our refund among the payment's refunds at Paystack (by the note it carries);
+        None when there is none (or Paystack never saw the payment)."""
+        try:
+            found = self._send("GET", f"/transaction/verify/{processor_reference(payment_id)}")
+        except ProcessorRejected as exc:
+            if exc.status in (400, 404):
+                return None
+            raise
+        # Paystack lists refunds by the transaction's numeric id.
+        transaction = found["data"].get("id")
+        body = self._send("GET", "/refund", params={"transaction": transaction, "perPage": 100})
         for refund in body.get("data") or []:
-            if refund.get("merchant_note") == f"{REFUND_NOTE}{refund_id}":
+            if (str(refund.get("transaction")) == str(transaction)
+                    and refund.get("merchant_note") == f"{REFUND_NOTE}{refund_id}"):
                 return _refund_result(refund)
         return None
 

@@ -7,7 +7,9 @@ import hashlib
 import hmac
 import json
 
-from billing.processors.paystack import parse_event, verify_signature
+import pytest
+
+from billing.processors.paystack import ProcessorRejected, parse_event, verify_signature
 
 EMAIL = "ada@example.com"
 
@@ -80,6 +82,7 @@ def test_a_forged_or_altered_event_is_refused():
     assert not verify_signature(secret, body, None)
     assert not verify_signature(secret, body, "")
     assert not verify_signature("", body, signed("", body))  # no secret: nothing verifies
+    assert not verify_signature(secret, body, "é" * 128)  # a hostile header: False, no error
 
 
 def test_events_duro_does_not_act_on_are_none():
@@ -87,6 +90,9 @@ def test_events_duro_does_not_act_on_are_none():
     assert parse_event(b"[]") is None
     assert parse_event(json.dumps({"event": "subscription.create",
                                    "data": {"subscription_code": "SUB_x"}}).encode()) is None
+    assert parse_event(json.dumps({"event": "charge.dispute.create", "data": {
+        "transaction": {"reference": "pay-X"}, "status": "awaiting-merchant-feedback"}})
+        .encode()) is None
     foreign = parse_event(json.dumps({"event": "charge.success", "data": {
         "reference": "T685312322670591", "status": "success", "amount": 100}}).encode())
     assert foreign.payment_id is None  # a charge Duro did not make
@@ -149,3 +155,11 @@ def test_a_refund_that_fails_at_paystack_fails_with_its_event(paystack, paystack
     event = parse_event(receiver.at("/paystack")[-1].body)
     assert (event.name, event.refund.status) == ("refund.failed", "failed")
     assert paystack.refund_fetch(refund_reference="999") is None
+
+
+def test_a_refund_of_a_payment_paystack_never_saw_is_refused(paystack, paystack_standin):
+    assert paystack.refund_find(refund_id="re_X", payment_id="pay_Never") is None
+    with pytest.raises(ProcessorRejected) as refused:
+        paystack.refund(refund_id="re_X", payment_id="pay_Never", amount=100, currency="NGN")
+    assert refused.value.status == 404
+    assert paystack_standin.refunds == {}
