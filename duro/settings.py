@@ -307,6 +307,14 @@ DURO_PAY_RATE_PER_CARD = env.int("DURO_PAY_RATE_PER_CARD", default=10)
 SECURE_HSTS_SECONDS = env.int("DURO_HSTS_SECONDS", default=31_536_000)
 DURO_TRUST_X_FORWARDED_FOR = env.bool("DURO_TRUST_X_FORWARDED_FOR", default=False)
 DURO_PAY_WAIT_SECONDS = env.float("DURO_PAY_WAIT_SECONDS", default=5.0)
+# Processors (live mode, API.md §11): merchants' processor secrets are stored encrypted
+# with these Fernet keys (comma-separated; the first encrypts, all decrypt: duro/crypto.py).
+# Unset, DEBUG derives one from SECRET_KEY; elsewhere using it raises ImproperlyConfigured.
+DURO_ENCRYPTION_KEY = env.list("DURO_ENCRYPTION_KEY", default=[])
+# Each processor's API, a setting so that tests run against a local stand-in; calls time
+# out well inside gunicorn's 30 s (then the pay answers "processing").
+DURO_PAYSTACK_BASE_URL = env.str("DURO_PAYSTACK_BASE_URL", default="https://api.paystack.co")
+DURO_PROCESSOR_TIMEOUT = env.float("DURO_PROCESSOR_TIMEOUT", default=15.0)
 
 # The dashboard's theme (django-unfold): its fonts and scripts ship in its static
 # files; the menu is built per request from what the signed-in role may see.

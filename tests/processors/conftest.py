@@ -1,0 +1,15 @@
+"""Fixtures of the processor tests: the stand-ins, a webhook receiver, and clients."""
+
+from __future__ import annotations
+
+import pytest
+
+from billing.processors.paystack import Paystack
+from tests.standins.paystack import paystack_standin_fixture  # noqa: F401 - fixture
+from tests.webhooks.conftest import receiver  # noqa: F401 - fixture
+
+
+@pytest.fixture
+def paystack(paystack_standin) -> Paystack:
+    """A client of the stand-in holding the merchant's secret; a short time-out."""
+    return Paystack(paystack_standin.secret_key, base_url=paystack_standin.url, timeout=2.0)
