@@ -314,6 +314,8 @@ DURO_ENCRYPTION_KEY = env.list("DURO_ENCRYPTION_KEY", default=[])
 # Each processor's API, a setting so that tests run against a local stand-in; calls time
 # out well inside gunicorn's 30 s (then the pay answers "processing").
 DURO_PAYSTACK_BASE_URL = env.str("DURO_PAYSTACK_BASE_URL", default="https://api.paystack.co")
+DURO_FLUTTERWAVE_BASE_URL = env.str("DURO_FLUTTERWAVE_BASE_URL",
+                                    default="https://api.flutterwave.com")
 DURO_PROCESSOR_TIMEOUT = env.float("DURO_PROCESSOR_TIMEOUT", default=15.0)
 
 # The dashboard's theme (django-unfold): its fonts and scripts ship in its static

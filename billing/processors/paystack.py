@@ -45,6 +45,11 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+# The failures are every processor's (errors.py); importable from here as they always were.
+from billing.processors.errors import ProcessorAuthError as ProcessorAuthError
+from billing.processors.errors import ProcessorError as ProcessorError
+from billing.processors.errors import ProcessorRejected as ProcessorRejected
+from billing.processors.errors import ProcessorUnavailable as ProcessorUnavailable
 from billing.rails.base import CardDetails, ChargeResult, RefundResult
 from duro.timestamps import iso
 
@@ -70,30 +75,6 @@ WAITING = {"pending", "ongoing", "processing", "queued", "pay_offline",
            "pending_bank_transfer"}
 REFUND_STATUSES = {"processed": "succeeded", "failed": "failed"}  # others: still pending
 REFUND_NOTE = "Duro refund "  # + our refund id, in merchant_note: finds the refund again
-
-
-class ProcessorError(Exception):
-    """Paystack could not be asked, or would not act; ``status`` is the HTTP status if any."""
-
-    def __init__(self, code: str, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-class ProcessorUnavailable(ProcessorError):
-    """No answer to trust (time-out, connection refused, 5xx, 429): the outcome is unknown.
-    Leave the payment ``processing``; a lookup by reference resolves it."""
-
-
-class ProcessorAuthError(ProcessorError):
-    """Paystack refused the merchant's secret (401, "Invalid key"): a broken connection,
-    never a payment's outcome."""
-
-
-class ProcessorRejected(ProcessorError):
-    """Paystack refused the request itself (a 4xx other than 401); nothing was charged."""
 
 
 def processor_reference(our_id: str) -> str:
