@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from billing.processors.flutterwave import Flutterwave
 from billing.processors.paystack import Paystack
+from tests.standins.flutterwave import flutterwave_standin_fixture  # noqa: F401 - fixture
 from tests.standins.paystack import paystack_standin_fixture  # noqa: F401 - fixture
 from tests.webhooks.conftest import receiver  # noqa: F401 - fixture
 
@@ -13,3 +15,10 @@ from tests.webhooks.conftest import receiver  # noqa: F401 - fixture
 def paystack(paystack_standin) -> Paystack:
     """A client of the stand-in holding the merchant's secret; a short time-out."""
     return Paystack(paystack_standin.secret_key, base_url=paystack_standin.url, timeout=2.0)
+
+
+@pytest.fixture
+def flutterwave(flutterwave_standin) -> Flutterwave:
+    """A client of the stand-in holding the merchant's secret and encryption key."""
+    return Flutterwave(flutterwave_standin.secret_key, base_url=flutterwave_standin.url,
+                       timeout=2.0, encryption_key=flutterwave_standin.encryption_key)
