@@ -153,12 +153,13 @@ def refund_execute(*, refund_id: str, lookup_first: bool = False) -> Refund:
     payment = refund.payment
     try:
         rail = get_rail(payment.rail)
-        result = rail.refund_lookup(mode=current_mode(), idempotency_key=refund.pk) if (
-            lookup_first) else None
+        result = rail.refund_lookup(mode=current_mode(), idempotency_key=refund.pk,
+                                    merchant_id=payment.merchant_id) if lookup_first else None
         if result is None:
             result = rail.refund(mode=current_mode(), charge_key=payment.rail_key,
                                  charge_reference=payment.rail_reference, amount=refund.amount,
-                                 currency=refund.currency, idempotency_key=refund.pk)
+                                 currency=refund.currency, idempotency_key=refund.pk,
+                                 merchant_id=payment.merchant_id)
     except RailError as exc:  # the rail cannot act at all: the refund fails, and says why
         result = RefundResult(status="failed", failure_code=exc.code,
                               failure_message=exc.message)

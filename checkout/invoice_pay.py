@@ -153,10 +153,13 @@ def invoice_pay(*, invoice_id: str, request: PayRequest,
 
     try:  # phase 2: charge, no transaction held
         if attempt is pending_otp:
-            result = rail.submit_otp(mode=mode, idempotency_key=attempt.pk, otp=str(request.otp))
+            result = rail.submit_otp(mode=mode, idempotency_key=attempt.pk, otp=str(request.otp),
+                                     merchant_id=attempt.merchant_id)
         else:
+            details = {**request.details, "email": invoice.customer.email}
             result = rail.charge(mode=mode, amount=attempt.amount, currency=attempt.currency,
-                                 details=dict(request.details), idempotency_key=attempt.pk)
+                                 details=details, idempotency_key=attempt.pk,
+                                 merchant_id=attempt.merchant_id)
     except RailError as exc:
         result = ChargeResult(status="failed", failure_code=exc.code, failure_message=exc.message)
     return invoice_attempt_settle(attempt_id=attempt.pk, result=result, now=now)
@@ -220,9 +223,9 @@ def invoice_attempts_recover(*, now: datetime | None = None) -> int:
                 attempt_abandon(attempt=attempt, message=OTP_ABANDONED)
     settled = 0
     stuck = page_attempts.filter(status=A.PROCESSING, updated_at__lt=now - STUCK_AFTER)
-    for attempt_id, rail_id in stuck.values_list("pk", "rail"):
+    for attempt_id, rail_id, merchant_id in stuck.values_list("pk", "rail", "merchant_id"):
         result = get_rail(rail_id).lookup(mode=current_mode(), idempotency_key=attempt_id,
-                                          now=now)
+                                          now=now, merchant_id=merchant_id)
         if result is None:
             result = ChargeResult(status="failed", failure_code="interrupted",
                                   failure_message="The payment was interrupted; nothing was "

@@ -153,11 +153,14 @@ def session_pay(*, session_id: str, request: PayRequest,
     # Phase 2: charge (no transaction held).
     try:
         if otp_step:
-            result = rail.submit_otp(mode=mode, idempotency_key=attempt.id, otp=str(request.otp))
+            result = rail.submit_otp(mode=mode, idempotency_key=attempt.id, otp=str(request.otp),
+                                     merchant_id=attempt.merchant_id)
         else:
-            details = {**request.details, "expires_before": expires_at.isoformat()}
+            details = {**request.details, "email": normalise_email(request.email),
+                       "expires_before": expires_at.isoformat()}
             result = rail.charge(mode=mode, amount=attempt.amount, currency=attempt.currency,
-                                 details=details, idempotency_key=attempt.id)
+                                 details=details, idempotency_key=attempt.id,
+                                 merchant_id=attempt.merchant_id)
     except RailError as exc:
         result = ChargeResult(status="failed", failure_code=exc.code, failure_message=exc.message)
 
@@ -310,11 +313,11 @@ def attempts_recover(*, now: datetime | None = None) -> int:
     _abandon_stale_otps(now)
     stuck = PaymentAttempt.objects.filter(
         status=A.PROCESSING, updated_at__lt=now - STUCK_AFTER,
-    ).exclude(session_id="").values_list("id", "rail")
+    ).exclude(session_id="").values_list("id", "rail", "merchant_id")
     settled = 0
-    for attempt_id, rail_id in stuck:
+    for attempt_id, rail_id, merchant_id in stuck:
         result = get_rail(rail_id).lookup(mode=current_mode(), idempotency_key=attempt_id,
-                                          now=now)
+                                          now=now, merchant_id=merchant_id)
         if result is None:
             result = ChargeResult(status="failed", failure_code="interrupted",
                                   failure_message="The payment was interrupted; nothing was "

@@ -92,7 +92,10 @@ class PaymentRail:
         raise NotImplementedError
 
     def charge(self, *, mode: str, amount: int, currency: str, details: dict,
-               idempotency_key: str) -> ChargeResult:
+               idempotency_key: str, merchant_id: str = "") -> ChargeResult:
+        """Take ``amount``. In live mode ``merchant_id``'s connected processor takes it (the
+        sandbox ignores it); ``details`` are the rail's own fields plus the payer's
+        ``email`` and the ``expires_before`` of what the payer is shown."""
         raise NotImplementedError
 
     def card_of(self, details: dict) -> CardDetails | None:
@@ -100,29 +103,31 @@ class PaymentRail:
         that takes no card."""
         return None
 
-    def submit_otp(self, *, mode: str, idempotency_key: str, otp: str) -> ChargeResult:
+    def submit_otp(self, *, mode: str, idempotency_key: str, otp: str,
+                   merchant_id: str = "") -> ChargeResult:
         raise RailError("otp_unsupported", f"The {self.label} rail takes no OTP.")
 
     def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
-                             idempotency_key: str) -> ChargeResult:
+                             idempotency_key: str, merchant_id: str = "") -> ChargeResult:
         raise RailError("no_authorization", f"The {self.label} rail cannot charge again.")
 
     def simulate(self, *, mode: str, idempotency_key: str, outcome: str) -> ChargeResult:
         """Sandbox only, asynchronous rails: what the bank would say about a pending pay."""
         raise RailError("not_simulated", f"The {self.label} rail has nothing to simulate.")
 
-    def lookup(self, *, mode: str, idempotency_key: str,
-               now: datetime | None = None) -> ChargeResult | None:
+    def lookup(self, *, mode: str, idempotency_key: str, now: datetime | None = None,
+               merchant_id: str = "") -> ChargeResult | None:
         """The outcome of an earlier charge, or None when the rail never saw it; ``now`` is
         when the caller asks (a pending transfer past its account's expiry has failed)."""
         raise NotImplementedError
 
     def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,
-               currency: str, idempotency_key: str) -> RefundResult:
+               currency: str, idempotency_key: str, merchant_id: str = "") -> RefundResult:
         """Give back ``amount`` of the charge made with ``charge_key`` (the rail's own
         reference: ``charge_reference``). Asked twice with one key, it refunds once."""
         raise RailError("refund_unsupported", f"The {self.label} rail cannot refund.")
 
-    def refund_lookup(self, *, mode: str, idempotency_key: str) -> RefundResult | None:
+    def refund_lookup(self, *, mode: str, idempotency_key: str,
+                      merchant_id: str = "") -> RefundResult | None:
         """The outcome of an earlier refund, or None when the rail never saw it."""
         raise RailError("refund_unsupported", f"The {self.label} rail cannot refund.")

@@ -31,6 +31,7 @@ from billing.rails.cards import (
     luhn_ok,
     normalise_year,
 )
+from billing.rails.live import live_processor, refunding_processor
 from billing.rails.sandbox import (
     sandbox_lookup,
     sandbox_record,
@@ -105,11 +106,11 @@ class CardRail(PaymentRail):
 
     # --- charging -----------------------------------------------------------------
     def charge(self, *, mode: str, amount: int, currency: str, details: dict,
-               idempotency_key: str) -> ChargeResult:
+               idempotency_key: str, merchant_id: str = "") -> ChargeResult:
         fingerprint = card_fingerprint(str(details["number"]),
                                        key=settings.DURO_CARD_FINGERPRINT_KEY)
         if mode != "test":
-            result = self._live_processor().charge(
+            result = live_processor(merchant_id).charge(
                 amount=amount, currency=currency, details=details,
                 idempotency_key=idempotency_key,
             )
@@ -134,9 +135,10 @@ class CardRail(PaymentRail):
         return sandbox_record(rail=self.identifier, key=idempotency_key, amount=amount,
                               currency=currency, result=result)
 
-    def submit_otp(self, *, mode: str, idempotency_key: str, otp: str) -> ChargeResult:
+    def submit_otp(self, *, mode: str, idempotency_key: str, otp: str,
+                   merchant_id: str = "") -> ChargeResult:
         if mode != "test":
-            return self._live_processor().submit_otp(idempotency_key=idempotency_key, otp=otp)
+            return live_processor(merchant_id).submit_otp(idempotency_key=idempotency_key, otp=otp)
         with atomic():
             row = SandboxCharge.objects.select_for_update().filter(pk=idempotency_key).first()
             if row is None:
@@ -161,9 +163,9 @@ class CardRail(PaymentRail):
             return result
 
     def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
-                             idempotency_key: str) -> ChargeResult:
+                             idempotency_key: str, merchant_id: str = "") -> ChargeResult:
         if mode != "test":
-            return self._live_processor().charge_authorization(
+            return live_processor(merchant_id).charge_authorization(
                 amount=amount, currency=currency, authorization=authorization,
                 idempotency_key=idempotency_key,
             )
@@ -178,25 +180,26 @@ class CardRail(PaymentRail):
         return sandbox_record(rail=self.identifier, key=idempotency_key, amount=amount,
                               currency=currency, result=result)
 
-    def lookup(self, *, mode: str, idempotency_key: str,
-               now: datetime | None = None) -> ChargeResult | None:
+    def lookup(self, *, mode: str, idempotency_key: str, now: datetime | None = None,
+               merchant_id: str = "") -> ChargeResult | None:
         if mode != "test":
-            return self._live_processor().lookup(idempotency_key=idempotency_key)
+            return live_processor(merchant_id).lookup(idempotency_key=idempotency_key)
         return sandbox_lookup(idempotency_key)
 
     # --- refunds --------------------------------------------------------------------
     def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,
-               currency: str, idempotency_key: str) -> RefundResult:
+               currency: str, idempotency_key: str, merchant_id: str = "") -> RefundResult:
         if mode != "test":
-            return self._refunding_processor().refund(
+            return refunding_processor(merchant_id).refund(
                 charge_key=charge_key, charge_reference=charge_reference, amount=amount,
                 currency=currency, idempotency_key=idempotency_key)
         return sandbox_refund(charge_key=charge_key, amount=amount, currency=currency,
                               idempotency_key=idempotency_key)
 
-    def refund_lookup(self, *, mode: str, idempotency_key: str) -> RefundResult | None:
+    def refund_lookup(self, *, mode: str, idempotency_key: str,
+                      merchant_id: str = "") -> RefundResult | None:
         if mode != "test":
-            return self._refunding_processor().refund_lookup(idempotency_key=idempotency_key)
+            return refunding_processor(merchant_id).refund_lookup(idempotency_key=idempotency_key)
         return sandbox_refund_lookup(idempotency_key)
 
     # --- sandbox internals ----------------------------------------------------------
@@ -211,23 +214,3 @@ class CardRail(PaymentRail):
             authorization=f"sbx_{renewals}_{flag}{random_base62(24)}",
             extra={} if refunds else _no_refunds(),
         )
-
-    def _live_processor(self):
-        path = getattr(settings, "DURO_CARD_PROCESSOR", "")
-        if not path:
-            raise RailError(
-                "no_processor",
-                "Live card payments are not available: no card processor is configured "
-                "(set DURO_CARD_PROCESSOR).",
-            )
-        from django.utils.module_loading import import_string
-
-        return import_string(path)()
-
-    def _refunding_processor(self):
-        """The live processor, if it can refund (an older one may only charge)."""
-        processor = self._live_processor()
-        if not all(hasattr(processor, name) for name in ("refund", "refund_lookup")):
-            raise RailError("refund_unsupported", "The configured card processor cannot "
-                                                  "refund; refund from its own dashboard.")
-        return processor

@@ -79,7 +79,7 @@ class PendingRail(PaymentRail):
     failed_message = "The payment did not arrive."
 
     def charge(self, *, mode: str, amount: int, currency: str, details: dict,
-               idempotency_key: str) -> ChargeResult:
+               idempotency_key: str, merchant_id: str = "") -> ChargeResult:
         if mode != "test":
             raise RailError("no_processor", f"{self.label} payments need a connected processor "
                                             "in live mode.")
@@ -99,8 +99,8 @@ class PendingRail(PaymentRail):
         shown = result.extra.get("instructions", {}).get(self.instructions_key, {})
         return parse_datetime(str(shown.get("expiresAt") or ""))
 
-    def lookup(self, *, mode: str, idempotency_key: str,
-               now: datetime | None = None) -> ChargeResult | None:
+    def lookup(self, *, mode: str, idempotency_key: str, now: datetime | None = None,
+               merchant_id: str = "") -> ChargeResult | None:
         """What became of the pay; one still awaited past its ``expiresAt`` has failed
         (``<rail>_expired``): the bank will not credit that account or code any more."""
         if mode != "test":
@@ -114,14 +114,15 @@ class PendingRail(PaymentRail):
         return self._answer(idempotency_key, "expire")
 
     def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,
-               currency: str, idempotency_key: str) -> RefundResult:
+               currency: str, idempotency_key: str, merchant_id: str = "") -> RefundResult:
         """Send money back to the account it came from (the sandbox gives it back at once)."""
         if mode != "test":
             raise RailError("no_processor", f"{self.label} refunds need a connected processor.")
         return sandbox_refund(charge_key=charge_key, amount=amount, currency=currency,
                               idempotency_key=idempotency_key)
 
-    def refund_lookup(self, *, mode: str, idempotency_key: str) -> RefundResult | None:
+    def refund_lookup(self, *, mode: str, idempotency_key: str,
+                      merchant_id: str = "") -> RefundResult | None:
         if mode != "test":
             raise RailError("no_processor", f"{self.label} refunds need a connected processor.")
         return sandbox_refund_lookup(idempotency_key)
