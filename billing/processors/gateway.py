@@ -1,0 +1,121 @@
+"""A processor client in the card rail's terms: what a live card pay, its OTP, a lookup and
+a refund ask of whichever processor the merchant connected.
+
+The card rail asks ``charge``, ``submit_otp``, ``charge_authorization``, ``lookup``,
+``refund`` and ``refund_lookup`` with Duro's names (the attempt's id as the idempotency
+key, the card as the hosted page took it); :class:`CardGateway` turns each into the
+processor client's own call (:mod:`billing.processors.paystack`,
+:mod:`billing.processors.flutterwave`) and its answer into the rail's::
+
+    gateway = CardGateway(Paystack.configured(secret))
+    result = gateway.charge(amount=150_000, currency="NGN", idempotency_key="pay_Abc",
+                            details={"number": "4084…", "cvc": "408", "exp_month": 12,
+                                     "exp_year": 2030, "email": "ada@example.com"})
+
+A processor that cannot be reached (a time-out, a 5xx) leaves the payment ``processing``:
+the answer is unknown, so nothing is declined and the recovery sweep's lookup settles it
+later; the processor's own reference (our id) means asking again never charges twice. A
+refused secret is a ``RailError`` naming what to do, never a decline of the payer's card.
+Steps the hosted page does not show yet (a PIN, a 3-D Secure redirect) are declined
+before any money moves (``step_unsupported``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from billing.processors.errors import (
+    ProcessorAuthError,
+    ProcessorRejected,
+    ProcessorUnavailable,
+)
+from billing.rails.base import ChargeResult, RailError, RefundResult
+from billing.rails.cards import card_digits, normalise_year
+
+UNREACHABLE = ChargeResult(status="processing")  # outcome unknown: the sweep looks it up
+
+
+class CardGateway:
+    def __init__(self, client: Any):
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"CardGateway({self.client!r})"
+
+    # --- charges ------------------------------------------------------------------
+    def charge(self, *, amount: int, currency: str, details: dict,
+               idempotency_key: str) -> ChargeResult:
+        card = {"number": card_digits(str(details.get("number", ""))),
+                "cvv": str(details.get("cvc", "")),
+                "expiry_month": f"{int(details['exp_month']):02d}",
+                "expiry_year": str(normalise_year(int(details["exp_year"])))}
+        return self._ask(lambda: self.client.charge_card(
+            payment_id=idempotency_key, amount=amount, currency=currency,
+            email=str(details.get("email", "")), card=card))
+
+    def submit_otp(self, *, idempotency_key: str, otp: str) -> ChargeResult:
+        return self._ask(lambda: self.client.submit_otp(payment_id=idempotency_key, otp=otp))
+
+    def charge_authorization(self, *, amount: int, currency: str, authorization: str,
+                             idempotency_key: str, email: str = "") -> ChargeResult:
+        return self._ask(lambda: self.client.charge_authorization(
+            payment_id=idempotency_key, amount=amount, currency=currency, email=email,
+            authorization_code=authorization))
+
+    def lookup(self, *, idempotency_key: str) -> ChargeResult | None:
+        try:
+            found = self.client.verify(payment_id=idempotency_key)
+        except ProcessorUnavailable:
+            return UNREACHABLE
+        except ProcessorAuthError as exc:
+            raise _secret_refused(exc) from None
+        return _ours(found) if found is not None else None
+
+    # --- refunds ------------------------------------------------------------------
+    def refund(self, *, charge_key: str, charge_reference: str, amount: int, currency: str,
+               idempotency_key: str) -> RefundResult:
+        try:
+            return self.client.refund(refund_id=idempotency_key, payment_id=charge_key,
+                                      amount=amount, currency=currency)
+        except ProcessorUnavailable:
+            return RefundResult(status="pending")  # asked again by the refund sweep
+        except ProcessorAuthError as exc:
+            raise _secret_refused(exc) from None
+        except ProcessorRejected as exc:
+            return RefundResult(status="failed", failure_code="refund_refused",
+                                failure_message=exc.message[:300])
+
+    def refund_lookup(self, *, idempotency_key: str) -> RefundResult | None:
+        return None  # a refund asked again is found by its note (``refund`` looks first)
+
+    # --- answers --------------------------------------------------------------------
+    def _ask(self, call) -> ChargeResult:
+        try:
+            result = call()
+        except ProcessorUnavailable:
+            return UNREACHABLE
+        except ProcessorAuthError as exc:
+            raise _secret_refused(exc) from None
+        except ProcessorRejected as exc:
+            return ChargeResult(status="failed", failure_code="processor_declined",
+                                failure_message=exc.message[:300])
+        return _ours(result)
+
+
+def _ours(result: ChargeResult) -> ChargeResult:
+    """The processor's answer as the card rail's: its OTP step is the page's OTP step."""
+    if result.status != "requires_action":
+        return result
+    if result.extra.get("action") == "otp":
+        return replace(result, status="requires_otp")
+    return replace(result, status="failed", failure_code="step_unsupported",
+                   failure_message="This card needs a step this page cannot show yet "
+                                   f"({result.extra.get('action', 'unknown')}). Please use "
+                                   "another card or another way to pay.")
+
+
+def _secret_refused(exc: Exception) -> RailError:
+    return RailError("processor_auth", "The merchant's processor refused its secret key: "
+                                       "reconnect the processor in the dashboard "
+                                       "(Developers → Processor).")
