@@ -52,6 +52,8 @@ def test_owner_connects_and_the_secret_is_never_shown_again(two_merchants, payst
 
     response = connect(client, secret)
     assert response.status_code == 302 and response["Location"] == URL
+    # an error report of this request would leave the secret out
+    assert set(response.wsgi_request.sensitive_post_parameters) >= {"secret", "webhook_secret"}
     page = client.get(URL).content.decode()
     hint = f"sk_test_…{secret[-4:]}"
     assert f"Paystack connected ({hint})" in page and "will not be shown again" in page
