@@ -40,6 +40,7 @@ from billing.processors.paystack import (
     ProcessorError,
     ProcessorUnavailable,
 )
+from billing.rails.base import ChargeResult, RefundResult
 from duro.crypto import SecretUnreadable, secret_decrypt, secret_encrypt, secret_rotate
 from duro.errors import Invalid
 from duro.modes import LIVE
@@ -48,8 +49,41 @@ STORE = LIVE  # a connection is only ever used in live mode
 
 
 class ProcessorClient(Protocol):
+    """What a live rail may ask of any connected processor (Paystack's client is the model;
+    another processor's client answers the same calls in the same types)."""
+
     def check(self) -> None:
-        """Raise if the processor refuses the key (or cannot be asked)."""
+        """Raise if the processor refuses the key (or cannot be asked); moves nothing."""
+
+    def charge_card(self, *, payment_id: str, amount: int, currency: str, email: str,
+                    card: dict, metadata: dict | None = None) -> ChargeResult: ...
+
+    def submit_pin(self, *, payment_id: str, pin: str) -> ChargeResult: ...
+
+    def submit_otp(self, *, payment_id: str, otp: str) -> ChargeResult: ...
+
+    def charge_status(self, *, payment_id: str) -> ChargeResult: ...
+
+    def charge_authorization(self, *, payment_id: str, amount: int, currency: str, email: str,
+                             authorization_code: str,
+                             metadata: dict | None = None) -> ChargeResult: ...
+
+    def charge_bank_transfer(self, *, payment_id: str, amount: int, currency: str, email: str,
+                             expires_at: datetime | None = None) -> ChargeResult: ...
+
+    def charge_ussd(self, *, payment_id: str, amount: int, currency: str, email: str,
+                    bank: str, expires_at: datetime | None = None) -> ChargeResult: ...
+
+    def charge_mobile_money(self, *, payment_id: str, amount: int, currency: str, email: str,
+                            phone: str, provider: str,
+                            expires_at: datetime | None = None) -> ChargeResult: ...
+
+    def verify(self, *, payment_id: str) -> ChargeResult | None: ...
+
+    def refund(self, *, refund_id: str, payment_id: str, amount: int,
+               currency: str) -> RefundResult: ...
+
+    def refund_fetch(self, *, refund_reference: str) -> RefundResult | None: ...
 
 
 @dataclass(frozen=True)
