@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -92,10 +92,11 @@ class ProcessorAdmin(MerchantScopedAdmin):
                     webhook_secret=request.POST.get("webhook_secret", ""),
                     encryption_key=request.POST.get("encryption_key", ""),
                     by=request.user.get_username())
-            except DuroError as exc:
-                context["error"] = exc.message
+            except (DuroError, ImproperlyConfigured) as exc:
+                # ImproperlyConfigured: no DURO_ENCRYPTION_KEY to store the secret under
+                context["error"] = exc.message if isinstance(exc, DuroError) else str(exc)
                 context["chosen"] = request.POST.get("processor", "")
-                status = 400
+                status = 400 if isinstance(exc, DuroError) else 503
             else:
                 self.message_user(
                     request, f"{connection.label} connected ({connection.secret_hint}). The "

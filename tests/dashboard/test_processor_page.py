@@ -90,6 +90,16 @@ def test_a_key_of_the_wrong_shape_is_refused_and_not_echoed(two_merchants):
     assert stored(a) is None
 
 
+def test_without_an_encryption_key_the_page_says_what_the_operator_must_set(two_merchants,
+                                                                          settings):
+    a, _ = two_merchants
+    settings.DEBUG, settings.DURO_ENCRYPTION_KEY = False, []
+    response = connect(owner_client(a), WRONG_KEY)
+    assert response.status_code == 503
+    assert "DURO_ENCRYPTION_KEY must be set" in response.content.decode()
+    assert WRONG_KEY not in response.content.decode() and stored(a) is None
+
+
 def test_owner_disconnects(two_merchants, paystack_standin):
     a, _ = two_merchants
     client = owner_client(a)

@@ -80,6 +80,13 @@ def test_refusals_name_the_problem_and_store_nothing(acme, args, words):
     assert connection_of(acme.merchant.id) is None
 
 
+def test_without_an_encryption_key_in_production_nothing_is_stored(acme, settings):
+    settings.DEBUG, settings.DURO_ENCRYPTION_KEY = False, []
+    with pytest.raises(CommandError, match="DURO_ENCRYPTION_KEY must be set"):
+        call_command("connectprocessor", acme.merchant.id, "paystack", "--secret", SECRET)
+    assert connection_of(acme.merchant.id) is None
+
+
 def test_an_unknown_processor_is_refused_by_name(acme):
     with pytest.raises(CommandError, match="invalid choice: 'stripe'"):
         call_command("connectprocessor", acme.merchant.id, "stripe", "--secret", SECRET)

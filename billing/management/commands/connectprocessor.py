@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.processors.connections import (
@@ -63,6 +64,8 @@ class Command(BaseCommand):
                                            by="connectprocessor")
         except DuroError as exc:
             raise CommandError(exc.message) from None
+        except ImproperlyConfigured as exc:  # no DURO_ENCRYPTION_KEY to store it under
+            raise CommandError(str(exc)) from None
         self._print(connection.as_json())
 
     def _print(self, value: dict) -> None:
