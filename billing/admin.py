@@ -2,7 +2,8 @@
 
 Payments and invoices carry a Refund button (:mod:`billing.admin_refunds`); a
 subscription's page and its cancel buttons are :mod:`billing.admin_subscriptions`; the
-Payment methods page (rail switches per mode) is :mod:`billing.admin_payment_methods`."""
+Payment methods page (rail switches per mode) is :mod:`billing.admin_payment_methods`, the
+Processor page (the live processor's connection) :mod:`billing.admin_processor`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django import forms
 from django.contrib import admin
 
 from billing.admin_payment_methods import PaymentMethodsAdmin
+from billing.admin_processor import ProcessorAdmin
 from billing.admin_refunds import RefundButtonAdmin
 from billing.admin_subscriptions import SubscriptionAdmin
 from billing.models import (
@@ -181,4 +183,5 @@ class RefundAdmin(ReadOnlyAdmin):
         return money(obj)
 
 
-__all__ = ["PaymentMethodsAdmin", "SubscriptionAdmin"]  # registered on import, with the others
+# registered on import, with the others
+__all__ = ["PaymentMethodsAdmin", "ProcessorAdmin", "SubscriptionAdmin"]

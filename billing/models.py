@@ -436,3 +436,30 @@ class SandboxRefund(models.Model):
 
     def __str__(self) -> str:
         return self.idempotency_key
+
+
+class ProcessorConnection(models.Model):
+    """A merchant's connected live processor (API.md §11): which one, and its secret
+    encrypted under ``DURO_ENCRYPTION_KEY`` (:mod:`duro.crypto`). Only the live store holds
+    rows (test mode always uses the sandbox); written and read through
+    :mod:`billing.processors.connections`, never shown back: ``secret_hint`` is all a page
+    displays (``sk_live_…1234``)."""
+
+    merchant_id = models.CharField(primary_key=True, max_length=32)
+    processor = models.CharField(max_length=24)
+    secret_encrypted = models.TextField()
+    secret_hint = models.CharField(max_length=40)
+    # Flutterwave's webhook "secret hash" and its encryption key; Paystack needs neither.
+    webhook_secret_encrypted = models.TextField(blank=True)
+    encryption_key_encrypted = models.TextField(blank=True)
+    connected_at = models.DateTimeField(default=timezone.now)
+    connected_by = models.CharField(max_length=150, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_check_ok = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "processor"
+        verbose_name_plural = "processor"
+
+    def __str__(self) -> str:
+        return f"{self.processor} for {self.merchant_id}"

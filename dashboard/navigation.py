@@ -23,7 +23,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Checkout", [("checkout.checkoutsession", "shopping_cart")]),
     ("Developers", [("duro.apikey", "key"), ("webhooks.webhookendpoint", "webhook"),
                     ("webhooks.event", "bolt"), ("webhooks.delivery", "outbox"),
-                    ("billing.railsettings", "toggle_on")]),
+                    ("billing.railsettings", "toggle_on"),
+                    ("billing.processorconnection", "hub")]),
     ("Appearance", [("appearance.storeconfig", "palette")]),
     ("Team", [("duro.membership", "badge"), ("duro.merchant", "storefront")]),
 ]

@@ -306,6 +306,14 @@ class Paystack:
             raise
         return charge_result(body["data"])
 
+    # --- the connection -------------------------------------------------------------
+
+    def check(self) -> None:
+        """Prove the secret works with Paystack's cheapest authenticated read
+        (``GET /balance``, which moves nothing). Raises :class:`ProcessorAuthError` for a key
+        Paystack refuses, :class:`ProcessorUnavailable` when it cannot be asked."""
+        self._send("GET", "/balance")
+
     # --- refunds ------------------------------------------------------------------
 
     def refund(self, *, refund_id: str, payment_id: str, amount: int,

@@ -10,9 +10,10 @@ choices are scoped too, and what a role may do is decided here on the server:
 role       may change                may only view
 ========== ========================= ===============================
 owner      everything, the team      —
-developer  keys, webhooks, payment   live billing and checkout data
-           methods, test data
-support    (blacklist customers)     everything but keys and the team
+developer  keys, webhooks, payment   live billing and checkout data,
+           methods, test data        the processor (and tests it)
+support    (blacklist customers)     everything but keys, the team
+                                     and the processor
 ========== ========================= ===============================
 """
 
@@ -34,6 +35,7 @@ ACCESS: dict[str, dict[str, str | None]] = {
     "team": {OWNER: EDIT, DEVELOPER: None, SUPPORT: None},
     "webhooks": {OWNER: EDIT, DEVELOPER: EDIT, SUPPORT: VIEW},
     "payment_methods": {OWNER: EDIT, DEVELOPER: EDIT, SUPPORT: VIEW},
+    "processor": {OWNER: EDIT, DEVELOPER: VIEW, SUPPORT: None},
     "appearance": {OWNER: EDIT, DEVELOPER: VIEW, SUPPORT: VIEW},
     "billing": {OWNER: EDIT, DEVELOPER: "edit-test", SUPPORT: VIEW},
     "merchant": {OWNER: VIEW, DEVELOPER: VIEW, SUPPORT: VIEW},

@@ -9,6 +9,7 @@ from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from billing.payment_methods import payment_methods_set
+from billing.processors.connections import processor_connect
 from duro.models import Merchant
 from duro.modes import mode_context
 from tests.dashboard.conftest import owner_client
@@ -44,11 +45,14 @@ def _url(model, view: str, *args) -> str:
 
 
 @pytest.mark.parametrize("mode", ["test", "live"])
-def test_merchant_a_finds_nothing_of_merchant_b(two_merchants, mode):
+def test_merchant_a_finds_nothing_of_merchant_b(two_merchants, mode, settings):
     a, b = two_merchants
     client = owner_client(a)
     client.post(reverse("admin:duro_mode"), {"mode": mode})
     payment_methods_set(merchant_id=b.merchant.id, mode=mode, switched_off={"bank_transfer"})
+    settings.DURO_ENCRYPTION_KEY = ["kJ5mYV0Zr0vXk2bq3H4C7nqgk6b1o2TQm8S0cHh2Y5s="]
+    processor_connect(merchant_id=b.merchant.id, processor="paystack",
+                      secret="sk_live_" + "b" * 40)  # live only: test mode uses the sandbox
     probed, refund_probed = set(), set()
     for model, model_admin in _registered():
         scoped = model._meta.app_label in MODE_SCOPED
@@ -103,6 +107,8 @@ def test_merchant_a_finds_nothing_of_merchant_b(two_merchants, mode):
     expected = {"duro.Merchant", "duro.ApiKey", "duro.Membership", "billing.Plan",
                 "checkout.CheckoutSession", "webhooks.WebhookEndpoint",
                 "appearance.StoreConfig", "billing.RailSettings"}
+    if mode == "live":
+        expected |= {"billing.ProcessorConnection"}
     if mode == "test":
         expected |= {"billing.Customer", "billing.Subscription", "billing.Invoice",
                      "billing.PaymentAttempt", "billing.Refund", "webhooks.Event",

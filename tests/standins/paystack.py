@@ -4,12 +4,12 @@ documentation (its API reference, charge and webhook examples, and test cards).
 It speaks what Duro uses: ``POST /charge`` (card, ``bank_transfer``, ``ussd``,
 ``mobile_money``), ``POST /charge/submit_pin``, ``POST /charge/submit_otp``,
 ``GET /charge/{reference}``, ``POST /transaction/charge_authorization``,
-``GET /transaction/verify/{reference}``, ``POST /refund``, ``GET /refund`` and
-``GET /refund/{id}``; with Paystack's envelope (``{"status": true, "message", "data"}``),
-its error bodies (``{"status": false, "message"}``) and status codes, a Bearer secret
-(401 "Invalid key" otherwise), and one charge per reference ("Duplicate Transaction
-Reference"). Webhooks are signed as Paystack signs them: ``x-paystack-signature`` is the
-HMAC-SHA512 hex of the raw body keyed with the secret::
+``GET /transaction/verify/{reference}``, ``POST /refund``, ``GET /refund``,
+``GET /refund/{id}`` and ``GET /balance``; with Paystack's envelope (``{"status": true,
+"message", "data"}``), its error bodies (``{"status": false, "message"}``) and status
+codes, a Bearer secret (401 "Invalid key" otherwise), and one charge per reference
+("Duplicate Transaction Reference"). Webhooks are signed as Paystack signs them:
+``x-paystack-signature`` is the HMAC-SHA512 hex of the raw body keyed with the secret::
 
     standin = PaystackStandin(webhook_url=receiver.url("/paystack"))
     client = Paystack(standin.secret_key, base_url=standin.url, timeout=1)
@@ -315,6 +315,7 @@ class PaystackStandin:
             ("POST", r"/refund", self._refund_create),
             ("GET", r"/refund", self._refund_list),
             ("GET", r"/refund/(?P<id>[^/]+)", self._refund_fetch),
+            ("GET", r"/balance", self._balance),
         ]
         for route_method, pattern, action in routes:
             match = re.fullmatch(pattern, path)
@@ -326,6 +327,21 @@ class PaystackStandin:
                     return exc.status, {"status": False, "message": exc.message}
                 return 200, {"status": True, "message": message, "data": data}
         return 404, {"status": False, "message": "Route not found"}
+
+    # --- the account --------------------------------------------------------------------
+
+    def _balance(self, *, body: object, query: dict) -> tuple[str, list]:
+        """What settled charges left in the account, per currency (less refunds)."""
+        totals: dict[str, int] = {}
+        for charge in self.charges.values():
+            if charge.status in ("success", "reversed"):
+                paid = charge.amount if charge.paid is None else charge.paid
+                totals[charge.currency] = totals.get(charge.currency, 0) + paid
+        for refund in self.refunds.values():
+            if refund.status == "processed":
+                totals[refund.currency] = totals.get(refund.currency, 0) - refund.amount
+        return "Balances retrieved", [{"currency": c, "balance": b}
+                                      for c, b in sorted((totals or {"NGN": 0}).items())]
 
     # --- charges ----------------------------------------------------------------------
 

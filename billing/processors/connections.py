@@ -1,0 +1,316 @@
+"""A merchant's connected live processor: connecting one, the client live rails use, the
+dashboard's "Test connection", and what a page may show (API.md §11, issue #15).
+
+The secret is kept only as a Fernet token (:mod:`duro.crypto`, ``DURO_ENCRYPTION_KEY``);
+nothing here logs it, and nothing gives it back but :func:`processor_for`, whose client
+hides it in its ``repr``. Connections live in the live store only: test mode always uses
+the sandbox::
+
+    processor_connect(merchant_id="mer_…", processor="paystack", secret="sk_live_…",
+                      by="ada@shop.ng")
+    client = processor_for("mer_…")       # a Paystack client, or None: not connected
+    processor_check("mer_…")              # (True, "Paystack accepted the key.")
+    connection_of("mer_…").secret_hint    # "sk_live_…1234"
+    processor_disconnect(merchant_id="mer_…")
+
+A live pay without a connection answers ``payment_error`` with
+:func:`processor_required_message`.
+
+Processors plug in by name (:data:`PROCESSORS`). Paystack needs its secret key
+(``sk_live_…``, or ``sk_test_…`` to rehearse live mode against Paystack's test
+environment: no real money moves); its webhooks are signed with that same key. Flutterwave
+will also need its webhook "secret hash" and its encryption key, kept encrypted beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import ProcessorConnection
+from billing.processors.paystack import (
+    Paystack,
+    ProcessorAuthError,
+    ProcessorError,
+    ProcessorUnavailable,
+)
+from billing.rails.base import ChargeResult, RefundResult
+from duro.crypto import SecretUnreadable, secret_decrypt, secret_encrypt, secret_rotate
+from duro.errors import Invalid
+from duro.modes import LIVE
+
+STORE = LIVE  # a connection is only ever used in live mode
+
+
+class ProcessorClient(Protocol):
+    """What a live rail may ask of any connected processor (Paystack's client is the model;
+    another processor's client answers the same calls in the same types)."""
+
+    def check(self) -> None:
+        """Raise if the processor refuses the key (or cannot be asked); moves nothing."""
+
+    def charge_card(self, *, payment_id: str, amount: int, currency: str, email: str,
+                    card: dict, metadata: dict | None = None) -> ChargeResult: ...
+
+    def submit_pin(self, *, payment_id: str, pin: str) -> ChargeResult: ...
+
+    def submit_otp(self, *, payment_id: str, otp: str) -> ChargeResult: ...
+
+    def charge_status(self, *, payment_id: str) -> ChargeResult: ...
+
+    def charge_authorization(self, *, payment_id: str, amount: int, currency: str, email: str,
+                             authorization_code: str,
+                             metadata: dict | None = None) -> ChargeResult: ...
+
+    def charge_bank_transfer(self, *, payment_id: str, amount: int, currency: str, email: str,
+                             expires_at: datetime | None = None) -> ChargeResult: ...
+
+    def charge_ussd(self, *, payment_id: str, amount: int, currency: str, email: str,
+                    bank: str, expires_at: datetime | None = None) -> ChargeResult: ...
+
+    def charge_mobile_money(self, *, payment_id: str, amount: int, currency: str, email: str,
+                            phone: str, provider: str,
+                            expires_at: datetime | None = None) -> ChargeResult: ...
+
+    def verify(self, *, payment_id: str) -> ChargeResult | None: ...
+
+    def refund(self, *, refund_id: str, payment_id: str, amount: int,
+               currency: str) -> RefundResult: ...
+
+    def refund_fetch(self, *, refund_reference: str) -> RefundResult | None: ...
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a processor's client is built from; its repr shows none of it."""
+
+    secret: str
+    webhook_secret: str = ""
+    encryption_key: str = ""
+
+    def __repr__(self) -> str:
+        return "Credentials(…)"
+
+
+@dataclass(frozen=True)
+class Processor:
+    """One processor Duro can connect: its name, how its secret key looks, the extra
+    secrets it needs, its client, and the errors that client raises."""
+
+    name: str
+    label: str
+    secret_shape: re.Pattern[str]
+    secret_example: str
+    client: Callable[[Credentials], ProcessorClient]
+    refused: type[Exception]  # the key is wrong
+    unreachable: type[Exception]  # no answer to trust
+    failed: type[Exception]  # any other refusal
+    needs_webhook_secret: bool = False
+    needs_encryption_key: bool = False
+
+
+PROCESSORS: dict[str, Processor] = {
+    "paystack": Processor(
+        name="paystack", label="Paystack",
+        secret_shape=re.compile(r"^sk_(live|test)_[A-Za-z0-9]{16,}$"),
+        secret_example="sk_live_…",
+        client=lambda credentials: Paystack.configured(credentials.secret),
+        refused=ProcessorAuthError, unreachable=ProcessorUnavailable, failed=ProcessorError),
+}
+
+
+def processor_required_message(processor_name: str | None = None) -> str:
+    """The ``payment_error`` text of a live pay when the merchant connected no processor
+    (or not ``processor_name``)."""
+    named = PROCESSORS.get(processor_name or "")
+    which = named.label if named else "Paystack or Flutterwave"
+    return (f"Live payments need a connected processor: connect {which} in the dashboard "
+            "(Developers → Processor).")
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    """A connection as pages and commands show it: never the secret."""
+
+    merchant_id: str
+    processor: str
+    label: str
+    secret_hint: str
+    has_webhook_secret: bool
+    connected_at: datetime
+    connected_by: str
+    last_checked_at: datetime | None
+    last_check_ok: bool | None
+
+    def as_json(self) -> dict:
+        return {"merchantId": self.merchant_id, "processor": self.processor,
+                "connected": True}
+
+
+def _hint(secret: str) -> str:
+    prefix = re.match(r"^[a-z]+_(live|test)_", secret)
+    return f"{prefix.group(0) if prefix else ''}…{secret[-4:]}"
+
+
+def _processor(name: str) -> Processor:
+    processor = PROCESSORS.get((name or "").strip().lower())
+    if processor is None:
+        known = ", ".join(PROCESSORS)
+        raise Invalid(f"Unknown processor {name!r}: Duro connects {known}.",
+                      code="processor_unknown", param="processor")
+    return processor
+
+
+def _validated(processor: Processor, secret: str, webhook_secret: str,
+               encryption_key: str) -> Credentials:
+    secret = (secret or "").strip()
+    if secret.startswith(("pk_", "FLWPUBK")):
+        raise Invalid(f"That is a public key: connect {processor.label}'s secret key "
+                      f"({processor.secret_example}).", code="processor_secret_public",
+                      param="secret")
+    if not processor.secret_shape.match(secret):
+        raise Invalid(f"That does not look like a {processor.label} secret key: it starts "
+                      f"with {processor.secret_example} (copy it from {processor.label}'s "
+                      "dashboard).", code="processor_secret_invalid", param="secret")
+    webhook_secret, encryption_key = (webhook_secret or "").strip(), \
+        (encryption_key or "").strip()
+    if processor.needs_webhook_secret and not webhook_secret:
+        raise Invalid(f"{processor.label} also needs its webhook secret hash.",
+                      code="processor_webhook_secret_required", param="webhook_secret")
+    if processor.needs_encryption_key and not encryption_key:
+        raise Invalid(f"{processor.label} also needs its encryption key.",
+                      code="processor_encryption_key_required", param="encryption_key")
+    return Credentials(secret=secret, webhook_secret=webhook_secret,
+                       encryption_key=encryption_key)
+
+
+def processor_connect(*, merchant_id: str, processor: str, secret: str,
+                      webhook_secret: str = "", encryption_key: str = "",
+                      by: str = "") -> ConnectionView:
+    """Connect (or replace) the merchant's live processor. Raises
+    :class:`~duro.errors.Invalid` for an unknown processor or a key of the wrong shape;
+    the key is not called here (:func:`processor_check` does that)."""
+    kind = _processor(processor)
+    credentials = _validated(kind, secret, webhook_secret, encryption_key)
+    fields = {
+        "processor": kind.name,
+        "secret_encrypted": secret_encrypt(credentials.secret),
+        "secret_hint": _hint(credentials.secret),
+        "webhook_secret_encrypted": secret_encrypt(credentials.webhook_secret)
+        if credentials.webhook_secret else "",
+        "encryption_key_encrypted": secret_encrypt(credentials.encryption_key)
+        if credentials.encryption_key else "",
+        "connected_at": timezone.now(), "connected_by": by,
+        "last_checked_at": None, "last_check_ok": None,
+    }
+    with transaction.atomic(using=STORE):
+        row, _ = ProcessorConnection.objects.using(STORE).update_or_create(
+            merchant_id=merchant_id, defaults=fields)
+    return _view(row)
+
+
+def processor_disconnect(*, merchant_id: str) -> bool:
+    """Forget the merchant's processor (its encrypted secret goes with it); whether one
+    was connected. Live pays then answer :func:`processor_required_message`."""
+    deleted, _ = ProcessorConnection.objects.using(STORE).filter(
+        merchant_id=merchant_id).delete()
+    return bool(deleted)
+
+
+def _client(row: ProcessorConnection) -> ProcessorClient:
+    return PROCESSORS[row.processor].client(Credentials(
+        secret=secret_decrypt(row.secret_encrypted),
+        webhook_secret=secret_decrypt(row.webhook_secret_encrypted)
+        if row.webhook_secret_encrypted else "",
+        encryption_key=secret_decrypt(row.encryption_key_encrypted)
+        if row.encryption_key_encrypted else ""))
+
+
+def processor_for(merchant_id: str) -> ProcessorClient | None:
+    """The merchant's processor client for a live rail (one query); None when none is
+    connected. Raises :class:`duro.crypto.SecretUnreadable` when the stored secret was
+    encrypted under a key ``DURO_ENCRYPTION_KEY`` no longer holds."""
+    row = ProcessorConnection.objects.using(STORE).filter(merchant_id=merchant_id).first()
+    return _client(row) if row is not None else None
+
+
+def processor_webhook_secret(merchant_id: str) -> str | None:
+    """The secret that signs the processor's webhooks to this merchant: Paystack's is its
+    secret key, others' their webhook secret hash; None when none is connected."""
+    row = ProcessorConnection.objects.using(STORE).filter(merchant_id=merchant_id).first()
+    if row is None:
+        return None
+    token = row.webhook_secret_encrypted or row.secret_encrypted
+    return secret_decrypt(token)
+
+
+def processor_check(merchant_id: str) -> tuple[bool, str]:
+    """The dashboard's "Test connection": ask the processor with the stored key and say
+    what it answered; the outcome is recorded on the connection."""
+    row = ProcessorConnection.objects.using(STORE).filter(merchant_id=merchant_id).first()
+    if row is None:
+        return False, "No processor is connected: connect one first."
+    kind = PROCESSORS.get(row.processor)
+    if kind is None:
+        return False, f"Duro no longer knows the processor {row.processor!r}: connect again."
+    try:
+        client = _client(row)
+    except SecretUnreadable:
+        ok, message = False, ("The stored key cannot be decrypted with this server's "
+                              "DURO_ENCRYPTION_KEY: connect the processor again.")
+    else:
+        ok, message = _ask(kind, client)
+    ProcessorConnection.objects.using(STORE).filter(pk=row.pk).update(
+        last_checked_at=timezone.now(), last_check_ok=ok)
+    return ok, message
+
+
+def _ask(kind: Processor, client: ProcessorClient) -> tuple[bool, str]:
+    try:
+        client.check()
+    except kind.refused:
+        return False, (f"{kind.label} refused the key: copy the secret key again from "
+                       f"{kind.label}'s dashboard and connect it.")
+    except kind.unreachable:
+        return False, f"{kind.label} could not be reached just now: try again in a minute."
+    except kind.failed as exc:
+        return False, f"{kind.label} did not accept the check: {exc}"
+    return True, f"{kind.label} accepted the key."
+
+
+def processor_secrets_rotate() -> int:
+    """Re-encrypt every stored secret under the first ``DURO_ENCRYPTION_KEY`` (after a new
+    key was put first; then the old one can go). Returns how many connections changed."""
+    rotated = 0
+    with transaction.atomic(using=STORE):
+        for row in ProcessorConnection.objects.using(STORE).select_for_update():
+            for name in ("secret_encrypted", "webhook_secret_encrypted",
+                         "encryption_key_encrypted"):
+                if getattr(row, name):
+                    setattr(row, name, secret_rotate(getattr(row, name)))
+            row.save(using=STORE, update_fields=["secret_encrypted", "webhook_secret_encrypted",
+                                                 "encryption_key_encrypted"])
+            rotated += 1
+    return rotated
+
+
+def connection_of(merchant_id: str) -> ConnectionView | None:
+    """The merchant's connection as a page shows it (never the secret); None: none."""
+    row = ProcessorConnection.objects.using(STORE).filter(merchant_id=merchant_id).first()
+    return _view(row) if row is not None else None
+
+
+def _view(row: ProcessorConnection) -> ConnectionView:
+    kind = PROCESSORS.get(row.processor)
+    return ConnectionView(
+        merchant_id=row.merchant_id, processor=row.processor,
+        label=kind.label if kind else row.processor, secret_hint=row.secret_hint,
+        has_webhook_secret=bool(row.webhook_secret_encrypted),
+        connected_at=row.connected_at, connected_by=row.connected_by,
+        last_checked_at=row.last_checked_at, last_check_ok=row.last_check_ok)
