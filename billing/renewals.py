@@ -216,6 +216,7 @@ def _charge(renewal: Renewal) -> ChargeResult | None:
             mode=current_mode(), amount=renewal.invoice.amount,
             currency=renewal.invoice.currency, authorization=card.authorization,
             idempotency_key=renewal.payment.idempotency_key, merchant_id=renewal.sub.merchant_id,
+            email=renewal.sub.customer.email,
         )
     except RailError as exc:  # the rail could not act: leave it leased, retried later
         logger.warning("renewal charge not attempted",

@@ -44,6 +44,7 @@ from billing.payments import (
     payment_expired,
     payments_settle,
 )
+from billing.processors.connections import connection_of, processor_required_message
 from billing.rails import ChargeResult, PaymentRail, RailError, enabled_rails, get_rail
 from checkout.models import CheckoutSession
 from checkout.outcomes import PayOutcome, outcome_of
@@ -52,7 +53,7 @@ from checkout.ratelimit import pay_budgets, pay_spend, pay_wait
 from checkout.selectors import session_for_token
 from duro.db import atomic
 from duro.errors import Gone, Invalid, PaymentRefused, RateLimited
-from duro.modes import current_mode
+from duro.modes import LIVE, current_mode
 from duro.regions import region_for
 
 logger = logging.getLogger(__name__)
@@ -214,6 +215,10 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
                 first = next(iter(field_errors))
                 raise Invalid(field_errors[first], code=f"invalid_{rail.identifier}",
                               param=first, fields=field_errors)
+            if current_mode() == LIVE and connection_of(session.merchant_id) is None:
+                # Nothing is recorded: the merchant must connect a processor first.
+                raise PaymentRefused(processor_required_message(), code="no_processor",
+                                     param="rail")
             customer = customer_find_by_contact(merchant_id=session.merchant_id, email=email,
                                                 phone=phone)
             if customer is not None and customer.blacklisted:

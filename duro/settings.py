@@ -292,7 +292,6 @@ LOGGING = {
     },
 }
 DURO_MAX_AMOUNT = env.int("DURO_MAX_AMOUNT", default=100_000_000_000)  # ₦1bn in kobo
-DURO_CARD_PROCESSOR = env.str("DURO_CARD_PROCESSOR", default="")  # dotted path; live cards
 # Saved cards are told apart by HMAC-SHA256 of the number keyed with this secret (the number
 # itself is never kept). Unset, a key derived from SECRET_KEY: set it so that fingerprints
 # outlive a SECRET_KEY rotation.

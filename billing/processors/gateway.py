@@ -1,13 +1,14 @@
-"""A processor client in the card rail's terms: what a live card pay, its OTP, a lookup and
-a refund ask of whichever processor the merchant connected.
+"""A processor client in the rails' terms: what a live card pay, its OTP, a transfer, a
+USSD code, a mobile-money prompt, a lookup and a refund ask of whichever processor the
+merchant connected.
 
 The card rail asks ``charge``, ``submit_otp``, ``charge_authorization``, ``lookup``,
 ``refund`` and ``refund_lookup`` with Duro's names (the attempt's id as the idempotency
-key, the card as the hosted page took it); :class:`CardGateway` turns each into the
+key, the card as the hosted page took it); :class:`Gateway` turns each into the
 processor client's own call (:mod:`billing.processors.paystack`,
 :mod:`billing.processors.flutterwave`) and its answer into the rail's::
 
-    gateway = CardGateway(Paystack.configured(secret))
+    gateway = Gateway(Paystack.configured(secret))
     result = gateway.charge(amount=150_000, currency="NGN", idempotency_key="pay_Abc",
                             details={"number": "4084…", "cvc": "408", "exp_month": 12,
                                      "exp_year": 2030, "email": "ada@example.com"})
@@ -23,6 +24,7 @@ before any money moves (``step_unsupported``).
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from billing.processors.errors import (
@@ -36,12 +38,12 @@ from billing.rails.cards import card_digits, normalise_year
 UNREACHABLE = ChargeResult(status="processing")  # outcome unknown: the sweep looks it up
 
 
-class CardGateway:
+class Gateway:
     def __init__(self, client: Any):
         self.client = client
 
     def __repr__(self) -> str:
-        return f"CardGateway({self.client!r})"
+        return f"Gateway({self.client!r})"
 
     # --- charges ------------------------------------------------------------------
     def charge(self, *, amount: int, currency: str, details: dict,
@@ -53,6 +55,23 @@ class CardGateway:
         return self._ask(lambda: self.client.charge_card(
             payment_id=idempotency_key, amount=amount, currency=currency,
             email=str(details.get("email", "")), card=card))
+
+    def charge_waiting(self, *, rail: str, amount: int, currency: str, details: dict,
+                       idempotency_key: str, expires_at: datetime) -> ChargeResult:
+        """An asynchronous rail's pay: ``processing`` with what the payer must do (the
+        processor's account, code or prompt), valid until ``expires_at``."""
+        common = {"payment_id": idempotency_key, "amount": amount, "currency": currency,
+                  "email": str(details.get("email", "")), "expires_at": expires_at}
+        if rail == "bank_transfer":
+            return self._ask(lambda: self.client.charge_bank_transfer(**common))
+        if rail == "ussd":
+            return self._ask(lambda: self.client.charge_ussd(
+                **common, bank=str(details.get("bank", ""))))
+        if rail == "mobile_money":
+            return self._ask(lambda: self.client.charge_mobile_money(
+                **common, phone=str(details.get("phone", "")),
+                provider=str(details.get("provider", ""))))
+        raise RailError("rail_unavailable", f"No live processor rail {rail!r}.")
 
     def submit_otp(self, *, idempotency_key: str, otp: str) -> ChargeResult:
         return self._ask(lambda: self.client.submit_otp(payment_id=idempotency_key, otp=otp))

@@ -108,7 +108,10 @@ class PaymentRail:
         raise RailError("otp_unsupported", f"The {self.label} rail takes no OTP.")
 
     def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
-                             idempotency_key: str, merchant_id: str = "") -> ChargeResult:
+                             idempotency_key: str, merchant_id: str = "",
+                             email: str = "") -> ChargeResult:
+        """Charge a saved card again (a renewal); ``email`` is the customer's, which a
+        processor asks for."""
         raise RailError("no_authorization", f"The {self.label} rail cannot charge again.")
 
     def simulate(self, *, mode: str, idempotency_key: str, outcome: str) -> ChargeResult:

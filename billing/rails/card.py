@@ -163,11 +163,12 @@ class CardRail(PaymentRail):
             return result
 
     def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
-                             idempotency_key: str, merchant_id: str = "") -> ChargeResult:
+                             idempotency_key: str, merchant_id: str = "",
+                             email: str = "") -> ChargeResult:
         if mode != "test":
             return live_processor(merchant_id).charge_authorization(
                 amount=amount, currency=currency, authorization=authorization,
-                idempotency_key=idempotency_key,
+                idempotency_key=idempotency_key, email=email,
             )
         if authorization.startswith("sbx_fail_"):
             result = _declined("card_declined", "The saved card was declined.", None)

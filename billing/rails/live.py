@@ -1,40 +1,33 @@
-"""Where a live rail's call goes: the processor that takes the merchant's real money.
+"""Where a live rail's call goes: the processor the merchant connected (API.md §11).
 
 Every rail method takes ``merchant_id``; in test mode the sandbox answers and ignores it,
-in live mode the rail asks :func:`live_processor` for that merchant's processor::
+in live mode the rail asks :func:`live_processor` for that merchant's processor, in the
+rails' own terms (:class:`billing.processors.gateway.Gateway`)::
 
-    processor = live_processor(merchant_id)     # RailError("no_processor") when none
-    result = processor.charge(amount=…, currency=…, details=…, idempotency_key=…)
+    gateway = live_processor(merchant_id)     # RailError("no_processor") when none
+    result = gateway.charge(amount=…, currency=…, details=…, idempotency_key=…)
 
-Today the processor is the one operator-wide ``DURO_CARD_PROCESSOR`` (a dotted path); the
-merchant's own connected processor (issue #15: Paystack, Flutterwave) takes its place here,
-behind the same two functions.
+Without a connection a live pay is refused before anything is recorded, with the message
+that says what to do (connect Paystack or Flutterwave under Developers → Processor).
 """
 
 from __future__ import annotations
-
-from django.conf import settings
-from django.utils.module_loading import import_string
 
 from billing.rails.base import RailError
 
 
 def live_processor(merchant_id: str):
-    """The processor that takes ``merchant_id``'s live payments."""
-    path = getattr(settings, "DURO_CARD_PROCESSOR", "")
-    if not path:
-        raise RailError(
-            "no_processor",
-            "Live card payments are not available: no card processor is configured "
-            "(set DURO_CARD_PROCESSOR).",
-        )
-    return import_string(path)()
+    """The gateway to ``merchant_id``'s connected processor."""
+    # Imported here: the processors build on the rails' types, the rails call them.
+    from billing.processors.connections import processor_for, processor_required_message
+    from billing.processors.gateway import Gateway
+
+    client = processor_for(merchant_id) if merchant_id else None
+    if client is None:
+        raise RailError("no_processor", processor_required_message())
+    return Gateway(client)
 
 
 def refunding_processor(merchant_id: str):
-    """The live processor, if it can refund (an older one may only charge)."""
-    processor = live_processor(merchant_id)
-    if not all(hasattr(processor, name) for name in ("refund", "refund_lookup")):
-        raise RailError("refund_unsupported", "The configured card processor cannot "
-                                              "refund; refund from its own dashboard.")
-    return processor
+    """The gateway that refunds ``merchant_id``'s live payments (the one that took them)."""
+    return live_processor(merchant_id)

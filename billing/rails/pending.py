@@ -20,9 +20,9 @@ What the sandbox's bank says (:data:`SIMULATED`):
   ``expiresAt`` says the same);
 * ``late`` — money arrived for an account that has expired: asked only after ``expire``.
 
-Asked twice, each answers with what it said first. Live mode needs a processor (issue:
-live processors); until one is connected a live pay is refused with ``no_processor`` before
-anything is recorded.
+Asked twice, each answers with what it said first. In live mode the merchant's connected
+processor (:mod:`billing.rails.live`) shows the account, code or prompt and confirms the
+money; without one a live pay is refused with ``no_processor``, naming what to do.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from django.utils.dateparse import parse_datetime
 
 from billing.models import SandboxCharge
 from billing.rails.base import ChargeResult, PaymentRail, RailError, RefundResult
+from billing.rails.live import live_processor, refunding_processor
 from billing.rails.sandbox import (
     sandbox_lookup,
     sandbox_record,
@@ -80,13 +81,14 @@ class PendingRail(PaymentRail):
 
     def charge(self, *, mode: str, amount: int, currency: str, details: dict,
                idempotency_key: str, merchant_id: str = "") -> ChargeResult:
-        if mode != "test":
-            raise RailError("no_processor", f"{self.label} payments need a connected processor "
-                                            "in live mode.")
         expires = timezone.now() + self.ttl
         before = parse_datetime(str(details.get("expires_before") or ""))
         if before is not None:
             expires = min(expires, before)
+        if mode != "test":
+            return live_processor(merchant_id).charge_waiting(
+                rail=self.identifier, amount=amount, currency=currency, details=details,
+                idempotency_key=idempotency_key, expires_at=expires)
         shown = self.instructions(amount=amount, currency=currency, details=details,
                                   key=idempotency_key, expires=expires)
         result = ChargeResult(status="processing",
@@ -104,7 +106,7 @@ class PendingRail(PaymentRail):
         """What became of the pay; one still awaited past its ``expiresAt`` has failed
         (``<rail>_expired``): the bank will not credit that account or code any more."""
         if mode != "test":
-            raise RailError("no_processor", f"{self.label} payments need a connected processor.")
+            return live_processor(merchant_id).lookup(idempotency_key=idempotency_key)
         earlier = sandbox_lookup(idempotency_key)
         if earlier is None or earlier.status != "processing":
             return earlier
@@ -117,14 +119,16 @@ class PendingRail(PaymentRail):
                currency: str, idempotency_key: str, merchant_id: str = "") -> RefundResult:
         """Send money back to the account it came from (the sandbox gives it back at once)."""
         if mode != "test":
-            raise RailError("no_processor", f"{self.label} refunds need a connected processor.")
+            return refunding_processor(merchant_id).refund(
+                charge_key=charge_key, charge_reference=charge_reference, amount=amount,
+                currency=currency, idempotency_key=idempotency_key)
         return sandbox_refund(charge_key=charge_key, amount=amount, currency=currency,
                               idempotency_key=idempotency_key)
 
     def refund_lookup(self, *, mode: str, idempotency_key: str,
                       merchant_id: str = "") -> RefundResult | None:
         if mode != "test":
-            raise RailError("no_processor", f"{self.label} refunds need a connected processor.")
+            return refunding_processor(merchant_id).refund_lookup(idempotency_key=idempotency_key)
         return sandbox_refund_lookup(idempotency_key)
 
     def simulate(self, *, mode: str, idempotency_key: str, outcome: str) -> ChargeResult:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import PaymentAttempt, Refund, SandboxRefund
-from billing.rails import RefundResult, get_rail
+from billing.rails import get_rail
 from billing.refunds import refund_open, refunds_recover
 from duro.modes import mode_context
 from tests.checkout.factories import card, make_session, pay
@@ -247,38 +247,6 @@ def test_asking_the_sandbox_twice_answers_the_first_outcome(api):
         assert beyond.status == "failed" and beyond.failure_code == "amount_exceeds_charge"
         assert rail.refund_lookup(mode="test", idempotency_key="re_one") == first
         assert rail.refund_lookup(mode="test", idempotency_key="re_unknown") is None
-
-
-class ChargingOnlyProcessor:
-    """A live processor written before refunds existed: it can only charge."""
-
-
-class RefundingProcessor:
-    asked: list[dict] = []
-
-    def refund(self, **ask):
-        self.asked.append(ask)
-        return RefundResult(status="succeeded", reference="proc_re_1")
-
-    def refund_lookup(self, *, idempotency_key):
-        return None
-
-
-def test_live_refunds_go_to_the_configured_processor(live_api, acme, settings):
-    with mode_context("live"):
-        payment = PaymentAttempt.objects.create(
-            merchant_id=acme.merchant.id, rail="card", status="succeeded", amount=10_000,
-            currency="NGN", rail_reference="proc_ch_9")
-    settings.DURO_CARD_PROCESSOR = "tests.billing.test_refunds.ChargingOnlyProcessor"
-    failed = _refund(live_api, paymentId=payment.pk, amount=1_000).json()["data"]
-    assert failed["status"] == "failed" and failed["failure"]["code"] == "refund_unsupported"
-    settings.DURO_CARD_PROCESSOR = "tests.billing.test_refunds.RefundingProcessor"
-    done = _refund(live_api, paymentId=payment.pk).json()["data"]
-    assert done["status"] == "succeeded" and done["amount"] == 10_000
-    assert RefundingProcessor.asked == [{
-        "charge_key": payment.pk, "charge_reference": "proc_ch_9", "amount": 10_000,
-        "currency": "NGN", "idempotency_key": done["id"]}]
-    assert live_api.get(f"/v1/payments/{payment.pk}").json()["data"]["amountRefunded"] == 10_000
 
 
 def test_renewal_and_one_off_invoices_carry_the_sessions_metadata(api, acme):

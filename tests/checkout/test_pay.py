@@ -180,8 +180,14 @@ def test_live_mode_refuses_test_cards_and_needs_a_processor(live_api, public):
     response = pay(public, session["token"])
     assert response.status_code == 400
     assert "Test cards" in response.json()["error"]["message"]
-    data = pay(public, session["token"], card=card("4111111111111111")).json()["data"]
-    assert data["status"] == "failed" and data["error"]["code"] == "no_processor"
+    refused = pay(public, session["token"], card=card("4111111111111111"))
+    assert refused.status_code == 402
+    error = refused.json()["error"]
+    assert (error["type"], error["code"]) == ("payment_error", "no_processor")
+    assert "Developers → Processor" in error["message"]
+    with mode_context("live"):
+        assert PaymentAttempt.objects.count() == 0  # nothing recorded before a processor
+        assert CheckoutSession.objects.get().status == "open"
 
 
 def test_recovery_settles_an_attempt_a_crash_left_processing(api, public):

@@ -77,25 +77,3 @@ def test_the_fingerprint_is_keyed_and_never_the_number(api, settings):
     assert card_fingerprint("4242 4242 4242 4242", key=key) == saved.fingerprint
     assert card_fingerprint(VISA, key="another secret") != saved.fingerprint
 
-
-class Processor:
-    """A live card processor that knows nothing of Duro's fingerprints."""
-
-    def charge(self, *, amount, currency, details, idempotency_key):
-        from billing.rails.base import CardDetails, ChargeResult
-
-        return ChargeResult(status="succeeded", reference="live_1", authorization="AUTH_live",
-                            card=CardDetails(brand="visa", last4="4081", exp_month=1,
-                                             exp_year=2030))
-
-
-def test_a_live_processors_card_gets_the_fingerprint_from_the_rail(settings):
-    from billing.rails import get_rail
-
-    settings.DURO_CARD_PROCESSOR = f"{__name__}.Processor"
-    result = get_rail("card").charge(
-        mode="live", amount=100, currency="NGN", idempotency_key="pay_live",
-        details={"number": "4084 0840 8408 4081", "exp_month": 1, "exp_year": 2030,
-                 "cvc": "408"})
-    assert result.card.fingerprint == card_fingerprint(
-        "4084084084084081", key=settings.DURO_CARD_FINGERPRINT_KEY)

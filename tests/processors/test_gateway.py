@@ -4,7 +4,7 @@ secret, and the steps the page cannot show yet."""
 
 import pytest
 
-from billing.processors.gateway import CardGateway
+from billing.processors.gateway import Gateway
 from billing.processors.paystack import Paystack
 from billing.rails.base import RailError
 
@@ -13,8 +13,8 @@ CARD = {"number": "4084 0840 8408 4081", "cvc": "408", "exp_month": 12, "exp_yea
 
 
 @pytest.fixture
-def gateway(paystack) -> CardGateway:
-    return CardGateway(paystack)
+def gateway(paystack) -> Gateway:
+    return Gateway(paystack)
 
 
 def _card(number: str) -> dict:
@@ -80,7 +80,7 @@ def test_a_refund_goes_back_once(gateway, paystack_standin):
 
 
 def test_a_refused_secret_is_the_merchants_to_fix_not_a_decline(paystack_standin):
-    gateway = CardGateway(Paystack("sk_test_wrong", base_url=paystack_standin.url, timeout=2))
+    gateway = Gateway(Paystack("sk_test_wrong", base_url=paystack_standin.url, timeout=2))
     with pytest.raises(RailError) as refused:
         gateway.charge(amount=150_000, currency="NGN", details=CARD,
                        idempotency_key="pay_Auth1")

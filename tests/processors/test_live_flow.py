@@ -1,0 +1,101 @@
+"""Live mode end to end through a connected processor: the Paystack stand-in on loopback,
+written from Paystack's documentation, stands where Paystack would. A card pay, a decline,
+a renewal charged on the saved authorization, a refund, a bank transfer whose confirmation
+is lost and found by the sweep, and a time-out mid-charge resolved by lookup."""
+
+from datetime import timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from billing.models import PaymentAttempt, Subscription
+from billing.processors.connections import processor_connect
+from billing.processors.paystack import processor_reference
+from billing.renewals import renewals_run
+from checkout.pay import attempts_recover
+from duro.modes import mode_context
+from tests.checkout.factories import card, make_session, pay
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+LIVE_CARD = card("4084 0840 8408 4081", cvc="408")
+
+
+@pytest.fixture
+def connected(acme, paystack_standin, settings):
+    settings.DURO_ENCRYPTION_KEY = [Fernet.generate_key().decode()]
+    settings.DURO_PAYSTACK_BASE_URL = paystack_standin.url
+    settings.DURO_PROCESSOR_TIMEOUT = 2.0
+    processor_connect(merchant_id=acme.merchant.id, processor="paystack",
+                      secret=paystack_standin.secret_key, by="owner@acme.test")
+    return paystack_standin
+
+
+def _session(live_api):
+    return make_session(live_api, successUrl="https://shop.example/ok",
+                        cancelUrl="https://shop.example/no")
+
+
+def test_a_live_card_pay_renews_and_refunds_through_the_processor(live_api, connected):
+    session = _session(live_api)
+    answer = pay(APIClient(), session["token"], card=LIVE_CARD).json()["data"]
+    assert answer["status"] == "completed"
+    verify = live_api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    payment = verify["payment"]
+    assert (payment["rail"], payment["status"], payment["card"]["last4"]) == (
+        "card", "succeeded", "4081")
+    [charge] = connected.money_taken()
+    assert charge.reference == processor_reference(payment["id"])  # found from either side
+    assert charge.amount == 1_500_000 and charge.email == "ada@example.com"
+
+    with mode_context("live"):
+        sub = Subscription.objects.get()
+        report = renewals_run(now=sub.current_period_end + timedelta(minutes=1))
+        sub.refresh_from_db()
+    assert report.renewed == 1 and sub.invoices_paid == 2
+    assert len(connected.money_taken()) == 2  # the saved authorization, charged once
+
+    refund = live_api.post("/v1/refunds", {"paymentId": payment["id"], "amount": 500_000},
+                           format="json").json()["data"]
+    assert refund["status"] in ("pending", "succeeded") and refund["amount"] == 500_000
+    assert len(connected.at("POST", "/refund")) == 1
+
+
+def test_a_declined_live_card_reopens_the_session(live_api, connected):
+    session = _session(live_api)
+    declined = pay(APIClient(), session["token"],
+                   card=card("4084 0800 0000 5408", cvc="408")).json()["data"]
+    assert declined["status"] == "failed"
+    assert connected.money_taken() == []
+    assert pay(APIClient(), session["token"], card=LIVE_CARD).json()["data"]["status"] == (
+        "completed")
+
+
+def test_a_time_out_mid_charge_stays_processing_and_the_sweep_settles_it_once(live_api,
+                                                                            connected):
+    session = _session(live_api)
+    connected.hang_next("/charge", 4)
+    answer = pay(APIClient(), session["token"], card=LIVE_CARD).json()["data"]
+    assert answer["status"] == "processing"  # unknown: never a decline, never a retry
+    with mode_context("live"):
+        assert attempts_recover(now=timezone.now() + timedelta(minutes=3)) == 1
+    status = APIClient().get(f"/v1/public/checkout/{session['token']}/status").json()["data"]
+    assert status["status"] == "completed"
+    assert len(connected.money_taken()) == 1
+
+
+def test_a_live_transfer_whose_webhook_is_lost_is_found_by_the_sweep(live_api, connected):
+    session = _session(live_api)
+    answer = pay(APIClient(), session["token"], rail="bank_transfer", card={}).json()["data"]
+    assert answer["status"] == "processing"
+    transfer = answer["transfer"]
+    assert transfer["accountNumber"] and transfer["amount"] == 1_500_000
+    with mode_context("live"):
+        attempt = PaymentAttempt.objects.get()
+    connected.complete(processor_reference(attempt.pk))  # no webhook URL: the event is lost
+    with mode_context("live"):
+        assert attempts_recover(now=timezone.now() + timedelta(minutes=3)) == 1
+    verify = live_api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    assert verify["status"] == "completed" and verify["payment"]["rail"] == "bank_transfer"
