@@ -463,3 +463,30 @@ class ProcessorConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.processor} for {self.merchant_id}"
+
+
+class ProcessorEvent(models.Model):
+    """A processor's webhook Duro accepted (signature verified), once per delivery: the
+    unique ``(processor, event_key)`` makes a redelivery answer 200 and do nothing
+    (:mod:`billing.processors.events`). Paystack's events carry no id, so ``event_key`` is
+    the sha256 of the raw body (a retry is the same bytes); Flutterwave's the same. Rows
+    live in the live store only, as connections do."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied"  # the processor's verify answer was settled
+        IGNORED = "ignored"  # an event Duro does not act on, or a payment it does not know
+
+    processor = models.CharField(max_length=24)
+    event_key = models.CharField(max_length=64)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    name = models.CharField(max_length=60)
+    payment_id = models.CharField(max_length=32, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["processor", "event_key"],
+                                               name="processor_event_once")]
+
+    def __str__(self) -> str:
+        return f"{self.processor} {self.name} {self.payment_id or '-'}"

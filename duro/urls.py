@@ -24,6 +24,7 @@ from billing.api import (
     SubscriptionDetailView,
     SubscriptionListView,
 )
+from billing.views import processor_events
 from checkout.urls import (
     invoice_page_urls,
     page_urls,
@@ -74,6 +75,10 @@ api_v1: list[URLPattern | URLResolver] = [
     path("payments/<str:pk>", PaymentDetailView.as_view(), name="payment"),
     path("refunds", RefundListView.as_view(), name="refunds"),
     path("refunds/<str:pk>", RefundDetailView.as_view(), name="refund"),
+    # The processors' webhooks: called by Paystack or Flutterwave, not with a merchant's
+    # key, so not part of the documented API (tests/duro/test_api_conventions.py).
+    path("processors/<str:name>/<str:merchant_id>/events", processor_events,
+         name="processor-events"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
 ]
