@@ -34,6 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import ProcessorConnection
+from billing.processors.flutterwave import Flutterwave
 from billing.processors.paystack import (
     Paystack,
     ProcessorAuthError,
@@ -58,7 +59,8 @@ class ProcessorClient(Protocol):
     def charge_card(self, *, payment_id: str, amount: int, currency: str, email: str,
                     card: dict, metadata: dict | None = None) -> ChargeResult: ...
 
-    def submit_pin(self, *, payment_id: str, pin: str) -> ChargeResult: ...
+    # A PIN step differs per processor (Flutterwave takes the whole card again with it), so
+    # it is not part of what every client answers alike.
 
     def submit_otp(self, *, payment_id: str, otp: str) -> ChargeResult: ...
 
@@ -122,6 +124,14 @@ PROCESSORS: dict[str, Processor] = {
         secret_example="sk_live_…",
         client=lambda credentials: Paystack.configured(credentials.secret),
         refused=ProcessorAuthError, unreachable=ProcessorUnavailable, failed=ProcessorError),
+    "flutterwave": Processor(
+        name="flutterwave", label="Flutterwave",
+        secret_shape=re.compile(r"^FLWSECK(_TEST)?-[A-Za-z0-9]{16,}-X$"),
+        secret_example="FLWSECK-…-X",
+        client=lambda credentials: Flutterwave.configured(
+            credentials.secret, encryption_key=credentials.encryption_key),
+        refused=ProcessorAuthError, unreachable=ProcessorUnavailable, failed=ProcessorError,
+        needs_webhook_secret=True, needs_encryption_key=True),
 }
 
 

@@ -434,6 +434,12 @@ class Flutterwave:
             "instructions": "Approve the payment prompt on your phone.",
             "provider": provider, "phone": phone, "expiresAt": iso(expires_at)}})
 
+    def check(self) -> None:
+        """Prove the secret works with a read that moves nothing (``GET /v3/balances``).
+        Raises :class:`ProcessorAuthError` for a key Flutterwave refuses,
+        :class:`ProcessorUnavailable` when it cannot be asked."""
+        self._send("GET", "/v3/balances")
+
     # --- lookups ----------------------------------------------------------------------
 
     def verify(self, *, payment_id: str) -> ChargeResult | None:

@@ -99,3 +99,40 @@ def test_a_live_transfer_whose_webhook_is_lost_is_found_by_the_sweep(live_api, c
         assert attempts_recover(now=timezone.now() + timedelta(minutes=3)) == 1
     verify = live_api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
     assert verify["status"] == "completed" and verify["payment"]["rail"] == "bank_transfer"
+
+
+@pytest.fixture
+def flutterwave_connected(acme, flutterwave_standin, settings):
+    settings.DURO_ENCRYPTION_KEY = [Fernet.generate_key().decode()]
+    settings.DURO_FLUTTERWAVE_BASE_URL = flutterwave_standin.url
+    settings.DURO_PROCESSOR_TIMEOUT = 2.0
+    processor_connect(merchant_id=acme.merchant.id, processor="flutterwave",
+                      secret=flutterwave_standin.secret_key,
+                      webhook_secret=flutterwave_standin.secret_hash,
+                      encryption_key=flutterwave_standin.encryption_key)
+    return flutterwave_standin
+
+
+def test_flutterwave_takes_a_live_card_pay_and_a_transfer_found_by_the_sweep(
+        acme, live_api, flutterwave_connected):
+    from billing.processors.connections import processor_check
+
+    assert processor_check(acme.merchant.id)[0] is True
+    session = _session(live_api)
+    paid = pay(APIClient(), session["token"],
+               card=card("5061 4601 6697 6054 667", cvc="564")).json()["data"]
+    assert paid["status"] == "completed"
+    [charge] = flutterwave_connected.money_taken()
+    assert charge.tx_ref.startswith("pay_")
+
+    other = _session(live_api)
+    waiting = pay(APIClient(), other["token"], rail="bank_transfer", card={}).json()["data"]
+    assert waiting["status"] == "processing" and waiting["transfer"]["accountNumber"]
+    with mode_context("live"):
+        attempt = PaymentAttempt.objects.get(session_id=other["id"])
+    flutterwave_connected.complete(attempt.pk)  # its webhook is lost: the sweep finds it
+    with mode_context("live"):
+        assert attempts_recover(now=timezone.now() + timedelta(minutes=3)) == 1
+    verify = live_api.get(f"/v1/checkout/sessions/{other['id']}").json()["data"]
+    assert verify["status"] == "completed" and verify["payment"]["rail"] == "bank_transfer"
+

@@ -347,6 +347,7 @@ class FlutterwaveStandin:
             ("POST", r"/v3/transactions/(?P<id>[^/]+)/refund", self._refund_create),
             ("GET", r"/v3/refunds", self._refund_list),
             ("GET", r"/v3/refunds/(?P<id>[^/]+)", self._refund_fetch),
+            ("GET", r"/v3/balances", self._balances),
         ]
         for route_method, pattern, action in routes:
             match = re.fullmatch(pattern, path)
@@ -549,6 +550,12 @@ class FlutterwaveStandin:
         if transaction is None:
             raise Refused(self.unknown_status, "No transaction was found for this tx_ref")
         return {"message": "Transaction fetched successfully", "data": self._data(transaction)}
+
+    def _balances(self, *, body: object, query: dict, received: Received) -> dict:
+        """``GET /v3/balances``: the wallets' balances (a read that moves nothing)."""
+        return {"message": "Wallet balances fetched", "data": [
+            {"currency": currency, "available_balance": 0, "ledger_balance": 0}
+            for currency in ("NGN", "GHS", "KES", "ZAR", "USD")]}
 
     # --- refunds ----------------------------------------------------------------------
 
