@@ -224,3 +224,41 @@ def test_concurrent_deliveries_complete_the_session_once(acme, live_api, connect
         assert Event.objects.filter(type="subscription_payment_success").count() == 1
         assert ProcessorEvent.objects.count() == 1
         assert PaymentAttempt.objects.get().status == "succeeded"
+
+
+@pytest.fixture
+def flutterwave_connected(acme, flutterwave_standin, receiver, settings):
+    settings.DURO_ENCRYPTION_KEY = [Fernet.generate_key().decode()]
+    settings.DURO_FLUTTERWAVE_BASE_URL = flutterwave_standin.url
+    settings.DURO_PROCESSOR_TIMEOUT = 2.0
+    processor_connect(merchant_id=acme.merchant.id, processor="flutterwave",
+                      secret=flutterwave_standin.secret_key,
+                      webhook_secret=flutterwave_standin.secret_hash,
+                      encryption_key=flutterwave_standin.encryption_key)
+    flutterwave_standin.webhook_url = receiver.url("/flutterwave")
+    return flutterwave_standin
+
+
+def test_a_flutterwave_transfer_completes_once_and_a_wrong_hash_is_refused(
+        acme, live_api, flutterwave_connected, receiver):
+    session, payment_id = _transfer(live_api)
+    flutterwave_connected.complete(payment_id)
+    last = receiver.at("/flutterwave")[-1]
+    headers = {key.lower(): value for key, value in last.headers.items()}
+    url = _url(acme.merchant.id, "flutterwave")
+
+    def deliver(verif_hash: str):
+        return Client().post(url, data=last.body, content_type="application/json",
+                             HTTP_VERIF_HASH=verif_hash)
+
+    assert deliver("not-the-secret-hash").status_code == 401
+    assert _session_status(live_api, session) != "completed"
+    assert _deliver(acme.merchant.id, last.body, "x", name="paystack").status_code == 404
+    assert deliver(headers["verif-hash"]).status_code == 200
+    assert deliver(headers["verif-hash"]).json() == {"message": "already received"}
+    assert _session_status(live_api, session) == "completed"
+    with mode_context("live"):
+        [row] = ProcessorEvent.objects.all()
+        assert Event.objects.filter(type="subscription_payment_success").count() == 1
+    assert (row.processor, row.name, row.payment_id) == ("flutterwave", "charge.completed",
+                                                         payment_id)
