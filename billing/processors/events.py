@@ -131,7 +131,10 @@ def _receive(processor: str, merchant_id: str, raw_body: bytes,
     key = event_key(raw_body)
     if ProcessorEvent.objects.filter(processor=processor, event_key=key).exists():
         return DUPLICATE
-    event = webhooks.parse_event(raw_body)
+    try:
+        event = webhooks.parse_event(raw_body)
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError):
+        return MALFORMED  # signed, but not an event either processor sends: never a 500
     name = str(getattr(event, "name", "") or "")[:60]
     payment = _payment(merchant_id, getattr(event, "payment_id", None))
 

@@ -252,6 +252,11 @@ def test_a_flutterwave_transfer_completes_once_and_a_wrong_hash_is_refused(
                              HTTP_VERIF_HASH=verif_hash)
 
     assert deliver("not-the-secret-hash").status_code == 401
+    nan = (b'{"event": "charge.completed", "data": {"tx_ref": "pay_x", "currency": "NGN", '
+           b'"status": "successful", "amount": NaN, "charged_amount": NaN}}')
+    malformed = Client().post(url, data=nan, content_type="application/json",
+                              HTTP_VERIF_HASH=headers["verif-hash"])
+    assert malformed.status_code == 400  # signed, but not readable: never a 500
     assert _session_status(live_api, session) != "completed"
     assert _deliver(acme.merchant.id, last.body, "x", name="paystack").status_code == 404
     assert deliver(headers["verif-hash"]).status_code == 200
