@@ -101,6 +101,10 @@ class MobileMoneyRail(PendingRail):
             return {"mobile_money.phone": str(exc)}
         return {}
 
+    def processor_details(self, details: dict) -> dict:
+        provider = PROVIDER_OF[str(details["provider"])]
+        return {**details, "phone": wallet_phone(str(details["phone"]), provider)}
+
     def instructions(self, *, amount: int, currency: str, details: dict, key: str,
                      expires: datetime) -> dict:
         provider = PROVIDER_OF[str(details["provider"])]

@@ -87,7 +87,8 @@ class PendingRail(PaymentRail):
             expires = min(expires, before)
         if mode != "test":
             return live_processor(merchant_id).charge_waiting(
-                rail=self.identifier, amount=amount, currency=currency, details=details,
+                rail=self.identifier, amount=amount, currency=currency,
+                details=self.processor_details(details),
                 idempotency_key=idempotency_key, expires_at=expires)
         shown = self.instructions(amount=amount, currency=currency, details=details,
                                   key=idempotency_key, expires=expires)
@@ -96,6 +97,10 @@ class PendingRail(PaymentRail):
                               extra={"instructions": {self.instructions_key: shown}})
         return sandbox_record(rail=self.identifier, key=idempotency_key, amount=amount,
                               currency=currency, result=result)
+
+    def processor_details(self, details: dict) -> dict:
+        """The (valid) details as a processor takes them (a phone in E.164, say)."""
+        return details
 
     def expires_at(self, result: ChargeResult) -> datetime | None:
         shown = result.extra.get("instructions", {}).get(self.instructions_key, {})

@@ -136,3 +136,27 @@ def test_flutterwave_takes_a_live_card_pay_and_a_transfer_found_by_the_sweep(
     verify = live_api.get(f"/v1/checkout/sessions/{other['id']}").json()["data"]
     assert verify["status"] == "completed" and verify["payment"]["rail"] == "bank_transfer"
 
+
+
+@pytest.mark.parametrize(("currency", "rail", "extra", "shown"), [
+    ("NGN", "ussd", {"ussd": {"bank": "737"}}, "ussd"),
+    ("GHS", "mobile_money", {"mobileMoney": {"provider": "mtn", "phone": "024 123 4567"}},
+     "mobileMoney"),
+])
+def test_live_ussd_and_mobile_money_wait_for_the_processor(live_api, connected, currency, rail,
+                                                           extra, shown):
+    session = make_session(live_api, amount=150_000, currency=currency, description="Tickets",
+                           successUrl="https://shop.example/ok")
+    response = pay(APIClient(), session["token"], rail=rail, card={}, phone="", **extra)
+    assert response.status_code == 200, response.content
+    answer = response.json()["data"]
+    assert answer["status"] == "processing", answer
+    assert answer[shown]["expiresAt"]
+    with mode_context("live"):
+        attempt = PaymentAttempt.objects.get()
+    assert [c.channel for c in connected.charges.values()] == [rail]
+    connected.complete(processor_reference(attempt.pk))
+    with mode_context("live"):
+        assert attempts_recover(now=timezone.now() + timedelta(minutes=3)) == 1
+    verify = live_api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    assert verify["status"] == "completed" and verify["payment"]["rail"] == rail
