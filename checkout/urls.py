@@ -8,6 +8,7 @@ page_urls = [
     path("<str:token>", views.checkout_page, name="checkout-page"),
     path("<str:token>/otp", views.checkout_otp, name="checkout-otp"),
     path("<str:token>/simulate", views.checkout_simulate, name="checkout-simulate"),
+    path("<str:token>/return", views.checkout_return, name="checkout-return"),
 ]
 
 public_api_urls = [
