@@ -132,3 +132,25 @@ def test_3ds_declined_at_the_bank_reopens_the_session(live_api, connected_paysta
     status = APIClient().get(f"/v1/public/checkout/{session['token']}/status").json()["data"]
     assert status["status"] == "open"
     assert connected_paystack.money_taken() == []
+
+
+def test_the_pages_pin_step_posts_the_pin_and_never_logs_it(live_api, connected_paystack,
+                                                            caplog):
+    caplog.set_level(logging.DEBUG)
+    session = _session(live_api)
+    browser = Client()
+    page = f"/checkout/{session['token']}"
+    paid = browser.post(page, {"email": "ada@example.com", "rail": "card",
+                               "card_number": "5078 5078 5078 5078 12", "card_expiry": "12/34",
+                               "card_cvc": "081"})
+    assert paid.status_code == 303
+    shown = browser.get(page).content.decode()
+    assert "Enter your card PIN" in shown and 'type="password"' in shown
+    assert "Enter your card PIN." in browser.post(f"{page}/otp", {"pin": "12a4"}).content.decode()
+    done = browser.post(f"{page}/otp", {"pin": "1111"})
+    assert (done.status_code, done["Location"]) == (
+        303, f"https://shop.example/ok?reference={session['reference']}")
+    assert len(connected_paystack.money_taken()) == 1
+    assert caplog.records  # the pay was logged; the PIN was not
+    assert all("1111" not in record.getMessage() and "1111" not in repr(record.__dict__)
+               for record in caplog.records)
