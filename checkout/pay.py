@@ -360,7 +360,8 @@ def attempt_settle(*, attempt_id: str, result: ChargeResult, now: datetime | Non
 
 def attempts_recover(*, now: datetime | None = None) -> int:
     """Settle attempts left ``processing`` by a crash between charge and settle, and
-    abandon OTP steps nobody completed (the session stays open for another pay)."""
+    abandon OTP steps nobody completed (the session stays open for another pay); a 3-D
+    Secure step the bank answered though the payer never came back settles as it said."""
     now = now or timezone.now()
     _abandon_stale_otps(now)
     stuck = PaymentAttempt.objects.filter(
@@ -393,10 +394,25 @@ def session_otp_leave(*, session_id: str) -> None:
 def _abandon_stale_otps(now: datetime) -> None:
     stale = PaymentAttempt.objects.filter(
         status=A.REQUIRES_OTP, updated_at__lt=now - OTP_TTL,
-    ).exclude(session_id="").values_list("id", "session_id")
-    for attempt_id, session_id in stale:
+    ).exclude(session_id="").values_list("id", "session_id", "step", "rail", "merchant_id")
+    for attempt_id, session_id, step, rail_id, merchant_id in stale:
+        if step == "redirect" and _bank_decided(attempt_id, rail_id, merchant_id, now):
+            continue  # the bank answered a payer who never came back: settled as it said
         with atomic():
             _lock(session_id)  # the session first, as every pay locks them
             attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
             if attempt.status == A.REQUIRES_OTP:
                 attempt_abandon(attempt=attempt, message=OTP_ABANDONED)
+
+
+def _bank_decided(attempt_id: str, rail_id: str, merchant_id: str, now: datetime) -> bool:
+    """A 3-D Secure step left behind: settle it if the processor knows the bank's answer."""
+    try:
+        result = get_rail(rail_id).lookup(mode=current_mode(), idempotency_key=attempt_id,
+                                          now=now, merchant_id=merchant_id)
+    except RailError:
+        return False
+    if result is None or result.status not in ("succeeded", "failed"):
+        return False
+    attempt_settle(attempt_id=attempt_id, result=result, now=now)
+    return True

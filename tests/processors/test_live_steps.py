@@ -4,14 +4,17 @@ then back to Duro, which asks the processor what the bank decided). The PIN is n
 logged."""
 
 import logging
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import PaymentAttempt
+from checkout.pay import attempts_recover
 from duro.modes import mode_context
 from tests.checkout.factories import card, make_session, pay
 
@@ -154,3 +157,18 @@ def test_the_pages_pin_step_posts_the_pin_and_never_logs_it(live_api, connected_
     assert caplog.records  # the pay was logged; the PIN was not
     assert all("1111" not in record.getMessage() and "1111" not in repr(record.__dict__)
                for record in caplog.records)
+
+
+def test_3ds_approved_by_a_payer_who_never_comes_back_is_settled_by_the_sweep(
+        live_api, connected_paystack, settings):
+    settings.DURO_PUBLIC_URL = "http://testserver"
+    session = _session(live_api)
+    approved = pay(APIClient(), session["token"], card=BANK_CARD).json()["data"]
+    _through_the_bank(approved["redirectUrl"], "approve")  # no webhook, no return
+    left = _session(live_api)
+    pay(APIClient(), left["token"], card=BANK_CARD)  # never answered at the bank
+    with mode_context("live"):
+        attempts_recover(now=timezone.now() + timedelta(minutes=16))
+    assert _verify(live_api, session)["status"] == "completed"
+    assert _verify(live_api, left)["payment"]["status"] == "abandoned"
+    assert len(connected_paystack.money_taken()) == 1
