@@ -203,7 +203,7 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
         pending_otp = (session.payment if session.payment is not None
                        and session.payment.status == A.REQUIRES_OTP else None)
         if answered and pending_otp is not None:
-            _check_step(pending_otp, request)
+            step_answer_check(pending_otp, request)
             attempt = attempt_resume(attempt=pending_otp)
         else:
             if answered and not request.details:
@@ -251,7 +251,7 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
     return attempt, step, session.expires_at, session.token
 
 
-def _check_step(pending: PaymentAttempt, request: PayRequest) -> None:
+def step_answer_check(pending: PaymentAttempt, request: PayRequest) -> None:
     """The answer must be the one the pending step asks for (a PIN for "pin", a code for
     "otp"); the bank's own page answers a 3-D Secure step."""
     step = pending.step or "otp"

@@ -28,6 +28,7 @@ session_api_urls = [
 invoice_page_urls = [
     path("<str:token>", invoice_views.invoice_page, name="invoice-page"),
     path("<str:token>/simulate", invoice_views.invoice_simulate, name="invoice-simulate"),
+    path("<str:token>/return", invoice_views.invoice_return, name="invoice-return"),
 ]
 
 public_invoice_api_urls = [

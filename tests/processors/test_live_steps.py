@@ -13,10 +13,11 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from billing.models import PaymentAttempt
+from billing.models import Invoice, PaymentAttempt
 from checkout.pay import attempts_recover
 from duro.modes import mode_context
 from tests.checkout.factories import card, make_session, pay
+from tests.checkout.test_invoice_page import open_invoice
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -171,4 +172,40 @@ def test_3ds_approved_by_a_payer_who_never_comes_back_is_settled_by_the_sweep(
         attempts_recover(now=timezone.now() + timedelta(minutes=16))
     assert _verify(live_api, session)["status"] == "completed"
     assert _verify(live_api, left)["payment"]["status"] == "abandoned"
+    assert len(connected_paystack.money_taken()) == 1
+
+
+def test_the_invoice_page_takes_the_pin_then_the_otp_step(acme, connected_paystack):
+    invoice = open_invoice(acme.merchant.id, mode="live")
+    browser = Client()
+    page = f"/invoice/{invoice.hosted_token}"
+    paid = browser.post(page, {"rail": "card", "card_number": "5060 6666 6666 6666 666",
+                               "card_expiry": "12/34", "card_cvc": "123"})
+    assert paid.status_code == 303
+    assert "Enter your card PIN" in browser.get(page).content.decode()
+    assert browser.post(page, {"pin": "1234"}).status_code == 303
+    assert "Enter the code from your bank" in browser.get(page).content.decode()
+    assert browser.post(page, {"otp": "123456"}).status_code == 303
+    with mode_context("live"):
+        assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
+    assert len(connected_paystack.money_taken()) == 1
+
+
+def test_the_invoice_page_takes_the_3ds_step(acme, connected_paystack, settings):
+    settings.DURO_PUBLIC_URL = "http://testserver"
+    browser = Client()
+    second = open_invoice(acme.merchant.id, mode="live")
+    page = f"/invoice/{second.hosted_token}"
+    browser.post(page, {"rail": "card", "card_number": "4084 0800 0000 0409",
+                        "card_expiry": "12/34", "card_cvc": "000"})
+    shown = browser.get(page).content.decode()
+    assert "Continue to your bank" in shown
+    [charge] = connected_paystack.at("POST", "/charge")[-1:]
+    assert charge.body["metadata"]["callback_url"] == f"http://testserver{page}/return"
+    back = urlsplit(_through_the_bank(f"{connected_paystack.url}/bank/authorize/"
+                                      f"{charge.body['reference']}", "approve"))
+    landed = browser.get(f"{back.path}?{back.query}")
+    assert (landed.status_code, landed["Location"]) == (303, page)
+    with mode_context("live"):
+        assert Invoice.objects.get(pk=second.pk).status == Invoice.Status.PAID
     assert len(connected_paystack.money_taken()) == 1
