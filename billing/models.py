@@ -305,6 +305,10 @@ class PaymentAttempt(models.Model):
     # What an asynchronous rail asked the payer to do (the account to transfer to), shown
     # on the page and in the pay answer until the rail confirms.
     instructions = models.JSONField(default=dict, blank=True)
+    # The step a ``requires_otp`` attempt waits for: "otp", "pin" (the card's PIN, never
+    # kept) or "redirect" (3-D Secure: the payer authorises at ``step_url``, the bank's page).
+    step = models.CharField(max_length=16, blank=True)
+    step_url = models.CharField(max_length=1000, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     amount_refunded = models.BigIntegerField(default=0)  # its succeeded refunds
     created_at = models.DateTimeField(default=timezone.now)

@@ -227,6 +227,9 @@ class _Batch:
         if result.status in ("requires_otp", "processing"):
             if result.status == "requires_otp":
                 attempt.status = A.REQUIRES_OTP
+                # Which step the payer takes next (a PIN may be followed by an OTP).
+                attempt.step = str(result.extra.get("step") or "otp")[:16]
+                attempt.step_url = str(result.extra.get("url") or "")[:1000]
                 # Why the step is asked again (a wrong code), shown on the OTP step.
                 attempt.failure_code = result.failure_code[:40]
                 attempt.failure_message = result.failure_message[:300]

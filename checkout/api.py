@@ -190,7 +190,15 @@ class PayInput(serializers.Serializer):
     card = CardDetailsField(required=False, default=dict)
     ussd = UssdDetailsField(required=False, default=dict)
     mobile_money = MobileMoneyDetailsField(required=False, default=dict)
-    otp = serializers.CharField(required=False, max_length=12, allow_null=True, default=None)
+    otp = serializers.CharField(
+        required=False, max_length=12, allow_null=True, default=None,
+        help_text="Answers `status: requires_otp` with `step: otp`: the one-time code (send "
+                  "it alone: `{\"otp\": \"123456\"}`).")
+    pin = serializers.CharField(
+        required=False, max_length=12, allow_null=True, default=None,
+        help_text="Answers `status: requires_otp` with `step: pin`: the card's PIN, which "
+                  "the processor asked for (`{\"pin\": \"1111\"}`); passed on, never kept "
+                  "or logged. The processor may ask for an OTP next.")
 
 
 class PayView(PublicView):
@@ -205,7 +213,7 @@ class PayView(PublicView):
                    "mobile_money": data["mobile_money"]}.get(data["rail"], {})
         outcome = checkout_pay(token=token, ip=client_ip(request), request=PayRequest(
             email=data["email"], phone=data["phone"], rail=data["rail"], details=details,
-            otp=data["otp"]))
+            otp=data["otp"], pin=data["pin"]))
         return Response({"data": outcome.as_dict()})
 
 

@@ -20,6 +20,10 @@ same three phases as a checkout pay, on the invoice instead of a session.
 
 :func:`invoice_attempts_recover` settles page attempts a crash left between
 phases 2 and 3, and transfers whose account expired.
+
+A live card's processor steps are the page's, as on the checkout page: the card's PIN
+(``PayRequest(pin=…)``), an OTP, and 3-D Secure (the bank's page returns the payer to
+``/invoice/{token}/return``: :func:`invoice_step_return`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.utils import timezone
 
 from billing.attempts import attempt_abandon, attempt_open, attempt_resume
@@ -37,7 +42,13 @@ from billing.models import Invoice, PaymentAttempt, Subscription
 from billing.payments import Outcome, payment_expired, payments_settle
 from billing.rails import ChargeResult, RailError, enabled_rails, get_rail
 from billing.receipts import receipt_enqueue
-from checkout.pay import BLOCKED_MESSAGE, OTP_ABANDONED, OTP_TTL, PayRequest
+from checkout.pay import (
+    BLOCKED_MESSAGE,
+    OTP_ABANDONED,
+    OTP_TTL,
+    PayRequest,
+    step_answer_check,
+)
 from checkout.ratelimit import pay_budgets, pay_spend, pay_wait
 from checkout.simulate import payment_simulate
 from duro.db import after_commit, atomic
@@ -141,10 +152,12 @@ def invoice_pay(*, invoice_id: str, request: PayRequest,
             # arrives for the one left behind is refunded, as a duplicate or late.)
             return invoice_outcome(invoice)
         pending_otp = payment if payment is not None and payment.status == A.REQUIRES_OTP else None
-        if request.otp is not None:
+        if request.otp is not None or request.pin is not None:
             if pending_otp is None:
-                raise Invalid("No payment is waiting for an OTP.", code="no_otp_pending",
-                              param="otp")
+                raise Invalid("No payment is waiting for an OTP or a PIN.",
+                              code="no_otp_pending",
+                              param="otp" if request.otp is not None else "pin")
+            step_answer_check(pending_otp, request)
             attempt = attempt_resume(attempt=pending_otp)
         else:
             attempt = _open(invoice, rail=rail, request=request, now=now, pending=pending_otp)
@@ -152,11 +165,16 @@ def invoice_pay(*, invoice_id: str, request: PayRequest,
         invoice.save(update_fields=["hosted_payment"])
 
     try:  # phase 2: charge, no transaction held
-        if attempt is pending_otp:
+        if attempt is pending_otp and pending_otp.step == "pin":
+            result = rail.submit_pin(mode=mode, idempotency_key=attempt.pk, pin=str(request.pin),
+                                     merchant_id=attempt.merchant_id)
+        elif attempt is pending_otp:
             result = rail.submit_otp(mode=mode, idempotency_key=attempt.pk, otp=str(request.otp),
                                      merchant_id=attempt.merchant_id)
         else:
-            details = {**request.details, "email": invoice.customer.email}
+            details = {**request.details, "email": invoice.customer.email,
+                       "return_url": f"{settings.DURO_PUBLIC_URL}/invoice/"
+                                     f"{invoice.hosted_token}/return"}
             result = rail.charge(mode=mode, amount=attempt.amount, currency=attempt.currency,
                                  details=details, idempotency_key=attempt.pk,
                                  merchant_id=attempt.merchant_id)
@@ -195,6 +213,23 @@ def invoice_attempt_settle(*, attempt_id: str, result: ChargeResult,
                      what="receipt email")
     return invoice_outcome(Invoice.objects.select_related("hosted_payment")
                            .get(pk=settled.attempt.invoice_id))
+
+
+def invoice_step_return(*, token: str) -> InvoiceOutcome:
+    """The payer is back from the bank's 3-D Secure page: the rail is asked what the bank
+    decided and its answer settles the page's attempt; still undecided, nothing changes."""
+    invoice = invoice_for_token(token)
+    payment = invoice.hosted_payment
+    if payment is not None and payment.status == A.REQUIRES_OTP and payment.step == "redirect":
+        try:
+            result = get_rail(payment.rail).lookup(
+                mode=current_mode(), idempotency_key=payment.pk,
+                merchant_id=payment.merchant_id)
+        except RailError:
+            result = None
+        if result is not None and result.status in ("succeeded", "failed"):
+            return invoice_attempt_settle(attempt_id=payment.pk, result=result)
+    return invoice_outcome(invoice)
 
 
 def invoice_simulate(*, token: str, outcome: str) -> InvoiceOutcome:

@@ -2,7 +2,8 @@
 
 ``GET`` renders the state the invoice is in (the pay form, the OTP step, the
 transfer panel while the bank confirms, paid, void); ``POST`` to the same URL
-pays with a plain form (or sends the OTP), ``POST …/simulate`` is the test-mode
+pays with a plain form (or sends the OTP, or the card's PIN), ``GET …/return`` is where
+the bank's 3-D Secure page sends the payer back, ``POST …/simulate`` is the test-mode
 bank. The page reuses the checkout page's look (``checkout/base.html``, the
 merchant's published appearance, the rail panels of ``checkout/rails/``) and
 its security headers (strict CSP, no framing, no caching). A view reads one
@@ -27,7 +28,12 @@ from billing.models import Invoice
 from billing.rails import enabled_rails
 from billing.rails.mobile_money import providers_for
 from billing.rails.ussd import USSD_BANKS
-from checkout.invoice_pay import InvoiceOutcome, invoice_checkout_pay, invoice_outcome
+from checkout.invoice_pay import (
+    InvoiceOutcome,
+    invoice_checkout_pay,
+    invoice_outcome,
+    invoice_step_return,
+)
 from checkout.invoice_pay import invoice_simulate as simulate
 from checkout.pay import PayRequest
 from checkout.payloads import invoice_amount_label
@@ -99,19 +105,26 @@ def _render(request, invoice: Invoice | None, *, status: int = 200, **extra):
 
 @hosted
 @require_http_methods(["GET", "POST"])
-@sensitive_post_parameters("card_number", "card_cvc", "card_expiry")
+@sensitive_post_parameters("card_number", "card_cvc", "card_expiry", "pin", "otp")
 @csrf_protect
 def invoice_page(request, token: str):
     invoice = _load(token)
     if invoice is None or request.method == "GET":
         return _render(request, invoice)
     otp = request.POST.get("otp")
-    if otp is not None:
+    pin = request.POST.get("pin")
+    if pin is not None:  # the card's PIN: passed to the processor, never kept or logged
+        pin = pin.strip()[:12]
+        if not pin.isdigit():
+            return _render(request, invoice, otp_error="Enter your card PIN.")
+        pay = PayRequest(pin=pin)
+        values: dict = {}
+    elif otp is not None:
         otp = otp.strip()[:12]
         if not otp.isdigit():
             return _render(request, invoice, otp_error="Enter the code we sent you.")
         pay = PayRequest(otp=otp)
-        values: dict = {}
+        values = {}
     else:
         values = {k: request.POST.get(k, "").strip()[:64] for k in KEPT_FIELDS}
         values["rail"] = values["rail"] or "card"
@@ -132,6 +145,17 @@ def invoice_page(request, token: str):
                        form_error=None if errors else exc.message,
                        otp_error=errors.get("otp"))
     return HttpResponseRedirect(request.path, status=303)
+
+
+@hosted
+@require_http_methods(["GET"])
+def invoice_return(request, token: str):
+    """Back from the bank's 3-D Secure page: the processor says what the bank decided,
+    then the page shows where the invoice stands."""
+    if _load(token) is None:
+        return _render(request, None)
+    invoice_step_return(token=token)
+    return HttpResponseRedirect(reverse("invoice-page", args=[token]), status=303)
 
 
 @hosted

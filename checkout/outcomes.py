@@ -14,15 +14,19 @@ from checkout.models import CheckoutSession
 
 @dataclass
 class PayOutcome:
-    status: str  # completed | failed | requires_otp | processing | open | expired
+    status: str  # completed | failed | requires_otp | requires_action | processing | open
+    #              | expired
     reference: str
     redirect_url: str | None = None
     error: dict | None = None
     instructions: dict | None = None  # what the payer must do: {"transfer": {…}}
+    step: str | None = None  # requires_otp: "otp" or "pin"; requires_action: "redirect"
 
     def as_dict(self) -> dict:
         body: dict[str, object] = {"status": self.status, "reference": self.reference,
                                    "redirectUrl": self.redirect_url, **(self.instructions or {})}
+        if self.step:
+            body["step"] = self.step
         if self.error:
             body["error"] = self.error
         return body
@@ -50,7 +54,11 @@ def outcome_of(session: CheckoutSession) -> PayOutcome:
     if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
         error = ({"code": payment.failure_code, "message": payment.failure_message}
                  if payment.failure_code else None)
-        return PayOutcome("requires_otp", session.reference, error=error)
+        if payment.step == "redirect":  # 3-D Secure: the payer goes to the bank's page
+            return PayOutcome("requires_action", session.reference,
+                              redirect_url=payment.step_url, error=error, step="redirect")
+        return PayOutcome("requires_otp", session.reference, error=error,
+                          step=payment.step or "otp")
     unapplied = (payment is not None and payment.status == PaymentAttempt.Status.SUCCEEDED
                  and payment.failure_code)  # money arrived but paid nothing: being refunded
     if payment is not None and (payment.status == PaymentAttempt.Status.FAILED or unapplied):

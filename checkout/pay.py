@@ -73,6 +73,7 @@ class PayRequest:
     rail: str = "card"
     details: dict = field(default_factory=dict)  # the rail's own: card, ussd bank, wallet
     otp: str | None = None
+    pin: str | None = None  # the card's PIN, when the processor asked for it (never kept)
 
 
 def checkout_pay(*, token: str, ip: str, request: PayRequest) -> PayOutcome:
@@ -149,16 +150,20 @@ def session_pay(*, session_id: str, request: PayRequest,
         return claimed
     if claimed is None:  # another pay holds the session: answer with its outcome
         return _outcome_when_settled(session_id)
-    attempt, otp_step, expires_at = claimed
+    attempt, step, expires_at, token = claimed
 
     # Phase 2: charge (no transaction held).
     try:
-        if otp_step:
+        if step == "pin":
+            result = rail.submit_pin(mode=mode, idempotency_key=attempt.id, pin=str(request.pin),
+                                     merchant_id=attempt.merchant_id)
+        elif step:
             result = rail.submit_otp(mode=mode, idempotency_key=attempt.id, otp=str(request.otp),
                                      merchant_id=attempt.merchant_id)
         else:
             details = {**request.details, "email": normalise_email(request.email),
-                       "expires_before": expires_at.isoformat()}
+                       "expires_before": expires_at.isoformat(),
+                       "return_url": step_return_url(token)}
             result = rail.charge(mode=mode, amount=attempt.amount, currency=attempt.currency,
                                  details=details, idempotency_key=attempt.id,
                                  merchant_id=attempt.merchant_id)
@@ -170,10 +175,11 @@ def session_pay(*, session_id: str, request: PayRequest,
 
 
 def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: datetime
-           ) -> PayOutcome | tuple[PaymentAttempt, bool, datetime] | None:
+           ) -> PayOutcome | tuple[PaymentAttempt, str, datetime, str] | None:
     """Phase 1, under the session's row lock. Returns the earlier outcome (completed),
-    None when another pay is in flight, or the attempt to charge and whether it is the
-    OTP step of a pending one."""
+    None when another pay is in flight, or the attempt to charge, the step of a pending
+    one it completes ("otp", "pin"; "" for a new charge), the session's expiry and token."""
+    answered = request.otp is not None or request.pin is not None
     with atomic():
         session = _lock(session_id)
         if session.status == CheckoutSession.Status.COMPLETED:
@@ -196,12 +202,14 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
                           code="rail_unavailable", param="rail")
         pending_otp = (session.payment if session.payment is not None
                        and session.payment.status == A.REQUIRES_OTP else None)
-        if request.otp is not None and pending_otp is not None:
+        if answered and pending_otp is not None:
+            step_answer_check(pending_otp, request)
             attempt = attempt_resume(attempt=pending_otp)
         else:
-            if request.otp is not None and not request.details:
-                raise Invalid("No payment is waiting for an OTP.", code="no_otp_pending",
-                              param="otp")
+            if answered and not request.details:
+                raise Invalid("No payment is waiting for an OTP or a PIN.",
+                              code="no_otp_pending",
+                              param="otp" if request.otp is not None else "pin")
             if rail not in enabled_rails(merchant_id=session.merchant_id,
                                          currency=session.currency, mode=current_mode(),
                                          fresh=True):  # switched off by the merchant
@@ -239,7 +247,46 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
         session.status = CheckoutSession.Status.PROCESSING
         session.payment = attempt
         session.save(update_fields=["status", "payment", "customer_email", "customer_phone"])
-    return attempt, attempt is pending_otp, session.expires_at
+    step = (pending_otp.step or "otp") if attempt is pending_otp else ""
+    return attempt, step, session.expires_at, session.token
+
+
+def step_answer_check(pending: PaymentAttempt, request: PayRequest) -> None:
+    """The answer must be the one the pending step asks for (a PIN for "pin", a code for
+    "otp"); the bank's own page answers a 3-D Secure step."""
+    step = pending.step or "otp"
+    if step == "redirect":
+        raise Invalid("This payment waits for your bank's authorisation: continue to your "
+                      "bank's page.", code="bank_step_pending", param="otp")
+    if step == "pin" and request.pin is None:
+        raise Invalid("Enter your card PIN.", code="pin_required", param="pin")
+    if step == "otp" and request.otp is None:
+        raise Invalid("Enter the one-time code.", code="otp_required", param="otp")
+
+
+def step_return_url(token: str) -> str:
+    """Where the processor sends the payer back after the bank's 3-D Secure page."""
+    return f"{settings.DURO_PUBLIC_URL}/checkout/{token}/return"
+
+
+def session_step_return(*, session_id: str) -> PayOutcome:
+    """The payer is back from the bank's 3-D Secure page: the rail is asked what the
+    bank decided (never the query string, which anyone can write) and the answer settles
+    through :func:`attempt_settle`. Still undecided: the step stays as it was."""
+    session = CheckoutSession.objects.select_related("payment").get(pk=session_id)
+    payment = session.payment if session.payment_id else None
+    if payment is None or payment.status != A.REQUIRES_OTP or payment.step != "redirect":
+        return outcome_of(session)
+    try:
+        result = get_rail(payment.rail).lookup(mode=current_mode(), idempotency_key=payment.id,
+                                               merchant_id=payment.merchant_id)
+    except RailError as exc:
+        logger.warning("3-D Secure return: lookup refused",
+                       extra={"session": session.id, "code": exc.code})
+        return outcome_of(session)
+    if result is None or result.status == "processing":
+        return outcome_of(session)
+    return attempt_settle(attempt_id=payment.id, result=result)
 
 
 def _same_payer(pending: PaymentAttempt, session: CheckoutSession, rail: PaymentRail,
@@ -313,7 +360,8 @@ def attempt_settle(*, attempt_id: str, result: ChargeResult, now: datetime | Non
 
 def attempts_recover(*, now: datetime | None = None) -> int:
     """Settle attempts left ``processing`` by a crash between charge and settle, and
-    abandon OTP steps nobody completed (the session stays open for another pay)."""
+    abandon OTP steps nobody completed (the session stays open for another pay); a 3-D
+    Secure step the bank answered though the payer never came back settles as it said."""
     now = now or timezone.now()
     _abandon_stale_otps(now)
     stuck = PaymentAttempt.objects.filter(
@@ -346,10 +394,25 @@ def session_otp_leave(*, session_id: str) -> None:
 def _abandon_stale_otps(now: datetime) -> None:
     stale = PaymentAttempt.objects.filter(
         status=A.REQUIRES_OTP, updated_at__lt=now - OTP_TTL,
-    ).exclude(session_id="").values_list("id", "session_id")
-    for attempt_id, session_id in stale:
+    ).exclude(session_id="").values_list("id", "session_id", "step", "rail", "merchant_id")
+    for attempt_id, session_id, step, rail_id, merchant_id in stale:
+        if step == "redirect" and _bank_decided(attempt_id, rail_id, merchant_id, now):
+            continue  # the bank answered a payer who never came back: settled as it said
         with atomic():
             _lock(session_id)  # the session first, as every pay locks them
             attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
             if attempt.status == A.REQUIRES_OTP:
                 attempt_abandon(attempt=attempt, message=OTP_ABANDONED)
+
+
+def _bank_decided(attempt_id: str, rail_id: str, merchant_id: str, now: datetime) -> bool:
+    """A 3-D Secure step left behind: settle it if the processor knows the bank's answer."""
+    try:
+        result = get_rail(rail_id).lookup(mode=current_mode(), idempotency_key=attempt_id,
+                                          now=now, merchant_id=merchant_id)
+    except RailError:
+        return False
+    if result is None or result.status not in ("succeeded", "failed"):
+        return False
+    attempt_settle(attempt_id=attempt_id, result=result, now=now)
+    return True

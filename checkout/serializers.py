@@ -96,7 +96,9 @@ class SessionInput(serializers.Serializer):
 # Each class names the function it documents; the docstrings are published.
 
 SESSION_STATUSES = ["open", "processing", "completed", "expired"]
-PAY_STATUSES = ["completed", "failed", "requires_otp", "processing", "open", "expired"]
+PAY_STATUSES = ["completed", "failed", "requires_otp", "requires_action", "processing", "open",
+                "expired"]
+PAY_STEPS = ["otp", "pin", "redirect"]
 
 
 class SessionOutput(SchemaOnly, serializers.Serializer):
@@ -212,13 +214,19 @@ class MobileMoneyOutput(SchemaOnly, serializers.Serializer):
 class PayResult(serializers.Serializer):
     """Where a pay left the session; `error` only when it failed or asks for the OTP again;
     while an asynchronous rail waits, what the payer must do: `transfer` (bank transfer),
-    `ussd` or `mobileMoney`."""
+    `ussd` or `mobileMoney`. A live card's processor may ask for a step: `requires_otp`
+    with `step` `otp` (send `otp`) or `pin` (send `pin`), or `requires_action` with `step`
+    `redirect` (3-D Secure): send the payer's browser to `redirectUrl`, the bank's page,
+    which returns them to `/checkout/{token}/return`; then read `…/status`."""
     # Documents outcomes.PayOutcome.as_dict. Not SchemaOnly (nor named …Output): `error`
     # and the instructions are optional.
 
     status = serializers.ChoiceField(PAY_STATUSES)
     reference = serializers.CharField()
-    redirect_url = serializers.CharField(allow_null=True)
+    redirect_url = serializers.CharField(allow_null=True, help_text=(
+        "`completed`: the merchant's successUrl; `requires_action`: the bank's page."))
+    step = serializers.ChoiceField(PAY_STEPS, required=False, help_text=(
+        "What the processor asks for next (`requires_otp`, `requires_action`)."))
     error = FailureOutput(required=False)
     transfer = TransferOutput(required=False)
     ussd = UssdOutput(required=False)

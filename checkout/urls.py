@@ -8,6 +8,7 @@ page_urls = [
     path("<str:token>", views.checkout_page, name="checkout-page"),
     path("<str:token>/otp", views.checkout_otp, name="checkout-otp"),
     path("<str:token>/simulate", views.checkout_simulate, name="checkout-simulate"),
+    path("<str:token>/return", views.checkout_return, name="checkout-return"),
 ]
 
 public_api_urls = [
@@ -27,6 +28,7 @@ session_api_urls = [
 invoice_page_urls = [
     path("<str:token>", invoice_views.invoice_page, name="invoice-page"),
     path("<str:token>/simulate", invoice_views.invoice_simulate, name="invoice-simulate"),
+    path("<str:token>/return", invoice_views.invoice_return, name="invoice-return"),
 ]
 
 public_invoice_api_urls = [

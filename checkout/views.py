@@ -2,8 +2,10 @@
 
 ``GET /checkout/{token}`` renders the state the session is in (form, OTP,
 processing, receipt, expired); ``POST`` to the same URL pays with a plain form,
-``POST …/otp`` completes an OTP. JavaScript (``static/checkout/checkout.js``)
-only improves it. Every response carries a strict Content-Security-Policy.
+``POST …/otp`` completes an OTP or the card's PIN (the processor's steps), and
+``GET …/return`` is where the bank's 3-D Secure page sends the payer back.
+JavaScript (``static/checkout/checkout.js``) only improves it. Every response carries a strict
+Content-Security-Policy.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from billing.rails.mobile_money import national, providers_for
 from billing.rails.ussd import USSD_BANKS
 from checkout.models import CheckoutSession
 from checkout.outcomes import success_redirect
-from checkout.pay import OTP_LEFT, PayRequest, checkout_pay, session_otp_leave
+from checkout.pay import (
+    OTP_LEFT,
+    PayRequest,
+    checkout_pay,
+    session_otp_leave,
+    session_step_return,
+)
 from checkout.payloads import amount_label, plan_summary
 from checkout.ratelimit import client_ip
 from checkout.selectors import session_for_token
@@ -233,10 +241,12 @@ def rail_details(form, rail: str, values: dict) -> dict:
 
 @hosted
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("pin", "otp")
 @csrf_protect
 def checkout_otp(request, token: str):
-    """The OTP step: a GET shows whatever step the session is on; a POST submits the code,
-    or (``action=another_card``) leaves the step to pay with another card."""
+    """The processor's step: a GET shows whatever step the session is on; a POST submits
+    the code (``otp``) or the card's PIN (``pin``, passed on, never kept or logged), or
+    (``action=another_card``) leaves the step to pay with another card."""
     session = _load(request, token)
     if session is None:
         return _not_found(request)
@@ -245,6 +255,11 @@ def checkout_otp(request, token: str):
     if request.POST.get("action") == "another_card":
         session_otp_leave(session_id=session.id)
         return HttpResponseRedirect(request.path.removesuffix("/otp"), status=303)
+    if "pin" in request.POST:
+        pin = request.POST.get("pin", "").strip()[:12]
+        if not pin.isdigit():
+            return _state_page(request, session, otp_error="Enter your card PIN.")
+        return _pay_and_answer(request, session, PayRequest(pin=pin), {})
     otp = request.POST.get("otp", "").strip()[:12]
     if not otp.isdigit():
         return _state_page(request, session, otp_error="Enter the code we sent you.")
@@ -280,6 +295,20 @@ def _pay_and_answer(request, session: CheckoutSession, pay: PayRequest, values: 
         return _state_page(request, session, values=values,
                            form_error=(outcome.error or {}).get("message"))
     return HttpResponseRedirect(request.path.removesuffix("/otp"), status=303)
+
+
+@hosted
+@require_http_methods(["GET"])
+def checkout_return(request, token: str):
+    """Back from the bank's 3-D Secure page: the processor is asked what the bank decided,
+    then the payer sees the outcome (the merchant's success URL, or this page's state)."""
+    session = _load(request, token)
+    if session is None:
+        return _not_found(request)
+    outcome = session_step_return(session_id=session.id)
+    if outcome.status == "completed" and outcome.redirect_url:
+        return HttpResponseRedirect(outcome.redirect_url, status=303)
+    return HttpResponseRedirect(reverse("checkout-page", args=[session.token]), status=303)
 
 
 @hosted

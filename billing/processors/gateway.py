@@ -17,8 +17,13 @@ A processor that cannot be reached (a time-out, a 5xx) leaves the payment ``proc
 the answer is unknown, so nothing is declined and the recovery sweep's lookup settles it
 later; the processor's own reference (our id) means asking again never charges twice. A
 refused secret is a ``RailError`` naming what to do, never a decline of the payer's card.
-Steps the hosted page does not show yet (a PIN, a 3-D Secure redirect) are declined
-before any money moves (``step_unsupported``).
+The processor's steps become the hosted page's (``requires_otp`` with ``extra["step"]``):
+``"otp"``, ``"pin"`` (then :meth:`Gateway.submit_pin`; the PIN is passed through, never
+kept) and ``"redirect"`` (3-D Secure: ``extra["url"]`` is the bank's page, which returns
+the payer to ``details["return_url"]``, sent as the charge's ``metadata.callback_url``;
+:meth:`Gateway.lookup` then says what the bank decided). Steps the page does not offer
+(a phone, a birthday, an address) are declined before any money moves
+(``step_unsupported``).
 """
 
 from __future__ import annotations
@@ -52,9 +57,11 @@ class Gateway:
                 "cvv": str(details.get("cvc", "")),
                 "expiry_month": f"{int(details['exp_month']):02d}",
                 "expiry_year": str(normalise_year(int(details["exp_year"])))}
+        back = str(details.get("return_url") or "")
         return self._ask(lambda: self.client.charge_card(
             payment_id=idempotency_key, amount=amount, currency=currency,
-            email=str(details.get("email", "")), card=card))
+            email=str(details.get("email", "")), card=card,
+            metadata={"callback_url": back} if back else None))
 
     def charge_waiting(self, *, rail: str, amount: int, currency: str, details: dict,
                        idempotency_key: str, expires_at: datetime) -> ChargeResult:
@@ -75,6 +82,9 @@ class Gateway:
 
     def submit_otp(self, *, idempotency_key: str, otp: str) -> ChargeResult:
         return self._ask(lambda: self.client.submit_otp(payment_id=idempotency_key, otp=otp))
+
+    def submit_pin(self, *, idempotency_key: str, pin: str) -> ChargeResult:
+        return self._ask(lambda: self.client.submit_pin(payment_id=idempotency_key, pin=pin))
 
     def charge_authorization(self, *, amount: int, currency: str, authorization: str,
                              idempotency_key: str, email: str = "") -> ChargeResult:
@@ -123,11 +133,16 @@ class Gateway:
 
 
 def _ours(result: ChargeResult) -> ChargeResult:
-    """The processor's answer as the card rail's: its OTP step is the page's OTP step."""
+    """The processor's answer as the card rail's: its OTP, PIN and 3-D Secure steps are
+    the page's steps (``requires_otp`` with ``extra["step"]``)."""
     if result.status != "requires_action":
         return result
-    if result.extra.get("action") == "otp":
-        return replace(result, status="requires_otp")
+    action = result.extra.get("action")
+    if action in ("otp", "pin"):
+        return replace(result, status="requires_otp", extra={"step": action})
+    if action == "redirect" and result.extra.get("url"):
+        return replace(result, status="requires_otp",
+                       extra={"step": "redirect", "url": result.extra["url"]})
     return replace(result, status="failed", failure_code="step_unsupported",
                    failure_message="This card needs a step this page cannot show yet "
                                    f"({result.extra.get('action', 'unknown')}). Please use "

@@ -107,6 +107,11 @@ class PaymentRail:
                    merchant_id: str = "") -> ChargeResult:
         raise RailError("otp_unsupported", f"The {self.label} rail takes no OTP.")
 
+    def submit_pin(self, *, mode: str, idempotency_key: str, pin: str,
+                   merchant_id: str = "") -> ChargeResult:
+        """The card's PIN for a charge whose processor asked for it (passed on, never kept)."""
+        raise RailError("pin_unsupported", f"The {self.label} rail takes no PIN.")
+
     def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
                              idempotency_key: str, merchant_id: str = "",
                              email: str = "") -> ChargeResult:

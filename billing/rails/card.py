@@ -162,6 +162,13 @@ class CardRail(PaymentRail):
             row.save(update_fields=["outcome"])
             return result
 
+    def submit_pin(self, *, mode: str, idempotency_key: str, pin: str,
+                   merchant_id: str = "") -> ChargeResult:
+        if mode != "test":
+            return live_processor(merchant_id).submit_pin(idempotency_key=idempotency_key,
+                                                          pin=pin)
+        raise RailError("unknown_charge", "No sandbox card asks for a PIN.")
+
     def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
                              idempotency_key: str, merchant_id: str = "",
                              email: str = "") -> ChargeResult:

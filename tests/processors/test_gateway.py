@@ -1,6 +1,6 @@
 """The card rail's live protocol over a processor client, against the Paystack stand-in:
 a pay, its OTP step, a decline, a lost answer resolved by lookup, a refund, a refused
-secret, and the steps the page cannot show yet."""
+secret, and the processor's PIN, OTP and 3-D Secure steps as the page's steps."""
 
 import pytest
 
@@ -33,25 +33,44 @@ def test_a_live_card_pay_succeeds_with_a_reusable_authorization(gateway, paystac
     assert len(paystack_standin.money_taken()) == 2
 
 
-def test_the_processors_otp_step_is_the_pages_and_other_steps_are_declined(gateway):
+def test_the_processors_steps_are_the_pages_and_others_are_declined(gateway,
+                                                                     paystack_standin):
     from billing.processors.gateway import _ours
     from billing.rails.base import ChargeResult
 
     otp = _ours(ChargeResult(status="requires_action", reference="r", extra={"action": "otp"}))
-    assert otp.status == "requires_otp"
+    assert (otp.status, otp.extra) == ("requires_otp", {"step": "otp"})
+    phone = _ours(ChargeResult(status="requires_action", reference="r",
+                               extra={"action": "phone"}))
+    assert (phone.status, phone.failure_code) == ("failed", "step_unsupported")
     pin_first = gateway.charge(amount=150_000, currency="NGN",
                                details=_card("5060 6666 6666 6666 666"),
                                idempotency_key="pay_Pin1")
-    assert (pin_first.status, pin_first.failure_code) == ("failed", "step_unsupported")
+    assert (pin_first.status, pin_first.extra) == ("requires_otp", {"step": "pin"})
+    then_otp = gateway.submit_pin(idempotency_key="pay_Pin1", pin="1234")
+    assert (then_otp.status, then_otp.extra) == ("requires_otp", {"step": "otp"})
+    paid = gateway.submit_otp(idempotency_key="pay_Pin1", otp="123456")
+    assert paid.status == "succeeded"
+    assert len(paystack_standin.money_taken()) == 1
 
 
-def test_a_decline_and_steps_the_page_cannot_show_take_nothing(gateway, paystack_standin):
+def test_a_decline_a_wrong_pin_and_a_3ds_redirect_take_nothing(gateway, paystack_standin):
     declined = gateway.charge(amount=150_000, currency="NGN",
                               details=_card("4084 0800 0000 5408"), idempotency_key="pay_Dec1")
     assert declined.status == "failed"
+    gateway.charge(amount=150_000, currency="NGN", details=_card("5078 5078 5078 5078 12"),
+                   idempotency_key="pay_Pin2")
+    wrong = gateway.submit_pin(idempotency_key="pay_Pin2", pin="9999")
+    assert (wrong.status, wrong.failure_message) == ("failed", "Incorrect PIN")
     redirect = gateway.charge(amount=150_000, currency="NGN",
-                              details=_card("4084 0800 0000 0409"), idempotency_key="pay_3ds1")
-    assert (redirect.status, redirect.failure_code) == ("failed", "step_unsupported")
+                              details={**_card("4084 0800 0000 0409"),
+                                       "return_url": "https://duro.example/back"},
+                              idempotency_key="pay_3ds1")
+    assert (redirect.status, redirect.extra["step"]) == ("requires_otp", "redirect")
+    assert redirect.extra["url"].startswith(paystack_standin.url + "/bank/")
+    [sent] = paystack_standin.at("POST", "/charge")[-1:]
+    assert sent.body["metadata"]["callback_url"] == "https://duro.example/back"
+    assert gateway.lookup(idempotency_key="pay_3ds1").status == "processing"
     assert paystack_standin.money_taken() == []
 
 

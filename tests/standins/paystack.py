@@ -27,11 +27,17 @@ Paystack's documented test cards behave as they do there (any future expiry):
 5078 5078 5078 5078 12 081   asks for the PIN (1111), then succeeds; reusable
 5060 6666 6666 6666 666 123  asks for the PIN (1234), then the OTP (123456)
 4084 0800 0000 0409    000   bank authorization (3-D Secure): ``open_url`` until the
-                             test calls :meth:`PaystackStandin.complete`
+                             payer answers the bank's page at its ``url`` (or the test
+                             calls :meth:`PaystackStandin.complete`)
 4084 0800 0000 5408    001   declined
 5060 6650 6066 5060 67 060   the bank times out: ``pending`` until completed or failed
 5060 6600 0000 0064    606   Paystack answers 500 (nothing is charged)
 =====================  ====  ======================================================
+
+The bank's page (``GET /bank/authorize/{reference}``, no secret: the payer's browser opens
+it) is a form; its "Authorize" (or "Decline") marks the charge successful (or failed)
+and sends the payer back with a 303 to the ``metadata.callback_url`` the charge was made
+with, ``?trxref=…&reference=…`` appended as Paystack does.
 
 USSD and mobile money answer ``pay_offline`` (Vodafone first ``send_otp`` for its
 voucher), transfers ``pending_bank_transfer``; all wait for :meth:`complete` (which may say
@@ -265,6 +271,10 @@ class PaystackStandin:
     def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(request.path)
         raw = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        bank = re.fullmatch(r"/bank/authorize/([A-Za-z0-9.=-]+)", parts.path)
+        if bank is not None:
+            return self._bank_page(request, method, bank.group(1),
+                                   parse_qs(raw.decode("utf-8", "replace")))
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
@@ -283,6 +293,49 @@ class PaystackStandin:
         if fault is not None:
             time.sleep(fault.seconds)
         self._reply(request, status, answer)
+
+    def _bank_page(self, request: BaseHTTPRequestHandler, method: str, reference: str,
+                   form: dict) -> None:
+        """The issuing bank's 3-D Secure page: a form the payer answers."""
+        event = None
+        with self.lock:
+            charge = self.charges.get(reference)
+            if charge is None:
+                return self._html(request, 404, "<p>Unknown transaction.</p>")
+            if method == "GET":
+                return self._html(request, 200, (
+                    f"<h1>Test Bank: authorize {charge.currency} {charge.amount / 100:.2f}</h1>"
+                    f'<form method="post" action="/bank/authorize/{reference}">'
+                    '<button name="answer" value="approve" id="bank-approve">Authorize</button>'
+                    '<button name="answer" value="decline" id="bank-decline">Decline</button>'
+                    "</form>"))
+            if charge.status == "open_url":
+                if form.get("answer") == ["approve"]:
+                    charge.steps.pop(0)
+                    self._advance(charge)
+                    if charge.status == "success":
+                        event = self._transaction(charge)
+                else:
+                    self.fail(reference, "Authentication failed")
+            back = (charge.metadata or {}).get("callback_url") if isinstance(
+                charge.metadata, dict) else None
+        if event is not None:
+            self.send_event("charge.success", event)
+        if not back:
+            return self._html(request, 200, "<p>Done. You may close this page.</p>")
+        joiner = "&" if "?" in back else "?"
+        request.send_response(303)
+        request.send_header("Location", f"{back}{joiner}trxref={reference}&reference={reference}")
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    def _html(self, request: BaseHTTPRequestHandler, status: int, body: str) -> None:
+        raw = f"<!doctype html><title>Test Bank</title>{body}".encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "text/html; charset=utf-8")
+        request.send_header("Content-Length", str(len(raw)))
+        request.end_headers()
+        request.wfile.write(raw)
 
     def _reply(self, request: BaseHTTPRequestHandler, status: int, answer: dict) -> None:
         raw = json.dumps(answer).encode()
