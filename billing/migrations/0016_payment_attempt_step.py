@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0014_processor_connection'),
+        ('billing', '0015_processor_events'),
     ]
 
     operations = [
