@@ -76,7 +76,9 @@ DEFAULT_TIMEOUT = 15.0  # well inside gunicorn's 30 s: then the pay answers "pro
 SIGNATURE_HEADER = "verif-hash"
 
 # Our ids are "<prefix>_<base62>": Flutterwave's tx_ref takes them as they are.
-_OUR_ID = re.compile(r"^([a-z]+)_([A-Za-z0-9]+)$")
+# Our ids, and a renewal retry's key ("<invoice id>:<n>"), which goes as "<invoice id>.<n>".
+_OUR_ID = re.compile(r"^([a-z]+)_([A-Za-z0-9]+)(?::([0-9]+))?$")
+_THEIR_REFERENCE = re.compile(r"^([a-z]+)_([A-Za-z0-9]+)(?:\.([0-9]+))?$")
 
 # Duro's USSD banks (their short codes) → Flutterwave's ``account_bank`` (the bank's CBN
 # code): GTBank, UBA, Zenith, First Bank, Access, Sterling.
@@ -161,12 +163,12 @@ def processor_reference(our_id: str) -> str:
     ValueError for anything that is not a Duro id."""
     if not _OUR_ID.match(our_id or ""):
         raise ValueError(f"Not a Duro id: {our_id!r}")
-    return our_id
+    return our_id.replace(":", ".")
 
 
 def our_id(tx_ref: str) -> str | None:
     """A ``tx_ref`` as our id; None for a ``tx_ref`` Duro did not make."""
-    return tx_ref if _OUR_ID.match(tx_ref or "") else None
+    return tx_ref.replace(".", ":") if _THEIR_REFERENCE.match(tx_ref or "") else None
 
 
 def verify_signature(secret_hash: str, raw_body: bytes, header: str | None) -> bool:

@@ -60,8 +60,9 @@ SIGNATURE_HEADER = "x-paystack-signature"
 # Paystack allows letters, digits, "-", "." and "=" in a reference; our ids are
 # "<prefix>_<base62>", so the one underscore becomes a hyphen and back.
 _REFERENCE = re.compile(r"^[A-Za-z0-9.=-]+$")
-_OUR_ID = re.compile(r"^([a-z]+)_([A-Za-z0-9]+)$")
-_THEIR_REFERENCE = re.compile(r"^([a-z]+)-([A-Za-z0-9]+)$")
+# A renewal's retry is keyed "<invoice id>:<n>"; Paystack has no ":", so it becomes ".".
+_OUR_ID = re.compile(r"^([a-z]+)_([A-Za-z0-9]+)(?::([0-9]+))?$")
+_THEIR_REFERENCE = re.compile(r"^([a-z]+)-([A-Za-z0-9]+)(?:\.([0-9]+))?$")
 
 # Duro's names → Paystack's: a USSD bank's short code → Paystack's ``ussd.type``, a
 # mobile-money provider → Paystack's ``mobile_money.provider``.
@@ -78,17 +79,23 @@ REFUND_NOTE = "Duro refund "  # + our refund id, in merchant_note: finds the ref
 
 
 def processor_reference(our_id: str) -> str:
-    """``pay_Abc`` → ``pay-Abc``: our id in Paystack's reference characters."""
+    """``pay_Abc`` → ``pay-Abc`` (and a renewal's retry ``inv_Abc:2`` → ``inv-Abc.2``): our
+    id or key in Paystack's reference characters."""
     match = _OUR_ID.match(our_id)
     if match is None:
         raise ValueError(f"Not a Duro id: {our_id!r}")
-    return f"{match.group(1)}-{match.group(2)}"
+    retry = f".{match.group(3)}" if match.group(3) else ""
+    return f"{match.group(1)}-{match.group(2)}{retry}"
 
 
 def our_id(reference: str) -> str | None:
-    """``pay-Abc`` → ``pay_Abc``; None for a reference Duro did not make."""
+    """``pay-Abc`` → ``pay_Abc`` (``inv-Abc.2`` → ``inv_Abc:2``); None for a reference
+    Duro did not make."""
     match = _THEIR_REFERENCE.match(reference or "")
-    return f"{match.group(1)}_{match.group(2)}" if match else None
+    if match is None:
+        return None
+    retry = f":{match.group(3)}" if match.group(3) else ""
+    return f"{match.group(1)}_{match.group(2)}{retry}"
 
 
 def verify_signature(secret: str, raw_body: bytes, header: str | None) -> bool:

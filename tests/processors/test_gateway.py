@@ -105,3 +105,12 @@ def test_a_refused_secret_is_the_merchants_to_fix_not_a_decline(paystack_standin
                        idempotency_key="pay_Auth1")
     assert refused.value.code == "processor_auth" and "Developers → Processor" in (
         refused.value.message)
+
+
+@pytest.mark.parametrize("ours", ["pay_Abc123", "inv_Abc123", "inv_Abc123:2"])
+def test_our_ids_and_renewal_retry_keys_round_trip_through_both_processors(ours):
+    from billing.processors import flutterwave, paystack
+
+    for processor in (paystack, flutterwave):
+        reference = processor.processor_reference(ours)
+        assert ":" not in reference and processor.our_id(reference) == ours

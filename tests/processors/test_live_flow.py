@@ -160,3 +160,32 @@ def test_live_ussd_and_mobile_money_wait_for_the_processor(live_api, connected, 
         assert attempts_recover(now=timezone.now() + timedelta(minutes=3)) == 1
     verify = live_api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
     assert verify["status"] == "completed" and verify["payment"]["rail"] == rail
+
+
+def test_a_declined_live_renewal_is_retried_under_its_own_reference(live_api, connected):
+    """A renewal's retry asks the processor with the invoice's n-th key (``inv_…:2``), in
+    the processor's characters (``inv-….2``), so it is neither refused as malformed nor
+    mistaken for the first, declined, charge."""
+    session = _session(live_api)
+    assert pay(APIClient(), session["token"], card=LIVE_CARD).json()["data"]["status"] == (
+        "completed")
+    with mode_context("live"):
+        sub = Subscription.objects.select_related("card").get()
+        authorization = sub.card.authorization
+    connected.decline_authorization(authorization)
+    with mode_context("live"):
+        first = renewals_run(now=sub.current_period_end + timedelta(minutes=1))
+        sub.refresh_from_db()
+    assert first.failed == 1 and sub.status == "past_due"
+    connected.declining.discard(authorization)
+    with mode_context("live"):
+        retry = renewals_run(now=sub.next_attempt_at + timedelta(minutes=1))
+        sub.refresh_from_db()
+        keys = sorted(PaymentAttempt.objects.exclude(idempotency_key="")
+                      .values_list("idempotency_key", flat=True))
+    assert retry.renewed == 1 and sub.status == "active" and sub.invoices_paid == 2
+    assert keys[1] == keys[0] + ":2"
+    references = [c.reference for c in connected.charges.values()]
+    assert processor_reference(keys[0]) in references
+    assert processor_reference(keys[1]) in references
+    assert len(connected.money_taken()) == 2  # the first pay and the retry
