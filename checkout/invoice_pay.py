@@ -47,6 +47,7 @@ from checkout.pay import (
     OTP_ABANDONED,
     OTP_TTL,
     PayRequest,
+    bank_step_decided,
     step_answer_check,
 )
 from checkout.ratelimit import pay_budgets, pay_spend, pay_wait
@@ -249,9 +250,12 @@ def invoice_attempts_recover(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     page_attempts = PaymentAttempt.objects.filter(session_id="", idempotency_key="",
                                                   invoice__isnull=False)
-    for attempt_id in page_attempts.filter(status=A.REQUIRES_OTP,
-                                           updated_at__lt=now - OTP_TTL).values_list("pk",
-                                                                                     flat=True):
+    stale = page_attempts.filter(status=A.REQUIRES_OTP, updated_at__lt=now - OTP_TTL)
+    for attempt_id, step, rail_id, merchant_id in stale.values_list("pk", "step", "rail",
+                                                                    "merchant_id"):
+        if step == "redirect" and bank_step_decided(attempt_id, rail_id, merchant_id, now,
+                                                    settle=invoice_attempt_settle):
+            continue  # the bank answered a payer who never came back: settled as it said
         with atomic():
             attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
             if attempt.status == A.REQUIRES_OTP:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -396,7 +397,8 @@ def _abandon_stale_otps(now: datetime) -> None:
         status=A.REQUIRES_OTP, updated_at__lt=now - OTP_TTL,
     ).exclude(session_id="").values_list("id", "session_id", "step", "rail", "merchant_id")
     for attempt_id, session_id, step, rail_id, merchant_id in stale:
-        if step == "redirect" and _bank_decided(attempt_id, rail_id, merchant_id, now):
+        if step == "redirect" and bank_step_decided(attempt_id, rail_id, merchant_id, now,
+                                                    settle=attempt_settle):
             continue  # the bank answered a payer who never came back: settled as it said
         with atomic():
             _lock(session_id)  # the session first, as every pay locks them
@@ -405,8 +407,10 @@ def _abandon_stale_otps(now: datetime) -> None:
                 attempt_abandon(attempt=attempt, message=OTP_ABANDONED)
 
 
-def _bank_decided(attempt_id: str, rail_id: str, merchant_id: str, now: datetime) -> bool:
-    """A 3-D Secure step left behind: settle it if the processor knows the bank's answer."""
+def bank_step_decided(attempt_id: str, rail_id: str, merchant_id: str, now: datetime, *,
+                      settle: Callable[..., object]) -> bool:
+    """A 3-D Secure step left behind: ``settle`` it (a session's or an invoice page's
+    settle) if the processor knows the bank's answer."""
     try:
         result = get_rail(rail_id).lookup(mode=current_mode(), idempotency_key=attempt_id,
                                           now=now, merchant_id=merchant_id)
@@ -414,5 +418,5 @@ def _bank_decided(attempt_id: str, rail_id: str, merchant_id: str, now: datetime
         return False
     if result is None or result.status not in ("succeeded", "failed"):
         return False
-    attempt_settle(attempt_id=attempt_id, result=result, now=now)
+    settle(attempt_id=attempt_id, result=result, now=now)
     return True

@@ -209,3 +209,22 @@ def test_the_invoice_page_takes_the_3ds_step(acme, connected_paystack, settings)
     with mode_context("live"):
         assert Invoice.objects.get(pk=second.pk).status == Invoice.Status.PAID
     assert len(connected_paystack.money_taken()) == 1
+
+
+def test_an_invoice_3ds_approved_by_a_payer_who_never_comes_back_is_settled_by_the_sweep(
+        acme, connected_paystack, settings):
+    from checkout.invoice_pay import invoice_attempts_recover
+
+    settings.DURO_PUBLIC_URL = "http://testserver"
+    invoice = open_invoice(acme.merchant.id, mode="live")
+    Client().post(f"/invoice/{invoice.hosted_token}", {
+        "rail": "card", "card_number": "4084 0800 0000 0409", "card_expiry": "12/34",
+        "card_cvc": "000"})
+    [charge] = connected_paystack.at("POST", "/charge")[-1:]
+    _through_the_bank(f"{connected_paystack.url}/bank/authorize/{charge.body['reference']}",
+                      "approve")  # the bank approved; the payer never came back
+    with mode_context("live"):
+        invoice_attempts_recover(now=timezone.now() + timedelta(minutes=16))
+        assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
+        assert PaymentAttempt.objects.get(invoice=invoice).status == "succeeded"
+    assert len(connected_paystack.money_taken()) == 1
