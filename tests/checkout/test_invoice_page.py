@@ -388,3 +388,16 @@ def test_every_simulate_outcome_works_on_the_invoice_page(merchant, invoice):
     with mode_context("test"):
         assert sorted(Refund.objects.values_list("reason", flat=True)) == [
             "overpayment", "underpayment"]
+
+
+def test_each_state_of_the_invoice_page_is_shown_once(merchant, invoice):
+    """One state section per page: the waiting panel, then nothing of another state (a
+    botched merge once rendered the states twice, with stray closing tags between)."""
+    client = Client()
+    client.post(f"/invoice/{invoice.hosted_token}", {"rail": "bank_transfer"})
+    waiting = page(client, invoice).content.decode()
+    assert waiting.count('id="transfer-account"') == 1
+    assert waiting.count('id="invoice-status"') == 1 and waiting.count("</dl>") == 2
+    client.post(f"/invoice/{invoice.hosted_token}/simulate", {"outcome": "paid"})
+    paid = page(client, invoice).content.decode()
+    assert paid.count('id="done-title"') == 1 and 'id="transfer-account"' not in paid
