@@ -49,11 +49,11 @@ from checkout.pay import (
     PayRequest,
     bank_step_decided,
     step_answer_check,
+    within_pay_budgets,
 )
-from checkout.ratelimit import pay_budgets, pay_spend, pay_wait
 from checkout.simulate import payment_simulate
 from duro.db import after_commit, atomic
-from duro.errors import Invalid, NotFound, PaymentRefused, RateLimited
+from duro.errors import Invalid, NotFound, PaymentRefused
 from duro.modes import TEST, current_mode
 
 logger = logging.getLogger(__name__)
@@ -104,17 +104,8 @@ def invoice_checkout_pay(*, token: str, ip: str, request: PayRequest) -> Invoice
     """The one entrance of an invoice pay (the page's form). Raises ``NotFound``,
     ``RateLimited``, ``Invalid`` or ``PaymentRefused``; nothing was charged then."""
     invoice = invoice_for_token(token)
-    budgets = pay_budgets(token=token, ip=ip, card=request.details)
-    if wait := pay_wait(budgets):
-        raise RateLimited(f"Too many payment attempts; try again in {wait} seconds.",
-                          retry_after=wait)
-    try:
-        outcome = invoice_pay(invoice_id=invoice.pk, request=request)
-    except PaymentRefused:
-        pay_spend(budgets)  # a blocked payer probing is still an attempt
-        raise
-    pay_spend(budgets)
-    return outcome
+    return within_pay_budgets(token=token, ip=ip, request=request,
+                              pay=lambda: invoice_pay(invoice_id=invoice.pk, request=request))
 
 
 def _lock(invoice_id: str) -> Invoice:

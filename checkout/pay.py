@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -65,6 +66,7 @@ OTP_TTL = timedelta(minutes=15)  # an OTP step nobody completed by then is aband
 OTP_ABANDONED = "The one-time code was not entered in time. Please pay again."
 OTP_LEFT = "The customer chose to pay another way."
 A = PaymentAttempt.Status
+T = TypeVar("T")
 
 
 @dataclass
@@ -85,16 +87,24 @@ def checkout_pay(*, token: str, ip: str, request: PayRequest) -> PayOutcome:
     was charged then.
     """
     session = session_for_token(token)
+    return within_pay_budgets(token=token, ip=ip, request=request,
+                              pay=lambda: session_pay(session_id=session.id, request=request))
+
+
+def within_pay_budgets(*, token: str, ip: str, request: PayRequest, pay: Callable[[], T]) -> T:
+    """Run ``pay`` inside the rate budgets per token, card and IP (a checkout's or an invoice
+    page's): refused with ``RateLimited`` when one is spent, and counted when the pay reached
+    the rail or was refused as a blocked payer. ``Invalid`` and ``Gone`` leave before the
+    rail and spend nothing."""
     budgets = pay_budgets(token=token, ip=ip, card=request.details)
     if wait := pay_wait(budgets):
         raise RateLimited(f"Too many payment attempts; try again in {wait} seconds.",
                           retry_after=wait)
     try:
-        outcome = session_pay(session_id=session.id, request=request)
+        outcome = pay()
     except PaymentRefused:
         pay_spend(budgets)  # a blocked payer probing is still an attempt
         raise
-    # Invalid and Gone leave before the rail and spend nothing.
     pay_spend(budgets)
     return outcome
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from django.conf import settings
 
 from billing.models import SandboxCharge
-from billing.rails.base import CardDetails, ChargeResult, PaymentRail, RailError, RefundResult
+from billing.rails.base import CardDetails, ChargeResult, PaymentRail, RailError
 from billing.rails.cards import (
     card_brand,
     card_digits,
@@ -31,12 +31,11 @@ from billing.rails.cards import (
     luhn_ok,
     normalise_year,
 )
-from billing.rails.live import live_processor, refunding_processor
+from billing.rails.live import live_processor
+from billing.rails.refunds import Refunds
 from billing.rails.sandbox import (
     sandbox_lookup,
     sandbox_record,
-    sandbox_refund,
-    sandbox_refund_lookup,
 )
 from duro.db import atomic
 from duro.ids import random_base62
@@ -67,7 +66,7 @@ def _no_refunds() -> dict:
     return {"refunds": "fail"}
 
 
-class CardRail(PaymentRail):
+class CardRail(Refunds, PaymentRail):
     identifier = "card"
     label = "Card"
 
@@ -193,22 +192,6 @@ class CardRail(PaymentRail):
         if mode != "test":
             return live_processor(merchant_id).lookup(idempotency_key=idempotency_key)
         return sandbox_lookup(idempotency_key)
-
-    # --- refunds --------------------------------------------------------------------
-    def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,
-               currency: str, idempotency_key: str, merchant_id: str = "") -> RefundResult:
-        if mode != "test":
-            return refunding_processor(merchant_id).refund(
-                charge_key=charge_key, charge_reference=charge_reference, amount=amount,
-                currency=currency, idempotency_key=idempotency_key)
-        return sandbox_refund(charge_key=charge_key, amount=amount, currency=currency,
-                              idempotency_key=idempotency_key)
-
-    def refund_lookup(self, *, mode: str, idempotency_key: str,
-                      merchant_id: str = "") -> RefundResult | None:
-        if mode != "test":
-            return refunding_processor(merchant_id).refund_lookup(idempotency_key=idempotency_key)
-        return sandbox_refund_lookup(idempotency_key)
 
     # --- sandbox internals ----------------------------------------------------------
     def _reference(self) -> str:

@@ -33,13 +33,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from billing.models import SandboxCharge
-from billing.rails.base import ChargeResult, PaymentRail, RailError, RefundResult
-from billing.rails.live import live_processor, refunding_processor
+from billing.rails.base import ChargeResult, PaymentRail, RailError
+from billing.rails.live import live_processor
+from billing.rails.refunds import Refunds
 from billing.rails.sandbox import (
     sandbox_lookup,
     sandbox_record,
-    sandbox_refund,
-    sandbox_refund_lookup,
 )
 from duro.db import atomic
 from duro.ids import random_base62
@@ -58,7 +57,7 @@ def received_for(outcome: str, amount: int) -> int:
     return amount
 
 
-class PendingRail(PaymentRail):
+class PendingRail(Refunds, PaymentRail):
     """An asynchronous rail: subclasses say what the payer must do and for how long."""
 
     asynchronous = True
@@ -119,22 +118,6 @@ class PendingRail(PaymentRail):
         if expires is None or expires > (now or timezone.now()):
             return earlier
         return self._answer(idempotency_key, "expire")
-
-    def refund(self, *, mode: str, charge_key: str, charge_reference: str, amount: int,
-               currency: str, idempotency_key: str, merchant_id: str = "") -> RefundResult:
-        """Send money back to the account it came from (the sandbox gives it back at once)."""
-        if mode != "test":
-            return refunding_processor(merchant_id).refund(
-                charge_key=charge_key, charge_reference=charge_reference, amount=amount,
-                currency=currency, idempotency_key=idempotency_key)
-        return sandbox_refund(charge_key=charge_key, amount=amount, currency=currency,
-                              idempotency_key=idempotency_key)
-
-    def refund_lookup(self, *, mode: str, idempotency_key: str,
-                      merchant_id: str = "") -> RefundResult | None:
-        if mode != "test":
-            return refunding_processor(merchant_id).refund_lookup(idempotency_key=idempotency_key)
-        return sandbox_refund_lookup(idempotency_key)
 
     def simulate(self, *, mode: str, idempotency_key: str, outcome: str) -> ChargeResult:
         """Sandbox only: what the bank says about a pending pay (:data:`SIMULATED`)."""
