@@ -15,6 +15,7 @@ from appearance.selectors import published_appearance
 from billing.invoice_links import invoice_for_token
 from billing.models import Invoice
 from billing.rails import enabled_rails
+from billing.rails.live import ussd_banks_offered
 from billing.rails.mobile_money import PROVIDERS, providers_for
 from billing.rails.ussd import USSD_BANKS
 from checkout.invoice_pay import invoice_outcome, invoice_simulate
@@ -99,13 +100,15 @@ class PublicView(BaseAPIView):
         return session_for_token(token)
 
 
-def rail_choices(rails: list, *, currency: str) -> dict:
-    """The rails offered, and the choices of those that need one (empty when not offered)."""
+def rail_choices(rails: list, *, currency: str, merchant_id: str) -> dict:
+    """The rails offered, and the choices of those that need one (empty when not offered;
+    in live mode the USSD banks are those the merchant's processor takes)."""
     offered = {r.identifier for r in rails}
+    banks = ussd_banks_offered(merchant_id=merchant_id, mode=current_mode()) \
+        if "ussd" in offered else ()
     return {
         "rails": [{"id": r.identifier, "label": r.label} for r in rails],
-        "ussdBanks": [{"code": b.code, "name": b.name} for b in USSD_BANKS]
-        if "ussd" in offered else [],
+        "ussdBanks": [{"code": b.code, "name": b.name} for b in banks],
         "mobileMoneyProviders": [{"id": p.id, "label": p.label} for p in providers_for(currency)]
         if "mobile_money" in offered else [],
     }
@@ -130,7 +133,7 @@ def hydrate_payload(session: CheckoutSession) -> dict:
         "plan": plan_summary(session),
         "prefill": {"email": session.customer_email or None,
                     "phone": session.customer_phone or None},
-        **rail_choices(rails, currency=session.currency),
+        **rail_choices(rails, currency=session.currency, merchant_id=session.merchant_id),
         "expiresAt": iso(session.expires_at), "cancelUrl": session.cancel_url or None,
         "appearance": published_appearance(session.merchant_id).as_payload(),
     }
@@ -270,7 +273,7 @@ def invoice_hydrate_payload(invoice: Invoice) -> dict:
         "period": period,
         **rail_choices(enabled_rails(merchant_id=invoice.merchant_id,
                                      currency=invoice.currency, mode=current_mode()),
-                       currency=invoice.currency),
+                       currency=invoice.currency, merchant_id=invoice.merchant_id),
         "appearance": published_appearance(invoice.merchant_id).as_payload(),
     }
 

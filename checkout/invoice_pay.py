@@ -41,6 +41,7 @@ from billing.invoice_links import invoice_for_token
 from billing.models import Invoice, PaymentAttempt, Subscription
 from billing.payments import Outcome, payment_expired, payments_settle
 from billing.rails import ChargeResult, RailError, enabled_rails, get_rail
+from billing.rails.live import offered_choice_errors
 from billing.receipts import receipt_enqueue
 from checkout.pay import (
     BLOCKED_MESSAGE,
@@ -182,7 +183,8 @@ def _open(invoice: Invoice, *, rail, request: PayRequest, now: datetime,
         raise Invalid(f"{rail.label} is not available for this payment. Please choose "
                       "another way to pay.", code="rail_unavailable", param="rail")
     errors = rail.validate(request.details, now=now, mode=current_mode(),
-                           currency=invoice.currency)
+                           currency=invoice.currency) or offered_choice_errors(
+        rail, request.details, merchant_id=invoice.merchant_id, mode=current_mode())
     if errors:
         first = next(iter(errors))
         raise Invalid(errors[first], code="invalid_card", param=first, fields=errors)

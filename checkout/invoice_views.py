@@ -27,7 +27,7 @@ from billing.invoice_links import invoice_for_token
 from billing.models import Invoice
 from billing.rails import enabled_rails
 from billing.rails.mobile_money import providers_for
-from billing.rails.ussd import USSD_BANKS
+from billing.rails.live import ussd_banks_offered
 from checkout.invoice_pay import (
     InvoiceOutcome,
     invoice_checkout_pay,
@@ -37,7 +37,7 @@ from checkout.invoice_pay import (
 from checkout.invoice_pay import invoice_simulate as simulate
 from checkout.pay import PayRequest
 from checkout.payloads import invoice_amount_label
-from checkout.ratelimit import client_ip
+from checkout.ratelimit import client_ip, step_lookup_allowed
 from checkout.views import (
     ANOTHER_WAY_NOTICE,
     CARD_MARKS,
@@ -79,7 +79,8 @@ def _render(request, invoice: Invoice | None, *, status: int = 200, **extra):
         "page_url": reverse("invoice-page", args=[invoice.hosted_token]),
         "status_url": reverse("public-invoice-status", args=[invoice.hosted_token]),
         "simulate_url": reverse("invoice-simulate", args=[invoice.hosted_token]),
-        "ussd_banks": USSD_BANKS, "mobile_money_providers": providers_for(invoice.currency),
+        "ussd_banks": ussd_banks_offered(merchant_id=invoice.merchant_id, mode=current_mode()),
+        "mobile_money_providers": providers_for(invoice.currency),
     })
     if outcome.status == "processing":
         waiting = waiting_for(invoice.hosted_payment)
@@ -154,7 +155,8 @@ def invoice_return(request, token: str):
     then the page shows where the invoice stands."""
     if _load(token) is None:
         return _render(request, None)
-    invoice_step_return(token=token)
+    if step_lookup_allowed(f"invoice:{token}"):
+        invoice_step_return(token=token)
     return HttpResponseRedirect(reverse("invoice-page", args=[token]), status=303)
 
 

@@ -48,6 +48,7 @@ from billing.payments import (
 )
 from billing.processors.connections import connection_of, processor_required_message
 from billing.rails import ChargeResult, PaymentRail, RailError, enabled_rails, get_rail
+from billing.rails.live import offered_choice_errors
 from checkout.models import CheckoutSession
 from checkout.outcomes import PayOutcome, outcome_of
 from checkout.payloads import session_payload
@@ -229,7 +230,8 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
                               param="rail")
             email, phone = _clean_contact(request, region=region_for(session.currency))
             field_errors = rail.validate(request.details, now=now, mode=current_mode(),
-                                         currency=session.currency)
+                                         currency=session.currency) or offered_choice_errors(
+                rail, request.details, merchant_id=session.merchant_id, mode=current_mode())
             if field_errors:
                 first = next(iter(field_errors))
                 raise Invalid(field_errors[first], code=f"invalid_{rail.identifier}",

@@ -67,10 +67,27 @@ def pay_spend(budgets: list[Budget], *, now: float | None = None) -> None:
     window = settings.DURO_PAY_RATE_WINDOW
     now = time.time() if now is None else now
     for bucket, _ in budgets:
-        key = _key(bucket, window, now)
-        if cache.add(key, 1, timeout=window + 1):
-            continue
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 1)
+        _count(_key(bucket, window, now), timeout=window + 1)
+
+
+def _count(key: str, *, timeout: int) -> None:
+    if cache.add(key, 1, timeout=timeout):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+
+
+def step_lookup_allowed(subject: str, *, now: float | None = None) -> bool:
+    """Whether a payer back from the bank's 3-D Secure page (``subject``: the session or
+    the invoice) may make Duro ask the processor now: ``DURO_STEP_LOOKUPS_PER_MINUTE``
+    asks a minute, so reloading the return URL, or a script hitting it, never becomes a
+    stream of processor calls on the merchant's key, while a payer who came back early
+    and then again after approving is still asked for. A refused ask still shows the page
+    from Duro's own state; the recovery sweep asks the processor later anyway."""
+    key = _key(f"step-lookup:{subject}", 60, time.time() if now is None else now)
+    if (cache.get(key) or 0) >= settings.DURO_STEP_LOOKUPS_PER_MINUTE:
+        return False
+    _count(key, timeout=61)
+    return True

@@ -28,8 +28,8 @@ from billing.contacts import phone_example
 from billing.models import PaymentAttempt
 from billing.rails import enabled_rails
 from billing.rails.cards import parse_expiry
+from billing.rails.live import ussd_banks_offered
 from billing.rails.mobile_money import national, providers_for
-from billing.rails.ussd import USSD_BANKS
 from checkout.models import CheckoutSession
 from checkout.outcomes import success_redirect
 from checkout.pay import (
@@ -40,7 +40,7 @@ from checkout.pay import (
     session_step_return,
 )
 from checkout.payloads import amount_label, plan_summary
-from checkout.ratelimit import client_ip
+from checkout.ratelimit import client_ip, step_lookup_allowed
 from checkout.selectors import session_for_token
 from checkout.simulate import session_simulate
 from duro.errors import DuroError, Gone, NotFound, RateLimited
@@ -116,7 +116,8 @@ def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> 
             "plan": plan_summary(session),
             "rails": enabled_rails(merchant_id=session.merchant_id, currency=session.currency,
                                    mode=current_mode()),
-            "ussd_banks": USSD_BANKS,
+            "ussd_banks": ussd_banks_offered(merchant_id=session.merchant_id,
+                                             mode=current_mode()),
             "mobile_money_providers": providers_for(session.currency),
             "test_mode": session.token.startswith("cs_test_"),
             "page_url": reverse("checkout-page", args=[session.token]),
@@ -305,6 +306,8 @@ def checkout_return(request, token: str):
     session = _load(request, token)
     if session is None:
         return _not_found(request)
+    if not step_lookup_allowed(f"session:{session.id}"):
+        return HttpResponseRedirect(reverse("checkout-page", args=[session.token]), status=303)
     outcome = session_step_return(session_id=session.id)
     if outcome.status == "completed" and outcome.redirect_url:
         return HttpResponseRedirect(outcome.redirect_url, status=303)

@@ -302,6 +302,9 @@ DURO_PAY_RATE_PER_TOKEN = env.int("DURO_PAY_RATE_PER_TOKEN", default=20)
 # A high ceiling only: carrier-grade NAT puts many mobile customers behind one address.
 DURO_PAY_RATE_PER_IP = env.int("DURO_PAY_RATE_PER_IP", default=300)
 DURO_PAY_RATE_PER_CARD = env.int("DURO_PAY_RATE_PER_CARD", default=10)
+# Back from the bank's 3-D Secure page, the processor is asked at most this many times a
+# minute per payment (more reloads, or a script, are answered from Duro's own state).
+DURO_STEP_LOOKUPS_PER_MINUTE = env.int("DURO_STEP_LOOKUPS_PER_MINUTE", default=6)
 # HSTS on every https answer (never on plain http: SecurityMiddleware sends it only there).
 SECURE_HSTS_SECONDS = env.int("DURO_HSTS_SECONDS", default=31_536_000)
 DURO_TRUST_X_FORWARDED_FOR = env.bool("DURO_TRUST_X_FORWARDED_FOR", default=False)

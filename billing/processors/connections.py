@@ -30,10 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from billing.models import ProcessorConnection
+from billing.processors import flutterwave, paystack
 from billing.processors.flutterwave import Flutterwave
 from billing.processors.paystack import (
     Paystack,
@@ -115,6 +117,8 @@ class Processor:
     failed: type[Exception]  # any other refusal
     needs_webhook_secret: bool = False
     needs_encryption_key: bool = False
+    # The USSD banks (Duro's names: their short codes) this processor takes payments from.
+    ussd_banks: frozenset[str] = frozenset()
 
 
 PROCESSORS: dict[str, Processor] = {
@@ -123,7 +127,8 @@ PROCESSORS: dict[str, Processor] = {
         secret_shape=re.compile(r"^sk_(live|test)_[A-Za-z0-9]{16,}$"),
         secret_example="sk_live_…",
         client=lambda credentials: Paystack.configured(credentials.secret),
-        refused=ProcessorAuthError, unreachable=ProcessorUnavailable, failed=ProcessorError),
+        refused=ProcessorAuthError, unreachable=ProcessorUnavailable, failed=ProcessorError,
+        ussd_banks=frozenset(paystack.USSD_TYPES)),
     "flutterwave": Processor(
         name="flutterwave", label="Flutterwave",
         secret_shape=re.compile(r"^FLWSECK(_TEST)?-[A-Za-z0-9]{16,}-X$"),
@@ -131,8 +136,35 @@ PROCESSORS: dict[str, Processor] = {
         client=lambda credentials: Flutterwave.configured(
             credentials.secret, encryption_key=credentials.encryption_key),
         refused=ProcessorAuthError, unreachable=ProcessorUnavailable, failed=ProcessorError,
-        needs_webhook_secret=True, needs_encryption_key=True),
+        needs_webhook_secret=True, needs_encryption_key=True,
+        ussd_banks=frozenset(flutterwave.USSD_BANKS)),
 }
+
+CACHE_TTL = 24 * 3600
+
+
+def _cache_key(merchant_id: str) -> str:
+    return f"duro:processor:{merchant_id}"
+
+
+def connected_processor(merchant_id: str) -> Processor | None:
+    """The processor ``merchant_id`` connected, read for pages that must stay at one query
+    on the token's store (the live USSD banks): from the shared cache, which a connect or a
+    disconnect refreshes after commit; a cold cache costs one query on the live store. Pays
+    decide from the row itself (:func:`connection_of`, :func:`processor_for`)."""
+    key = _cache_key(merchant_id)
+    name = cache.get(key)
+    if name is None:
+        name = (ProcessorConnection.objects.using(STORE).filter(merchant_id=merchant_id)
+                .values_list("processor", flat=True).first()) or ""
+        cache.add(key, name, CACHE_TTL)
+    return PROCESSORS.get(name)
+
+
+def _cached_after_commit(merchant_id: str, name: str) -> None:
+    key = _cache_key(merchant_id)
+    cache.delete(key)  # a reader meanwhile fills it with what it read; set wins after commit
+    transaction.on_commit(lambda: cache.set(key, name, CACHE_TTL), using=STORE)
 
 
 def processor_required_message(processor_name: str | None = None) -> str:
@@ -222,14 +254,17 @@ def processor_connect(*, merchant_id: str, processor: str, secret: str,
     with transaction.atomic(using=STORE):
         row, _ = ProcessorConnection.objects.using(STORE).update_or_create(
             merchant_id=merchant_id, defaults=fields)
+        _cached_after_commit(merchant_id, kind.name)
     return _view(row)
 
 
 def processor_disconnect(*, merchant_id: str) -> bool:
     """Forget the merchant's processor (its encrypted secret goes with it); whether one
     was connected. Live pays then answer :func:`processor_required_message`."""
-    deleted, _ = ProcessorConnection.objects.using(STORE).filter(
-        merchant_id=merchant_id).delete()
+    with transaction.atomic(using=STORE):
+        deleted, _ = ProcessorConnection.objects.using(STORE).filter(
+            merchant_id=merchant_id).delete()
+        _cached_after_commit(merchant_id, "")
     return bool(deleted)
 
 

@@ -14,6 +14,7 @@ that says what to do (connect Paystack or Flutterwave under Developers → Proce
 from __future__ import annotations
 
 from billing.rails.base import RailError
+from duro.modes import LIVE
 
 
 def live_processor(merchant_id: str):
@@ -31,3 +32,31 @@ def live_processor(merchant_id: str):
 def refunding_processor(merchant_id: str):
     """The gateway that refunds ``merchant_id``'s live payments (the one that took them)."""
     return live_processor(merchant_id)
+
+
+def ussd_banks_offered(*, merchant_id: str, mode: str) -> tuple:
+    """The USSD banks a payer may pick: every sandbox bank in test mode; in live mode those
+    the merchant's processor takes (Paystack takes fewer than the sandbox lists). Read from
+    the shared cache, so hydrate and the page stay at one query on the token's store."""
+    from billing.processors.connections import connected_processor
+    from billing.rails.ussd import USSD_BANKS
+
+    if mode != LIVE:
+        return USSD_BANKS
+    processor = connected_processor(merchant_id)
+    if processor is None:
+        return USSD_BANKS  # the pay is refused anyway: no processor is connected
+    return tuple(bank for bank in USSD_BANKS if bank.code in processor.ussd_banks)
+
+
+def offered_choice_errors(rail, details: dict, *, merchant_id: str, mode: str) -> dict:
+    """A choice the page did not offer for this merchant and mode (a USSD bank the live
+    processor does not take), as the rail's field errors: refused before anything is
+    charged, as the rail's own validation is."""
+    if rail.identifier != "ussd":
+        return {}
+    banks = {bank.code for bank in ussd_banks_offered(merchant_id=merchant_id, mode=mode)}
+    if str(details.get("bank") or "") in banks:
+        return {}
+    return {"ussd.bank": "This bank does not take USSD payments here: choose one of the "
+                         "banks listed."}

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import PaymentAttempt, Subscription
-from billing.processors.connections import processor_connect
+from billing.processors.connections import processor_connect, processor_disconnect
 from billing.processors.paystack import processor_reference
 from billing.renewals import renewals_run
 from checkout.pay import attempts_recover
@@ -189,3 +189,37 @@ def test_a_declined_live_renewal_is_retried_under_its_own_reference(live_api, co
     assert processor_reference(keys[0]) in references
     assert processor_reference(keys[1]) in references
     assert len(connected.money_taken()) == 2  # the first pay and the retry
+
+
+def _banks(token: str) -> list[str]:
+    return [b["code"] for b in APIClient().get(f"/v1/public/checkout/{token}").json()[
+        "data"]["ussdBanks"]]
+
+
+def test_live_pages_offer_only_the_ussd_banks_the_processor_takes(live_api, api,
+                                                                   connected):
+    """The sandbox lists six USSD banks; Paystack takes four of them, so a live page offers
+    those four and a live pay naming another is refused before the processor is asked."""
+    live = make_session(live_api, amount=150_000, description="Tickets")
+    assert _banks(live["token"]) == ["737", "919", "966", "822"]
+    page = APIClient().get(f"/checkout/{live['token']}").content.decode()
+    assert "*737#" in page and "*894#" not in page
+    sandbox = make_session(api, amount=150_000, description="Tickets")
+    assert _banks(sandbox["token"]) == ["737", "919", "966", "894", "901", "822"]
+
+    refused = pay(APIClient(), live["token"], rail="ussd", card={}, phone="",
+                  ussd={"bank": "894"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "ussd.bank"
+    assert connected.requests == [] or all(r.path != "/charge" for r in connected.requests)
+
+
+def test_the_live_ussd_banks_follow_the_connected_processor(live_api, acme, connected):
+    live = make_session(live_api, amount=150_000, description="Tickets")
+    assert "894" not in _banks(live["token"])
+    processor_connect(merchant_id=acme.merchant.id, processor="flutterwave",
+                      secret="FLWSECK-" + "a" * 32 + "-X", webhook_secret="hash",
+                      encryption_key="b" * 24, by="owner@acme.test")
+    assert "894" in _banks(live["token"])  # Flutterwave takes First Bank's
+    processor_disconnect(merchant_id=acme.merchant.id)
+    assert _banks(live["token"]) == ["737", "919", "966", "894", "901", "822"]

@@ -228,3 +228,23 @@ def test_an_invoice_3ds_approved_by_a_payer_who_never_comes_back_is_settled_by_t
         assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
         assert PaymentAttempt.objects.get(invoice=invoice).status == "succeeded"
     assert len(connected_paystack.money_taken()) == 1
+
+
+def test_reloading_the_3ds_return_asks_the_processor_a_few_times_a_minute_at_most(
+        live_api, connected_paystack, settings):
+    """The return URL is public: reloading it (or a script) is answered from Duro's own
+    state once the minute's asks are spent, and never becomes a stream of lookups on the
+    merchant's key; the payer still lands on the page."""
+    settings.DURO_PUBLIC_URL = "http://testserver"
+    settings.DURO_STEP_LOOKUPS_PER_MINUTE = 3
+    session = _session(live_api)
+    asked = pay(APIClient(), session["token"], card=BANK_CARD).json()["data"]
+    assert asked["step"] == "redirect"
+    browser = Client()
+    for _ in range(8):
+        back = browser.get(f"/checkout/{session['token']}/return")
+        assert (back.status_code, back["Location"]) == (303, f"/checkout/{session['token']}")
+    lookups = [r for r in connected_paystack.requests
+               if r.method == "GET" and r.path.startswith("/transaction/verify/")]
+    assert len(lookups) == 3
+    assert connected_paystack.money_taken() == []
