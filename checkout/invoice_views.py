@@ -26,8 +26,8 @@ from appearance.selectors import published_appearance
 from billing.invoice_links import invoice_for_token
 from billing.models import Invoice
 from billing.rails import enabled_rails
-from billing.rails.mobile_money import providers_for
 from billing.rails.live import ussd_banks_offered
+from billing.rails.mobile_money import providers_for
 from checkout.invoice_pay import (
     InvoiceOutcome,
     invoice_checkout_pay,
