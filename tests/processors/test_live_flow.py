@@ -113,6 +113,49 @@ def flutterwave_connected(acme, flutterwave_standin, settings):
     return flutterwave_standin
 
 
+FLUTTERWAVE_CARD = card("5061 4601 6697 6054 667", cvc="564")  # no authentication step
+
+
+def test_flutterwave_renews_on_the_saved_token_refunds_and_declines(live_api,
+                                                                    flutterwave_connected):
+    session = _session(live_api)
+    declined = pay(APIClient(), session["token"],
+                   card=card("5143 0105 2233 9965", cvc="276")).json()["data"]
+    assert declined["status"] == "failed"
+    assert flutterwave_connected.money_taken() == []
+    assert pay(APIClient(), session["token"], card=FLUTTERWAVE_CARD).json()["data"][
+        "status"] == "completed"
+    payment = live_api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]["payment"]
+
+    with mode_context("live"):
+        sub = Subscription.objects.get()
+        report = renewals_run(now=sub.current_period_end + timedelta(minutes=1))
+        sub.refresh_from_db()
+    assert report.renewed == 1 and sub.invoices_paid == 2
+    first, renewal = flutterwave_connected.money_taken()
+    assert renewal.payment_type == "card" and renewal.tx_ref.startswith("inv_")
+    assert len(flutterwave_connected.at("POST", "/v3/tokenized-charges")) == 1
+
+    refund = live_api.post("/v1/refunds", {"paymentId": payment["id"], "amount": 500_000},
+                           format="json").json()["data"]
+    assert refund["status"] in ("pending", "succeeded") and refund["amount"] == 500_000
+    assert len([r for r in flutterwave_connected.requests if r.method == "POST"
+                and r.path == f"/v3/transactions/{first.id}/refund"]) == 1
+
+
+def test_a_time_out_mid_charge_at_flutterwave_is_settled_once_by_the_sweep(
+        live_api, flutterwave_connected):
+    session = _session(live_api)
+    flutterwave_connected.hang_next("/v3/charges", 4)
+    answer = pay(APIClient(), session["token"], card=FLUTTERWAVE_CARD).json()["data"]
+    assert answer["status"] == "processing"  # unknown: never a decline, never a retry
+    with mode_context("live"):
+        assert attempts_recover(now=timezone.now() + timedelta(minutes=3)) == 1
+    status = APIClient().get(f"/v1/public/checkout/{session['token']}/status").json()["data"]
+    assert status["status"] == "completed"
+    assert len(flutterwave_connected.money_taken()) == 1
+
+
 def test_flutterwave_takes_a_live_card_pay_and_a_transfer_found_by_the_sweep(
         acme, live_api, flutterwave_connected):
     from billing.processors.connections import processor_check
