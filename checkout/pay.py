@@ -311,10 +311,10 @@ def step_card_check(pending: PaymentAttempt, rail: PaymentRail, request: PayRequ
     if card is None or (card.last4, card.exp_month, card.exp_year) != (
             pending.card_last4, pending.card_exp_month, pending.card_exp_year):
         ending = f" ending {pending.card_last4}" if pending.card_last4 else ""
-        raise Invalid(f"Enter the card you started with (the card{ending}) with its PIN, "
-                      "or choose “Use another card” to pay with a different one.",
-                      code="card_mismatch", param="card.number",
-                      fields={"card.number": f"This is not the card{ending}."})
+        message = (f"Enter the card you started with (the card{ending}) with its PIN, or "
+                   "choose “Use another card” to pay with a different one.")
+        raise Invalid(message, code="card_mismatch", param="card.number",
+                      fields={"card.number": message})
 
 
 def step_return_url(token: str) -> str:

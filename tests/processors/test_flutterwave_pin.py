@@ -21,6 +21,7 @@ from billing.processors.gateway import Gateway
 from duro.modes import mode_context
 from tests.checkout.factories import card, make_session, pay
 from tests.checkout.test_invoice_page import open_invoice
+from tests.openapi import openapi
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -111,6 +112,9 @@ def test_a_flutterwave_pin_card_pays_with_the_card_again_and_keeps_none_of_it(
     session = _session(live_api)
     asked = pay(APIClient(), session["token"], card=PIN_CARD).json()["data"]
     assert (asked["status"], asked["step"]) == ("requires_otp", "card_pin")
+    documented = openapi()["components"]["schemas"]  # the OpenAPI document names the step
+    assert set(asked) <= set(documented["PayResult"]["properties"])
+    assert "card_pin" in documented["StepEnum"]["enum"]
     # The PIN alone cannot be sent on: the card must come with it.
     alone = _answer(session["token"], pin="3310")
     assert (alone.status_code, alone.json()["error"]["code"]) == (400, "card_required")
