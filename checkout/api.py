@@ -155,7 +155,8 @@ class HydrateView(PublicView):
         "expYear": {"type": "integer", "minimum": 2000, "maximum": 2100},
         "cvc": {"type": "string", "pattern": "^[0-9]{3,4}$"},
     },
-    "description": "Card details; they go only to the rail, never stored or logged.",
+    "description": "Card details; they go only to the rail, never stored or logged. Sent "
+                   "again with `pin` at a `card_pin` step.",
 })
 class CardDetailsField(serializers.DictField):
     pass
@@ -201,7 +202,10 @@ class PayInput(serializers.Serializer):
         required=False, max_length=12, allow_null=True, default=None,
         help_text="Answers `status: requires_otp` with `step: pin`: the card's PIN, which "
                   "the processor asked for (`{\"pin\": \"1111\"}`); passed on, never kept "
-                  "or logged. The processor may ask for an OTP next.")
+                  "or logged. With `step: card_pin` send it with `card`, the same card again "
+                  "(the processor takes the PIN only with the card; Duro keeps none): "
+                  "`{\"pin\": \"3310\", \"card\": {…}}`. The processor may ask for an OTP "
+                  "next.")
 
 
 class PayView(PublicView):

@@ -45,11 +45,14 @@ from billing.rails.live import offered_choice_errors
 from billing.receipts import receipt_enqueue
 from checkout.pay import (
     BLOCKED_MESSAGE,
+    CARD_PIN,
     OTP_ABANDONED,
     OTP_TTL,
+    PIN_STEPS,
     PayRequest,
     bank_step_decided,
     step_answer_check,
+    step_card_check,
     within_pay_budgets,
 )
 from checkout.simulate import payment_simulate
@@ -151,23 +154,26 @@ def invoice_pay(*, invoice_id: str, request: PayRequest,
                               code="no_otp_pending",
                               param="otp" if request.otp is not None else "pin")
             step_answer_check(pending_otp, request)
+            step_card_check(pending_otp, rail, request, now=now, currency=invoice.currency)
             attempt = attempt_resume(attempt=pending_otp)
         else:
             attempt = _open(invoice, rail=rail, request=request, now=now, pending=pending_otp)
         invoice.hosted_payment = attempt
         invoice.save(update_fields=["hosted_payment"])
 
+    back = f"{settings.DURO_PUBLIC_URL}/invoice/{invoice.hosted_token}/return"
     try:  # phase 2: charge, no transaction held
-        if attempt is pending_otp and pending_otp.step == "pin":
+        if attempt is pending_otp and pending_otp.step in PIN_STEPS:
+            card = ({**request.details, "email": invoice.customer.email, "return_url": back}
+                    if pending_otp.step == CARD_PIN else None)
             result = rail.submit_pin(mode=mode, idempotency_key=attempt.pk, pin=str(request.pin),
-                                     merchant_id=attempt.merchant_id)
+                                     merchant_id=attempt.merchant_id, amount=attempt.amount,
+                                     currency=attempt.currency, details=card)
         elif attempt is pending_otp:
             result = rail.submit_otp(mode=mode, idempotency_key=attempt.pk, otp=str(request.otp),
                                      merchant_id=attempt.merchant_id)
         else:
-            details = {**request.details, "email": invoice.customer.email,
-                       "return_url": f"{settings.DURO_PUBLIC_URL}/invoice/"
-                                     f"{invoice.hosted_token}/return"}
+            details = {**request.details, "email": invoice.customer.email, "return_url": back}
             result = rail.charge(mode=mode, amount=attempt.amount, currency=attempt.currency,
                                  details=details, idempotency_key=attempt.pk,
                                  merchant_id=attempt.merchant_id)

@@ -43,6 +43,7 @@ from checkout.views import (
     CARD_MARKS,
     FIELD_OF,
     KEPT_FIELDS,
+    card_again,
     hosted,
     rail_details,
     waiting_for,
@@ -117,8 +118,9 @@ def invoice_page(request, token: str):
     if pin is not None:  # the card's PIN: passed to the processor, never kept or logged
         pin = pin.strip()[:12]
         if not pin.isdigit():
-            return _render(request, invoice, otp_error="Enter your card PIN.")
-        pay = PayRequest(pin=pin)
+            return _render(request, invoice, otp_error="Enter your card PIN.",
+                           errors={"pin": "Enter your card PIN."})
+        pay = PayRequest(pin=pin, details=card_again(request.POST))  # card_pin: the card too
         values: dict = {}
     elif otp is not None:
         otp = otp.strip()[:12]

@@ -47,7 +47,9 @@ from billing.payments import (
     payments_settle,
 )
 from billing.processors.connections import connection_of, processor_required_message
+from billing.processors.gateway import CARD_AGAIN
 from billing.rails import ChargeResult, PaymentRail, RailError, enabled_rails, get_rail
+from billing.rails.cards import card_digits
 from billing.rails.live import offered_choice_errors
 from checkout.models import CheckoutSession
 from checkout.outcomes import PayOutcome, outcome_of
@@ -66,6 +68,8 @@ STUCK_AFTER = timedelta(minutes=2)
 OTP_TTL = timedelta(minutes=15)  # an OTP step nobody completed by then is abandoned
 OTP_ABANDONED = "The one-time code was not entered in time. Please pay again."
 OTP_LEFT = "The customer chose to pay another way."
+CARD_PIN = "card_pin"  # the processor takes the PIN only with the card again (Flutterwave)
+PIN_STEPS = ("pin", CARD_PIN)
 A = PaymentAttempt.Status
 T = TypeVar("T")
 
@@ -162,13 +166,16 @@ def session_pay(*, session_id: str, request: PayRequest,
         return claimed
     if claimed is None:  # another pay holds the session: answer with its outcome
         return _outcome_when_settled(session_id)
-    attempt, step, expires_at, token = claimed
+    attempt, step, expires_at, token, email = claimed
 
     # Phase 2: charge (no transaction held).
     try:
-        if step == "pin":
+        if step in PIN_STEPS:
+            card = ({**request.details, "email": email, "return_url": step_return_url(token)}
+                    if step == CARD_PIN else None)
             result = rail.submit_pin(mode=mode, idempotency_key=attempt.id, pin=str(request.pin),
-                                     merchant_id=attempt.merchant_id)
+                                     merchant_id=attempt.merchant_id, amount=attempt.amount,
+                                     currency=attempt.currency, details=card)
         elif step:
             result = rail.submit_otp(mode=mode, idempotency_key=attempt.id, otp=str(request.otp),
                                      merchant_id=attempt.merchant_id)
@@ -187,10 +194,11 @@ def session_pay(*, session_id: str, request: PayRequest,
 
 
 def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: datetime
-           ) -> PayOutcome | tuple[PaymentAttempt, str, datetime, str] | None:
+           ) -> PayOutcome | tuple[PaymentAttempt, str, datetime, str, str] | None:
     """Phase 1, under the session's row lock. Returns the earlier outcome (completed),
     None when another pay is in flight, or the attempt to charge, the step of a pending
-    one it completes ("otp", "pin"; "" for a new charge), the session's expiry and token."""
+    one it completes ("otp", "pin", "card_pin"; "" for a new charge), the session's expiry,
+    token and the payer's email."""
     answered = request.otp is not None or request.pin is not None
     with atomic():
         session = _lock(session_id)
@@ -216,6 +224,7 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
                        and session.payment.status == A.REQUIRES_OTP else None)
         if answered and pending_otp is not None:
             step_answer_check(pending_otp, request)
+            step_card_check(pending_otp, rail, request, now=now, currency=session.currency)
             attempt = attempt_resume(attempt=pending_otp)
         else:
             if answered and not request.details:
@@ -261,7 +270,7 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
         session.payment = attempt
         session.save(update_fields=["status", "payment", "customer_email", "customer_phone"])
     step = (pending_otp.step or "otp") if attempt is pending_otp else ""
-    return attempt, step, session.expires_at, session.token
+    return attempt, step, session.expires_at, session.token, session.customer_email
 
 
 def step_answer_check(pending: PaymentAttempt, request: PayRequest) -> None:
@@ -271,10 +280,41 @@ def step_answer_check(pending: PaymentAttempt, request: PayRequest) -> None:
     if step == "redirect":
         raise Invalid("This payment waits for your bank's authorisation: continue to your "
                       "bank's page.", code="bank_step_pending", param="otp")
-    if step == "pin" and request.pin is None:
+    if step in PIN_STEPS and request.pin is None:
         raise Invalid("Enter your card PIN.", code="pin_required", param="pin")
+    if step == CARD_PIN and not card_digits(str(request.details.get("number") or "")):
+        raise Invalid(CARD_AGAIN, code="card_required", param="card.number",
+                      fields={"card.number": "Enter your card number."})
     if step == "otp" and request.otp is None:
         raise Invalid("Enter the one-time code.", code="otp_required", param="otp")
+
+
+def step_card_check(pending: PaymentAttempt, rail: PaymentRail, request: PayRequest, *,
+                    now: datetime, currency: str) -> None:
+    """The card sent again with its PIN (a ``card_pin`` step) must be valid and be the card
+    the processor asked the PIN for: the same last four digits and expiry as the first
+    try (what the attempt keeps of it; the whole number is never kept to compare).
+
+    Another card is refused (``card_mismatch``), not charged: the PIN was asked for that
+    card, the attempt records that card (its last digits are what the merchant and the
+    payer's receipt show), and a new card must go through the checks a new pay makes
+    (a new attempt, the blocked-payer check, the replaced attempt abandoned). The payer who
+    wants another card leaves the step ("Use another card") and pays again."""
+    if (pending.step or "otp") != CARD_PIN:
+        return
+    errors = rail.validate(request.details, now=now, mode=current_mode(), currency=currency)
+    if errors:
+        first = next(iter(errors))
+        raise Invalid(errors[first], code=f"invalid_{rail.identifier}", param=first,
+                      fields=errors)
+    card = rail.card_of(request.details)
+    if card is None or (card.last4, card.exp_month, card.exp_year) != (
+            pending.card_last4, pending.card_exp_month, pending.card_exp_year):
+        ending = f" ending {pending.card_last4}" if pending.card_last4 else ""
+        message = (f"Enter the card you started with (the card{ending}) with its PIN, or "
+                   "choose “Use another card” to pay with a different one.")
+        raise Invalid(message, code="card_mismatch", param="card.number",
+                      fields={"card.number": message})
 
 
 def step_return_url(token: str) -> str:

@@ -98,7 +98,7 @@ class SessionInput(serializers.Serializer):
 SESSION_STATUSES = ["open", "processing", "completed", "expired"]
 PAY_STATUSES = ["completed", "failed", "requires_otp", "requires_action", "processing", "open",
                 "expired"]
-PAY_STEPS = ["otp", "pin", "redirect"]
+PAY_STEPS = ["otp", "pin", "card_pin", "redirect"]
 
 
 class SessionOutput(SchemaOnly, serializers.Serializer):
@@ -215,7 +215,10 @@ class PayResult(serializers.Serializer):
     """Where a pay left the session; `error` only when it failed or asks for the OTP again;
     while an asynchronous rail waits, what the payer must do: `transfer` (bank transfer),
     `ussd` or `mobileMoney`. A live card's processor may ask for a step: `requires_otp`
-    with `step` `otp` (send `otp`) or `pin` (send `pin`), or `requires_action` with `step`
+    with `step` `otp` (send `otp`), `pin` (send `pin`) or `card_pin` (the processor takes
+    the PIN only with the card again, and Duro keeps no card: send `pin` with `card`, the
+    same card as the first try; another card is refused with `card_mismatch`), or
+    `requires_action` with `step`
     `redirect` (3-D Secure): send the payer's browser to `redirectUrl`, the bank's page,
     which returns them to `/checkout/{token}/return`; then read `…/status`."""
     # Documents outcomes.PayOutcome.as_dict. Not SchemaOnly (nor named …Output): `error`

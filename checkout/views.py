@@ -226,6 +226,11 @@ def checkout_page(request, token: str):
     return _pay_and_answer(request, session, pay, values)
 
 
+def card_again(form) -> dict:
+    """The card posted again with its PIN (a ``card_pin`` step); nothing when none was."""
+    return rail_details(form, "card", {}) if form.get("card_number") is not None else {}
+
+
 def rail_details(form, rail: str, values: dict) -> dict:
     """The fields of the rail that was chosen (without JavaScript every panel is posted)."""
     if rail == "ussd":
@@ -242,12 +247,14 @@ def rail_details(form, rail: str, values: dict) -> dict:
 
 @hosted
 @require_http_methods(["GET", "POST"])
-@sensitive_post_parameters("pin", "otp")
+@sensitive_post_parameters("pin", "otp", "card_number", "card_cvc", "card_expiry")
 @csrf_protect
 def checkout_otp(request, token: str):
     """The processor's step: a GET shows whatever step the session is on; a POST submits
-    the code (``otp``) or the card's PIN (``pin``, passed on, never kept or logged), or
-    (``action=another_card``) leaves the step to pay with another card."""
+    the code (``otp``) or the card's PIN (``pin``, passed on, never kept or logged; at a
+    ``card_pin`` step with the card again, ``card_number``, ``card_expiry``, ``card_cvc``,
+    which that processor takes with it), or (``action=another_card``) leaves the step to
+    pay with another card."""
     session = _load(request, token)
     if session is None:
         return _not_found(request)
@@ -259,8 +266,10 @@ def checkout_otp(request, token: str):
     if "pin" in request.POST:
         pin = request.POST.get("pin", "").strip()[:12]
         if not pin.isdigit():
-            return _state_page(request, session, otp_error="Enter your card PIN.")
-        return _pay_and_answer(request, session, PayRequest(pin=pin), {})
+            return _state_page(request, session, otp_error="Enter your card PIN.",
+                               errors={"pin": "Enter your card PIN."})
+        return _pay_and_answer(request, session,
+                               PayRequest(pin=pin, details=card_again(request.POST)), {})
     otp = request.POST.get("otp", "").strip()[:12]
     if not otp.isdigit():
         return _state_page(request, session, otp_error="Enter the code we sent you.")

@@ -61,10 +61,14 @@ class ProcessorClient(Protocol):
         """Raise if the processor refuses the key (or cannot be asked); moves nothing."""
 
     def charge_card(self, *, payment_id: str, amount: int, currency: str, email: str,
-                    card: dict, metadata: dict | None = None) -> ChargeResult: ...
+                    card: dict, metadata: dict | None = None,
+                    return_url: str = "") -> ChargeResult:
+        """``return_url``: where a 3-D Secure payer comes back; each client places it
+        where its processor documents it."""
 
-    # A PIN step differs per processor (Flutterwave takes the whole card again with it), so
-    # it is not part of what every client answers alike.
+    # A PIN step differs per processor (Flutterwave takes the whole card again with it:
+    # its client says so with ``pin_needs_card = True``), so it is not part of what every
+    # client answers alike; the gateway calls each as its processor wants.
 
     def submit_otp(self, *, payment_id: str, otp: str) -> ChargeResult: ...
 

@@ -281,6 +281,10 @@ class Flutterwave:
     """One merchant's Flutterwave account: its secret key, and its encryption key for
     card charges."""
 
+    # Its PIN step is the card charged again with the PIN (:meth:`submit_pin`): the
+    # gateway asks the page for the card with the PIN (the ``card_pin`` step).
+    pin_needs_card = True
+
     def __init__(self, secret_key: str, base_url: str = DEFAULT_BASE_URL,
                  timeout: float = DEFAULT_TIMEOUT, *, encryption_key: str = ""):
         self._secret = secret_key
@@ -301,11 +305,13 @@ class Flutterwave:
 
     def charge_card(self, *, payment_id: str, amount: int, currency: str, email: str,
                     card: dict, pin: str = "", address: dict | None = None,
-                    redirect_url: str = "", metadata: dict | None = None) -> ChargeResult:
+                    return_url: str = "", metadata: dict | None = None) -> ChargeResult:
         """``card``: ``number``, ``cvv``, ``expiry_month``, ``expiry_year`` (encrypted,
         passed through, never kept). With ``pin`` (or ``address``: ``city``, ``address``,
-        ``state``, ``country``, ``zipcode``) the authorization goes with it. Answers
-        succeeded, failed, requires_action or processing."""
+        ``state``, ``country``, ``zipcode``) the authorization goes with it.
+        ``return_url`` (where a 3-D Secure payer comes back) goes where Flutterwave
+        documents it, the payload's top-level ``redirect_url``. Answers succeeded, failed,
+        requires_action or processing."""
         if not self._encryption_key:
             raise ProcessorRejected("encryption_key_missing",
                                     "Flutterwave card charges need the merchant's "
@@ -317,8 +323,8 @@ class Flutterwave:
             "currency": currency, "amount": to_major(amount, currency), "email": email,
             "tx_ref": processor_reference(payment_id),
             "meta": {**(metadata or {}), "duro_payment": payment_id}}
-        if redirect_url:
-            payload["redirect_url"] = redirect_url
+        if return_url:
+            payload["redirect_url"] = return_url
         if pin:
             payload["authorization"] = {"mode": "pin", "pin": pin}
         elif address:
@@ -327,11 +333,11 @@ class Flutterwave:
             "client": encrypt(self._encryption_key, payload)})
 
     def submit_pin(self, *, payment_id: str, pin: str, amount: int, currency: str,
-                   email: str, card: dict, redirect_url: str = "") -> ChargeResult:
+                   email: str, card: dict, return_url: str = "") -> ChargeResult:
         """The PIN Flutterwave asked for. Flutterwave takes it with the whole card again
         (its PIN step is a second charge call), so the page sends the card with it."""
         return self.charge_card(payment_id=payment_id, amount=amount, currency=currency,
-                                email=email, card=card, pin=pin, redirect_url=redirect_url)
+                                email=email, card=card, pin=pin, return_url=return_url)
 
     def submit_otp(self, *, payment_id: str, otp: str, flw_ref: str = "") -> ChargeResult:
         """The OTP (``POST /v3/validate-charge``). Flutterwave validates by its own

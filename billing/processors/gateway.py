@@ -19,8 +19,11 @@ later; the processor's own reference (our id) means asking again never charges t
 refused secret is a ``RailError`` naming what to do, never a decline of the payer's card.
 The processor's steps become the hosted page's (``requires_otp`` with ``extra["step"]``):
 ``"otp"``, ``"pin"`` (then :meth:`Gateway.submit_pin`; the PIN is passed through, never
-kept) and ``"redirect"`` (3-D Secure: ``extra["url"]`` is the bank's page, which returns
-the payer to ``details["return_url"]``, sent as the charge's ``metadata.callback_url``;
+kept), ``"card_pin"`` (a processor that takes the PIN only with the whole card again,
+as Flutterwave does: Duro keeps no card, so the page asks the payer for the card with
+its PIN and :meth:`Gateway.submit_pin` gets both) and ``"redirect"`` (3-D Secure:
+``extra["url"]`` is the bank's page, which returns the payer to ``details["return_url"]``,
+handed to the client as ``return_url``, which places it where its processor documents it;
 :meth:`Gateway.lookup` then says what the bank decided). Steps the page does not offer
 (a phone, a birthday, an address) are declined before any money moves
 (``step_unsupported``).
@@ -41,6 +44,8 @@ from billing.rails.base import ChargeResult, RailError, RefundResult
 from billing.rails.cards import card_digits, normalise_year
 
 UNREACHABLE = ChargeResult(status="processing")  # outcome unknown: the sweep looks it up
+CARD_AGAIN = ("For your security we don't keep card details: enter your card again with "
+              "its PIN.")
 
 
 class Gateway:
@@ -51,17 +56,17 @@ class Gateway:
         return f"Gateway({self.client!r})"
 
     # --- charges ------------------------------------------------------------------
+    @property
+    def pin_needs_card(self) -> bool:
+        """Whether the processor takes a PIN only with the whole card again (Flutterwave)."""
+        return bool(getattr(self.client, "pin_needs_card", False))
+
     def charge(self, *, amount: int, currency: str, details: dict,
                idempotency_key: str) -> ChargeResult:
-        card = {"number": card_digits(str(details.get("number", ""))),
-                "cvv": str(details.get("cvc", "")),
-                "expiry_month": f"{int(details['exp_month']):02d}",
-                "expiry_year": str(normalise_year(int(details["exp_year"])))}
-        back = str(details.get("return_url") or "")
         return self._ask(lambda: self.client.charge_card(
             payment_id=idempotency_key, amount=amount, currency=currency,
-            email=str(details.get("email", "")), card=card,
-            metadata={"callback_url": back} if back else None))
+            email=str(details.get("email", "")), card=_card(details),
+            return_url=str(details.get("return_url") or "")))
 
     def charge_waiting(self, *, rail: str, amount: int, currency: str, details: dict,
                        idempotency_key: str, expires_at: datetime) -> ChargeResult:
@@ -83,8 +88,23 @@ class Gateway:
     def submit_otp(self, *, idempotency_key: str, otp: str) -> ChargeResult:
         return self._ask(lambda: self.client.submit_otp(payment_id=idempotency_key, otp=otp))
 
-    def submit_pin(self, *, idempotency_key: str, pin: str) -> ChargeResult:
-        return self._ask(lambda: self.client.submit_pin(payment_id=idempotency_key, pin=pin))
+    def submit_pin(self, *, idempotency_key: str, pin: str, amount: int = 0,
+                   currency: str = "", details: dict | None = None) -> ChargeResult:
+        """The PIN the processor asked for. A processor that takes it only with the card
+        (its ``card_pin`` step) gets ``details`` (the card as the page took it again, the
+        payer's ``email``, the ``return_url`` of a 3-D Secure step that may follow) with
+        ``amount`` and ``currency``: the charge is asked again, whole. Passed through,
+        never kept: neither the PIN nor the card is stored or logged here."""
+        if not self.pin_needs_card:
+            return self._ask(lambda: self.client.submit_pin(payment_id=idempotency_key,
+                                                            pin=pin))
+        details = details or {}
+        if not card_digits(str(details.get("number", ""))):
+            raise RailError("card_required", CARD_AGAIN)
+        return self._ask(lambda: self.client.submit_pin(
+            payment_id=idempotency_key, pin=pin, amount=amount, currency=currency,
+            email=str(details.get("email", "")), card=_card(details),
+            return_url=str(details.get("return_url") or "")))
 
     def charge_authorization(self, *, amount: int, currency: str, authorization: str,
                              idempotency_key: str, email: str = "") -> ChargeResult:
@@ -99,7 +119,7 @@ class Gateway:
             return UNREACHABLE
         except ProcessorAuthError as exc:
             raise _secret_refused(exc) from None
-        return _ours(found) if found is not None else None
+        return _ours(found, pin_needs_card=self.pin_needs_card) if found is not None else None
 
     # --- refunds ------------------------------------------------------------------
     def refund(self, *, charge_key: str, charge_reference: str, amount: int, currency: str,
@@ -129,15 +149,26 @@ class Gateway:
         except ProcessorRejected as exc:
             return ChargeResult(status="failed", failure_code="processor_declined",
                                 failure_message=exc.message[:300])
-        return _ours(result)
+        return _ours(result, pin_needs_card=self.pin_needs_card)
 
 
-def _ours(result: ChargeResult) -> ChargeResult:
+def _card(details: dict) -> dict:
+    """The card as the page took it, in the processors' names (passed on, never kept)."""
+    return {"number": card_digits(str(details.get("number", ""))),
+            "cvv": str(details.get("cvc", "")),
+            "expiry_month": f"{int(details['exp_month']):02d}",
+            "expiry_year": str(normalise_year(int(details["exp_year"])))}
+
+
+def _ours(result: ChargeResult, *, pin_needs_card: bool = False) -> ChargeResult:
     """The processor's answer as the card rail's: its OTP, PIN and 3-D Secure steps are
-    the page's steps (``requires_otp`` with ``extra["step"]``)."""
+    the page's steps (``requires_otp`` with ``extra["step"]``). A PIN the processor takes
+    only with the card again is the ``card_pin`` step: the page asks for both."""
     if result.status != "requires_action":
         return result
     action = result.extra.get("action")
+    if action == "pin" and pin_needs_card:
+        return replace(result, status="requires_otp", extra={"step": "card_pin"})
     if action in ("otp", "pin"):
         return replace(result, status="requires_otp", extra={"step": action})
     if action == "redirect" and result.extra.get("url"):

@@ -225,14 +225,18 @@ class Paystack:
     # --- charges ------------------------------------------------------------------
 
     def charge_card(self, *, payment_id: str, amount: int, currency: str, email: str,
-                    card: dict, metadata: dict | None = None) -> ChargeResult:
+                    card: dict, metadata: dict | None = None,
+                    return_url: str = "") -> ChargeResult:
         """``card``: ``number``, ``cvv``, ``expiry_month``, ``expiry_year`` (passed through,
-        never kept). Answers succeeded, failed, requires_action or processing."""
+        never kept). ``return_url`` (where a 3-D Secure payer comes back) goes as
+        ``metadata.callback_url``. Answers succeeded, failed, requires_action or
+        processing."""
+        back = {"callback_url": return_url} if return_url else {}
         return self._charge("/charge", payment_id, {
             "email": email, "amount": amount, "currency": currency,
             "card": {key: str(card[key]) for key in ("number", "cvv", "expiry_month",
                                                       "expiry_year")},
-            "metadata": {**(metadata or {}), "duro_payment": payment_id}})
+            "metadata": {**(metadata or {}), **back, "duro_payment": payment_id}})
 
     def submit_pin(self, *, payment_id: str, pin: str) -> ChargeResult:
         return self._follow_up("/charge/submit_pin", payment_id, {"pin": pin})

@@ -108,8 +108,12 @@ class PaymentRail:
         raise RailError("otp_unsupported", f"The {self.label} rail takes no OTP.")
 
     def submit_pin(self, *, mode: str, idempotency_key: str, pin: str,
-                   merchant_id: str = "") -> ChargeResult:
-        """The card's PIN for a charge whose processor asked for it (passed on, never kept)."""
+                   merchant_id: str = "", amount: int = 0, currency: str = "",
+                   details: dict | None = None) -> ChargeResult:
+        """The card's PIN for a charge whose processor asked for it (passed on, never kept).
+        At a ``card_pin`` step ``details`` carry the card again (with the payer's ``email``
+        and the ``return_url``), and ``amount``/``currency`` the attempt's: that processor
+        charges the whole card again with the PIN."""
         raise RailError("pin_unsupported", f"The {self.label} rail takes no PIN.")
 
     def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,

@@ -109,14 +109,10 @@ class CardRail(Refunds, PaymentRail):
         fingerprint = card_fingerprint(str(details["number"]),
                                        key=settings.DURO_CARD_FINGERPRINT_KEY)
         if mode != "test":
-            result = live_processor(merchant_id).charge(
+            return self._with_card(live_processor(merchant_id).charge(
                 amount=amount, currency=currency, details=details,
                 idempotency_key=idempotency_key,
-            )
-            if result.card is not None and not result.card.fingerprint:
-                card = dataclasses.replace(result.card, fingerprint=fingerprint)
-                result = dataclasses.replace(result, card=card)
-            return result
+            ), details)
         digits = card_digits(str(details["number"]))
         card = dataclasses.replace(self.card_of(details), fingerprint=fingerprint)
         behaviour = SANDBOX_CARDS.get(digits)
@@ -162,10 +158,12 @@ class CardRail(Refunds, PaymentRail):
             return result
 
     def submit_pin(self, *, mode: str, idempotency_key: str, pin: str,
-                   merchant_id: str = "") -> ChargeResult:
+                   merchant_id: str = "", amount: int = 0, currency: str = "",
+                   details: dict | None = None) -> ChargeResult:
         if mode != "test":
-            return live_processor(merchant_id).submit_pin(idempotency_key=idempotency_key,
-                                                          pin=pin)
+            return self._with_card(live_processor(merchant_id).submit_pin(
+                idempotency_key=idempotency_key, pin=pin, amount=amount, currency=currency,
+                details=details), details)
         raise RailError("unknown_charge", "No sandbox card asks for a PIN.")
 
     def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
@@ -192,6 +190,24 @@ class CardRail(Refunds, PaymentRail):
         if mode != "test":
             return live_processor(merchant_id).lookup(idempotency_key=idempotency_key)
         return sandbox_lookup(idempotency_key)
+
+    def _with_card(self, result: ChargeResult, details: dict | None) -> ChargeResult:
+        """A live answer with what may be kept of the card that was sent: its fingerprint,
+        and, when the processor named no card (Flutterwave asks for a PIN before it makes a
+        transaction), its brand, last four digits and expiry, so that the step can say which
+        card it waits for and a card entered at the ``card_pin`` step is checked against
+        it."""
+        number = str((details or {}).get("number") or "")
+        if not card_digits(number):
+            return result
+        fingerprint = card_fingerprint(number, key=settings.DURO_CARD_FINGERPRINT_KEY)
+        card = result.card
+        if card is None and result.status == "requires_otp":
+            card = self.card_of(details or {})
+        if card is not None and not card.fingerprint:
+            return dataclasses.replace(result, card=dataclasses.replace(
+                card, fingerprint=fingerprint))
+        return result
 
     # --- sandbox internals ----------------------------------------------------------
     def _reference(self) -> str:

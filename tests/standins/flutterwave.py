@@ -28,13 +28,19 @@ OTP 12345):
 
 =======================  ===  =========================================================
 5531 8866 5214 2950      564  asks for the PIN, then the OTP, then succeeds
-4187 4274 1556 4246      828  3-D Secure: a redirect until :meth:`complete`
-5438 8980 1456 0229      564  3-D Secure: a redirect until :meth:`complete`
+4187 4274 1556 4246      828  3-D Secure: a redirect until :meth:`complete` (or the bank's page)
+5438 8980 1456 0229      564  3-D Secure: a redirect until :meth:`complete` (or the bank's page)
 4556 0527 0417 2643      899  address verification (``avs_noauth``), then a redirect
 5061 4601 6697 6054 667  564  no authentication: succeeds at once
 5258 5859 2266 6506      883  PIN and OTP, then "Insufficient funds"
 5143 0105 2233 9965      276  declined ("Do not honour")
 =======================  ===  =========================================================
+
+A card's PIN goes as Flutterwave takes it: the whole card charged again with
+``authorization: {"mode": "pin", "pin"}``. The bank's 3-D Secure page
+(``GET /mockvbvpage?ref=<flw_ref>``, ``&answer=decline`` to decline) answers for the payer
+and sends them to the charge's ``redirect_url`` with ``status``, ``tx_ref`` and
+``transaction_id`` in the query.
 
 Transfers, USSD and M-Pesa wait (``pending``) for :meth:`complete` (which may say a
 different ``amount`` arrived, in major units as Flutterwave says it) or :meth:`fail`;
@@ -136,6 +142,7 @@ class Transaction:
     paid: Decimal | None = None  # what arrived, when it differs from what was asked
     refunded: Decimal = Decimal(0)
     meta: object = None
+    redirect_url: str = ""  # where the bank's page sends the payer back (3-D Secure)
     created_at: str = field(default_factory=_now)
 
 
@@ -309,6 +316,8 @@ class FlutterwaveStandin:
                           if f.method == method and parts.path.startswith(f.path)), None)
             if fault is not None:
                 self.faults.remove(fault)
+        if method == "GET" and parts.path == "/mockvbvpage":  # the payer, not Duro
+            return self._bank_page(request, query)
         if fault is not None and fault.kind == "error":
             return self._reply(request, fault.status,
                                {"status": "error", "message": fault.message, "data": None})
@@ -316,6 +325,40 @@ class FlutterwaveStandin:
         if fault is not None:
             time.sleep(fault.seconds)
         self._reply(request, status, answer)
+
+    def _bank_page(self, request: BaseHTTPRequestHandler, query: dict) -> None:
+        """The bank's 3-D Secure page as the payer's browser meets it: visiting it answers
+        for the payer (``answer=decline`` declines; anything else approves) and sends them
+        to the charge's ``redirect_url`` with ``status``, ``tx_ref`` and
+        ``transaction_id``, as Flutterwave's redirect does."""
+        from urllib.parse import urlencode
+
+        flw_ref = query.get("ref", [""])[0]
+        with self.lock:
+            transaction = next((t for t in self.transactions.values()
+                                if t.flw_ref == flw_ref), None)
+            if transaction is None or not transaction.steps or \
+                    transaction.steps[0] != "redirect":
+                return self._reply(request, 404, {"status": "error",
+                                                  "message": "No charge awaits the bank",
+                                                  "data": None})
+            if query.get("answer", [""])[0] == "decline":
+                self._fail(transaction, "Authentication failed")
+            else:
+                self._succeed(transaction)
+            back = transaction.redirect_url
+            status = "successful" if transaction.status == "successful" else "failed"
+            answer = {"status": status, "tx_ref": transaction.tx_ref,
+                      "transaction_id": transaction.id}
+        if not back:
+            return self._reply(request, 200, {"status": "success",
+                                              "message": "Authorized", "data": answer})
+        request.send_response(302)
+        request.send_header("Location", f"{back}{'&' if '?' in back else '?'}"
+                                        f"{urlencode(answer)}")
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+        return None
 
     def _reply(self, request: BaseHTTPRequestHandler, status: int, answer: dict) -> None:
         raw = _dumps(answer).encode()
@@ -424,6 +467,7 @@ class FlutterwaveStandin:
         transaction = self._new(payload, "card")
         transaction.card = {k: str(payload[k]) for k in ("card_number", "expiry_month",
                                                          "expiry_year")}
+        transaction.redirect_url = str(payload.get("redirect_url") or "")
         transaction.outcome, transaction.decline = behaviour.outcome, behaviour.message
         if steps and steps[0] == "pin":
             if given.get("mode") != "pin" or given.get("pin") != PIN:
