@@ -25,6 +25,7 @@ from billing.api import (
     SubscriptionListView,
 )
 from billing.views import processor_events
+from checkout.sdk import sdk_script
 from checkout.urls import (
     invoice_page_urls,
     page_urls,
@@ -85,6 +86,7 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", landing, name="landing"),
+    path("v1/sdk.js", sdk_script, name="sdk"),  # a static script, not part of the REST API
     path("v1/", include(api_v1)),
     path("checkout/", include(page_urls)),
     path("invoice/", include(invoice_page_urls)),

@@ -16,6 +16,8 @@ from duro.api.idempotency import (
     request_fingerprint,
 )
 from duro.errors import Invalid, NotFound
+from duro.models import Merchant
+from duro.origins import checkout_origins_set
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
@@ -79,25 +81,63 @@ class DuroAPIView(BaseAPIView):
         return response
 
 
-class MerchantView(DuroAPIView):
-    """Who am I: the merchant behind the key and the mode it sets."""
+class CheckoutSettingsOutput(serializers.Serializer):
+    allowed_origins = serializers.ListField(child=serializers.CharField(), help_text=(
+        "The origins (`scheme://host[:port]`, no wildcard) that may frame the hosted page "
+        "with the inline SDK, in this key's mode. Live accepts https only. Test mode also "
+        "allows http://localhost:* and http://127.0.0.1:*, which are not listed here."))
 
-    @extend_schema(
-        summary="The merchant behind this key",
-        responses=inline_serializer("Merchant", {
-            "id": serializers.CharField(), "name": serializers.CharField(),
-            "mode": serializers.ChoiceField(["test", "live"]),
-            "supportEmail": serializers.CharField(), "timezone": serializers.CharField(),
-            "defaultCurrency": serializers.CharField(),
-        }),
-    )
+
+MERCHANT_OUTPUT = inline_serializer("Merchant", {
+    "id": serializers.CharField(), "name": serializers.CharField(),
+    "mode": serializers.ChoiceField(["test", "live"]),
+    "supportEmail": serializers.CharField(), "timezone": serializers.CharField(),
+    "defaultCurrency": serializers.CharField(), "checkout": CheckoutSettingsOutput(),
+})
+
+
+class MerchantPatchInput(serializers.Serializer):
+    checkout = CheckoutSettingsOutput(required=False)
+
+
+def merchant_payload(merchant, *, mode: str) -> dict:
+    return {
+        "id": merchant.id,
+        "name": merchant.name,
+        "mode": mode,
+        "support_email": merchant.support_email,
+        "timezone": merchant.timezone,
+        "default_currency": merchant.default_currency,
+        "checkout": {"allowed_origins": list((merchant.checkout_origins or {}).get(mode) or [])},
+    }
+
+
+class MerchantView(DuroAPIView):
+    """Who am I: the merchant behind the key and the mode it sets; and the settings of
+    that mode a key may change (the hosted page's allowed framing origins)."""
+
+    @extend_schema(summary="The merchant behind this key", responses=MERCHANT_OUTPUT)
     def get(self, request):
-        merchant = request.user
-        return Response({"data": {
-            "id": merchant.id,
-            "name": merchant.name,
-            "mode": request.mode,
-            "support_email": merchant.support_email,
-            "timezone": merchant.timezone,
-            "default_currency": merchant.default_currency,
-        }})
+        return Response({"data": merchant_payload(request.user, mode=request.mode)})
+
+    @extend_schema(summary="Change the merchant's settings of this key's mode",
+                   request=MerchantPatchInput, responses=MERCHANT_OUTPUT)
+    def patch(self, request):
+        body = request.data
+        if not isinstance(body, dict):
+            raise Invalid("Send a JSON object.")
+        for name in body:
+            if name != "checkout":
+                raise Invalid("Only checkout settings can be changed with a key.", param=name)
+        checkout = body.get("checkout")
+        if checkout is not None:
+            if not isinstance(checkout, dict):
+                raise Invalid("checkout must be an object.", param="checkout")
+            for name in checkout:
+                if name != "allowed_origins":
+                    raise Invalid("Unknown checkout setting.", param=f"checkout.{name}")
+            if "allowed_origins" in checkout:
+                checkout_origins_set(merchant_id=request.user.id, mode=request.mode,
+                                     origins=checkout["allowed_origins"])
+        merchant = Merchant.objects.get(pk=request.user.id)
+        return Response({"data": merchant_payload(merchant, mode=request.mode)})
