@@ -12,7 +12,7 @@ import functools
 import hashlib
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.views.decorators.http import require_safe
 
 SDK_PATH = settings.BASE_DIR / "static" / "checkout" / "sdk.js"
@@ -26,7 +26,7 @@ def _script() -> tuple[bytes, str]:
 
 
 @require_safe
-def sdk_script(request):
+def sdk_script(request: HttpRequest) -> HttpResponse:
     body, etag = _script()
     if etag in request.headers.get("If-None-Match", ""):
         response: HttpResponse = HttpResponseNotModified()

@@ -15,8 +15,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access, membership_of, merchant_id_for
-from duro.keys import key_create, key_revoke, key_roll
 from duro.errors import Invalid
+from duro.keys import key_create, key_revoke, key_roll
 from duro.models import ApiKey, Membership, Merchant
 from duro.modes import peek_mode
 from duro.origins import checkout_origins_set, checkout_origins_validate
@@ -37,7 +37,7 @@ class MerchantForm(forms.ModelForm):
 
     class Meta:
         model = Merchant
-        fields = "__all__"
+        fields = ["name", "slug", "support_email", "timezone", "default_currency"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

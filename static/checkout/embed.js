@@ -46,6 +46,7 @@
     parentOrigin = event.origin;
     nonce = data.nonce;
     window.parent.postMessage({ type: "duro:ready", nonce: nonce }, parentOrigin);
+    body.setAttribute("data-embed-parent", parentOrigin);
     var queued = waiting;
     waiting = [];
     queued.forEach(tell);
