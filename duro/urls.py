@@ -25,12 +25,12 @@ from billing.api import (
     SubscriptionListView,
 )
 from billing.views import processor_events
-from checkout.sdk import sdk_script
 from checkout.urls import (
     invoice_page_urls,
     page_urls,
     public_api_urls,
     public_invoice_api_urls,
+    sdk_urls,
     session_api_urls,
 )
 from duro.api.views import MerchantView
@@ -86,7 +86,7 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", landing, name="landing"),
-    path("v1/sdk.js", sdk_script, name="sdk"),  # a static script, not part of the REST API
+    path("v1/", include(sdk_urls)),  # the inline SDK's script, not part of the REST API
     path("v1/", include(api_v1)),
     path("checkout/", include(page_urls)),
     path("invoice/", include(invoice_page_urls)),

@@ -15,6 +15,7 @@ from duro.api.idempotency import (
     idempotency_release,
     request_fingerprint,
 )
+from duro.api.schema import SchemaOnly
 from duro.errors import Invalid, NotFound
 from duro.models import Merchant
 from duro.origins import checkout_origins_set
@@ -81,11 +82,22 @@ class DuroAPIView(BaseAPIView):
         return response
 
 
-class CheckoutSettingsOutput(serializers.Serializer):
-    allowed_origins = serializers.ListField(child=serializers.CharField(), help_text=(
-        "The origins (`scheme://host[:port]`, no wildcard) that may frame the hosted page "
-        "with the inline SDK, in this key's mode. Live accepts https only. Test mode also "
-        "allows http://localhost:* and http://127.0.0.1:*, which are not listed here."))
+ALLOWED_ORIGINS_HELP = (
+    "The origins (`scheme://host[:port]`, no path, no wildcard; at most 20) that may frame "
+    "the hosted page with the inline SDK, in this key's mode. Live accepts https only. Test "
+    "mode also allows http://localhost:* and http://127.0.0.1:*, which are not listed here. "
+    "Empty: the page cannot be framed (in live mode).")
+
+
+class CheckoutSettingsOutput(SchemaOnly, serializers.Serializer):
+    # Documents merchant_payload()["checkout"].
+    allowed_origins = serializers.ListField(child=serializers.CharField(),
+                                            help_text=ALLOWED_ORIGINS_HELP)
+
+
+class CheckoutSettingsInput(serializers.Serializer):
+    allowed_origins = serializers.ListField(child=serializers.CharField(), max_length=20,
+                                            required=False, help_text=ALLOWED_ORIGINS_HELP)
 
 
 MERCHANT_OUTPUT = inline_serializer("Merchant", {
@@ -96,8 +108,8 @@ MERCHANT_OUTPUT = inline_serializer("Merchant", {
 })
 
 
-class MerchantPatchInput(serializers.Serializer):
-    checkout = CheckoutSettingsOutput(required=False)
+class MerchantInput(serializers.Serializer):
+    checkout = CheckoutSettingsInput(required=False)
 
 
 def merchant_payload(merchant, *, mode: str) -> dict:
@@ -121,7 +133,7 @@ class MerchantView(DuroAPIView):
         return Response({"data": merchant_payload(request.user, mode=request.mode)})
 
     @extend_schema(summary="Change the merchant's settings of this key's mode",
-                   request=MerchantPatchInput, responses=MERCHANT_OUTPUT)
+                   request=MerchantInput, responses=MERCHANT_OUTPUT)
     def patch(self, request):
         body = request.data
         if not isinstance(body, dict):
