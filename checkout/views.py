@@ -153,7 +153,10 @@ def _render(request, session: CheckoutSession | None, template: str, status: int
         # what the script reports when the session completes.
         context["embed"] = {"origins": getattr(request, "frame_origins", []),
                             "session_id": session.id,
-                            "pay_url": reverse("public-pay", args=[session.token])}
+                            "pay_url": reverse("public-pay", args=[session.token]),
+                            # browsers refuse autofocus in a frame of another site:
+                            # embed.js moves the focus instead
+                            "framed": request.headers.get("Sec-Fetch-Dest") == "iframe"}
     return render(request, template, context, status=status)
 
 
@@ -176,7 +179,11 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
         # The payer leaves the awaited rail to pay another way: the form again, saying that
         # what they may already have sent is still watched.
         extra.setdefault("form_notice", ANOTHER_WAY_NOTICE)
-    if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
+    # ?another=1 on the OTP step: the form again, to pay with another card (the inline
+    # SDK's frame cannot make the step's "Use another card" post; a pay replaces the step).
+    another_card = request.method == "GET" and bool(request.GET.get("another"))
+    if (payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP
+            and not another_card):
         if payment.failure_code:  # a wrong code: the customer stays on this step
             extra.setdefault("otp_error", payment.failure_message)
         return _render(request, session, "checkout/otp.html", status=status_code, **extra)

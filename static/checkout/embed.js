@@ -67,6 +67,9 @@
 
   if (document.querySelector("[data-embed-completed]")) { completed(null); }
 
+  var focus = document.querySelector("[data-embed-focus]");
+  if (focus) { focus.focus(); }
+
   var pageUrl = body.getAttribute("data-embed-page");
   var payUrl = body.getAttribute("data-embed-pay");
 
@@ -143,6 +146,15 @@
         .catch(function () { showError(form, null); ready(); });
     });
   });
+
+  /* "Use another card" on the OTP step: the form again (a new pay replaces the step). */
+  var another = document.querySelector("#another-card");
+  if (another && another.form) {
+    another.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      window.location.assign(pageUrl + "?another=1");
+    });
+  }
 
   /* Test mode's "simulate the bank" buttons post through their JSON twin. */
   Array.prototype.forEach.call(document.querySelectorAll("form.simulate"), function (form) {

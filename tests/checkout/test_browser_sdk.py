@@ -150,6 +150,28 @@ def test_the_otp_step_in_the_overlay(acme, api, merchant_site, page):
     frame.locator("#pay-button").click()
     page.wait_for_function("window.duroSuccess !== undefined")
     assert page.evaluate("window.duroSuccess.sessionId") == session["id"]
+    assert page.js_errors == []
+
+
+def test_another_card_on_the_otp_step_in_the_overlay(acme, api, merchant_site, page):
+    site = merchant_site()
+    _allow(acme, site.origin)
+    session = _session(api)
+    frame = _open(page, site, session)
+    frame.locator("#email").fill("ada@example.com")
+    frame.locator("#card-number").fill("4000 0000 0000 3220")
+    frame.locator("#card-expiry").fill("12/34")
+    frame.locator("#card-cvc").fill("123")
+    frame.locator("#pay-button").click()
+    frame.locator("#another-card").click()
+    frame.locator("#card-number").fill("4242 4242 4242 4242")
+    frame.locator("#card-expiry").fill("12/34")
+    frame.locator("#card-cvc").fill("123")
+    frame.locator("#pay-button").click()
+    page.wait_for_function("window.duroSuccess !== undefined")
+    verify = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    assert verify["status"] == "completed" and verify["payment"]["card"]["last4"] == "4242"
+    assert page.js_errors == []
 
 
 def test_escape_and_the_close_button_close_it_and_fire_on_close(acme, api, merchant_site,

@@ -109,3 +109,26 @@ def test_the_page_stays_one_query_on_the_token_store(acme, api,
         response = client.get(f"/checkout/{session['token']}")
     assert _ancestors(response).startswith("https://shop.example ")
     assert counts(cold) == {"default": 1, "test": 1, "live": 0}
+
+
+def test_the_otp_step_offers_the_form_again_for_another_card(api):
+    """The framed page's "Use another card" (embed.js) asks for ?another=1: a frame on
+    another site cannot post the step's form (no CSRF cookie there)."""
+    session = make_session(api)
+    client = Client()
+    client.post(f"/checkout/{session['token']}", {
+        "email": "ada@example.com", "rail": "card", "card_number": "4000000000003220",
+        "card_expiry": "12/34", "card_cvc": "123"})
+    step = client.get(f"/checkout/{session['token']}").content.decode()
+    assert 'id="otp"' in step and "autofocus" in step
+    framed = client.get(f"/checkout/{session['token']}", HTTP_SEC_FETCH_DEST="iframe")
+    assert "data-embed-focus" in framed.content.decode()
+    assert "autofocus" not in framed.content.decode()  # browsers refuse it in such a frame
+    again = client.get(f"/checkout/{session['token']}?another=1").content.decode()
+    assert 'id="card-number"' in again and 'id="otp"' not in again
+    paid = client.post(f"/checkout/{session['token']}", {
+        "email": "ada@example.com", "rail": "card", "card_number": "4242424242424242",
+        "card_expiry": "12/34", "card_cvc": "123"})
+    assert paid.status_code in (200, 303)
+    assert api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]["status"] == (
+        "completed")
