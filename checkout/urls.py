@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from checkout import api, invoice_views, views
+from checkout import api, invoice_views, sdk, views
 
 page_urls = [
     path("<str:token>", views.checkout_page, name="checkout-page"),
@@ -36,4 +36,8 @@ public_invoice_api_urls = [
     path("<str:token>/status", api.InvoiceStatusView.as_view(), name="public-invoice-status"),
     path("<str:token>/simulate", api.InvoiceSimulateView.as_view(),
          name="public-invoice-simulate"),
+]
+
+sdk_urls = [
+    path("sdk.js", sdk.sdk_script, name="sdk"),
 ]

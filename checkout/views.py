@@ -46,6 +46,7 @@ from checkout.simulate import session_simulate
 from duro.errors import DuroError, Gone, NotFound, RateLimited
 from duro.modes import current_mode
 from duro.money import format_amount
+from duro.origins import TEST_MODE_ORIGINS, checkout_origins, frame_ancestors
 from duro.regions import region_for
 
 EXPIRY_WARNING = timedelta(minutes=10)
@@ -59,12 +60,14 @@ KEPT_FIELDS = ("email", "phone", "rail", "ussd_bank", "mobile_money_provider",
                "mobile_money_phone")
 
 
-def content_security_policy(form_targets: list[str]) -> str:
+def content_security_policy(form_targets: list[str], *, ancestors: str = "'none'") -> str:
+    """The hosted page's policy; ``ancestors`` is what may frame it (``'none'`` unless the
+    merchant allowed origins for the inline SDK: :func:`duro.origins.frame_ancestors`)."""
     form_action = " ".join(["'self'", *form_targets])
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "font-src 'self'; connect-src 'self'; base-uri 'none'; "
-        f"form-action {form_action}; frame-ancestors 'none'"
+        f"form-action {form_action}; frame-ancestors {ancestors}"
     )
 
 
@@ -83,12 +86,18 @@ def hosted(view):
         targets = []
         if session is not None:
             targets = [o for o in {_origin(session.success_url), _origin(session.cancel_url)} if o]
-        response["Content-Security-Policy"] = content_security_policy(sorted(targets))
+        ancestors = getattr(request, "frame_ancestors", "'none'")
+        response["Content-Security-Policy"] = content_security_policy(sorted(targets),
+                                                                      ancestors=ancestors)
         response["Cache-Control"] = "no-store"
         # same-origin, not no-referrer: with no-referrer the browser sends "Origin: null"
         # on the form post and the CSRF origin check refuses it.
         response["Referrer-Policy"] = "same-origin"
-        response["X-Frame-Options"] = "DENY"
+        if ancestors == "'none'":
+            response["X-Frame-Options"] = "DENY"
+        else:
+            # X-Frame-Options has no list of sites; frame-ancestors says who may frame it.
+            response.xframe_options_exempt = True
         return response
 
     return wrapper
@@ -100,6 +109,11 @@ def _load(request, token: str) -> CheckoutSession | None:
     except NotFound:
         return None
     request.checkout_session = session
+    # Who may frame the page (the inline SDK): the merchant's origins, from the cache.
+    mode = current_mode()
+    allowed = checkout_origins(merchant_id=session.merchant_id, mode=mode)
+    request.frame_origins = [*allowed, *(TEST_MODE_ORIGINS if mode == "test" else ())]
+    request.frame_ancestors = frame_ancestors(allowed, mode=mode)
     return session
 
 
@@ -135,6 +149,15 @@ def _render(request, session: CheckoutSession | None, template: str, status: int
             **extra):
     appearance = published_appearance(session.merchant_id if session is not None else None)
     context = {**page_context(session, appearance=appearance), **extra}
+    if session is not None:
+        # The inline SDK's frame: whom the page's script may answer (its handshake), and
+        # what the script reports when the session completes.
+        context["embed"] = {"origins": getattr(request, "frame_origins", []),
+                            "session_id": session.id,
+                            "pay_url": reverse("public-pay", args=[session.token]),
+                            # browsers refuse autofocus in a frame of another site:
+                            # embed.js moves the focus instead
+                            "framed": request.headers.get("Sec-Fetch-Dest") == "iframe"}
     return render(request, template, context, status=status)
 
 
@@ -157,7 +180,11 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
         # The payer leaves the awaited rail to pay another way: the form again, saying that
         # what they may already have sent is still watched.
         extra.setdefault("form_notice", ANOTHER_WAY_NOTICE)
-    if payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP:
+    # ?another=1 on the OTP step: the form again, to pay with another card (the inline
+    # SDK's frame cannot make the step's "Use another card" post; a pay replaces the step).
+    another_card = request.method == "GET" and bool(request.GET.get("another"))
+    if (payment is not None and payment.status == PaymentAttempt.Status.REQUIRES_OTP
+            and not another_card):
         if payment.failure_code:  # a wrong code: the customer stays on this step
             extra.setdefault("otp_error", payment.failure_message)
         return _render(request, session, "checkout/otp.html", status=status_code, **extra)

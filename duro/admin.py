@@ -15,17 +15,62 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access, membership_of, merchant_id_for
+from duro.errors import Invalid
 from duro.keys import key_create, key_revoke, key_roll
 from duro.models import ApiKey, Membership, Merchant
+from duro.modes import peek_mode
+from duro.origins import checkout_origins_set, checkout_origins_validate
+
+
+class MerchantForm(forms.ModelForm):
+    """The merchant's settings, with the origins that may frame the hosted page (the inline
+    SDK) in the mode the dashboard is in: test and live keep separate lists."""
+
+    mode = "test"
+    allowed_origins = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        label="Checkout: allowed origins",
+        help_text="Sites that may open the hosted page in the inline SDK's overlay, one "
+                  "origin per line, exactly scheme://host[:port] (no path, no wildcard). "
+                  "Live mode accepts https only; test mode also allows http://localhost:* "
+                  "and http://127.0.0.1:*. Leave empty to keep the page unframeable.")
+
+    class Meta:
+        model = Merchant
+        fields = ["name", "slug", "support_email", "timezone", "default_currency"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["allowed_origins"]
+        field.label = f"Checkout: allowed origins ({self.mode} mode)"
+        if self.instance.pk:
+            field.initial = "\n".join((self.instance.checkout_origins or {}).get(self.mode) or [])
+
+    def clean_allowed_origins(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["allowed_origins"].splitlines()]
+        try:
+            return checkout_origins_validate([line for line in lines if line], mode=self.mode)
+        except Invalid as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 @admin.register(Merchant)
 class MerchantAdmin(MerchantScopedAdmin):
     section = "merchant"
     merchant_field = "id"
+    form = MerchantForm
     list_display = ["name", "id", "slug", "support_email", "timezone", "default_currency"]
     search_fields = ["name", "slug", "support_email", "id"]
     readonly_fields = ["id", "created_at"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"mode": peek_mode() or "test"})
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        checkout_origins_set(merchant_id=obj.pk, mode=form.mode,
+                             origins=form.cleaned_data["allowed_origins"])
 
     def has_change_permission(self, request, obj=None):
         if request.user.is_superuser:

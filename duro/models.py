@@ -41,6 +41,9 @@ class Merchant(models.Model):
     )
     default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="NGN")
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    # {"test": [origin, …], "live": […]}: the sites that may frame the hosted page
+    # (the inline SDK), written only through duro.origins.checkout_origins_set.
+    checkout_origins = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

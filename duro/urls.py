@@ -30,6 +30,7 @@ from checkout.urls import (
     page_urls,
     public_api_urls,
     public_invoice_api_urls,
+    sdk_urls,
     session_api_urls,
 )
 from duro.api.views import MerchantView
@@ -85,6 +86,7 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", landing, name="landing"),
+    path("v1/", include(sdk_urls)),  # the inline SDK's script, not part of the REST API
     path("v1/", include(api_v1)),
     path("checkout/", include(page_urls)),
     path("invoice/", include(invoice_page_urls)),

@@ -15,7 +15,10 @@ from duro.api.idempotency import (
     idempotency_release,
     request_fingerprint,
 )
+from duro.api.schema import SchemaOnly
 from duro.errors import Invalid, NotFound
+from duro.models import Merchant
+from duro.origins import checkout_origins_set
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
@@ -79,25 +82,74 @@ class DuroAPIView(BaseAPIView):
         return response
 
 
-class MerchantView(DuroAPIView):
-    """Who am I: the merchant behind the key and the mode it sets."""
+ALLOWED_ORIGINS_HELP = (
+    "The origins (`scheme://host[:port]`, no path, no wildcard; at most 20) that may frame "
+    "the hosted page with the inline SDK, in this key's mode. Live accepts https only. Test "
+    "mode also allows http://localhost:* and http://127.0.0.1:*, which are not listed here. "
+    "Empty: the page cannot be framed (in live mode).")
 
-    @extend_schema(
-        summary="The merchant behind this key",
-        responses=inline_serializer("Merchant", {
-            "id": serializers.CharField(), "name": serializers.CharField(),
-            "mode": serializers.ChoiceField(["test", "live"]),
-            "supportEmail": serializers.CharField(), "timezone": serializers.CharField(),
-            "defaultCurrency": serializers.CharField(),
-        }),
-    )
+
+class CheckoutSettingsOutput(SchemaOnly, serializers.Serializer):
+    # Documents merchant_payload()["checkout"].
+    allowed_origins = serializers.ListField(child=serializers.CharField(),
+                                            help_text=ALLOWED_ORIGINS_HELP)
+
+
+class CheckoutSettingsInput(serializers.Serializer):
+    allowed_origins = serializers.ListField(child=serializers.CharField(), max_length=20,
+                                            required=False, help_text=ALLOWED_ORIGINS_HELP)
+
+
+MERCHANT_OUTPUT = inline_serializer("Merchant", {
+    "id": serializers.CharField(), "name": serializers.CharField(),
+    "mode": serializers.ChoiceField(["test", "live"]),
+    "supportEmail": serializers.CharField(), "timezone": serializers.CharField(),
+    "defaultCurrency": serializers.CharField(), "checkout": CheckoutSettingsOutput(),
+})
+
+
+class MerchantInput(serializers.Serializer):
+    checkout = CheckoutSettingsInput(required=False)
+
+
+def merchant_payload(merchant, *, mode: str) -> dict:
+    return {
+        "id": merchant.id,
+        "name": merchant.name,
+        "mode": mode,
+        "support_email": merchant.support_email,
+        "timezone": merchant.timezone,
+        "default_currency": merchant.default_currency,
+        "checkout": {"allowed_origins": list((merchant.checkout_origins or {}).get(mode) or [])},
+    }
+
+
+class MerchantView(DuroAPIView):
+    """Who am I: the merchant behind the key and the mode it sets; and the settings of
+    that mode a key may change (the hosted page's allowed framing origins)."""
+
+    @extend_schema(summary="The merchant behind this key", responses=MERCHANT_OUTPUT)
     def get(self, request):
-        merchant = request.user
-        return Response({"data": {
-            "id": merchant.id,
-            "name": merchant.name,
-            "mode": request.mode,
-            "support_email": merchant.support_email,
-            "timezone": merchant.timezone,
-            "default_currency": merchant.default_currency,
-        }})
+        return Response({"data": merchant_payload(request.user, mode=request.mode)})
+
+    @extend_schema(summary="Change the merchant's settings of this key's mode",
+                   request=MerchantInput, responses=MERCHANT_OUTPUT)
+    def patch(self, request):
+        body = request.data
+        if not isinstance(body, dict):
+            raise Invalid("Send a JSON object.")
+        for name in body:
+            if name != "checkout":
+                raise Invalid("Only checkout settings can be changed with a key.", param=name)
+        checkout = body.get("checkout")
+        if checkout is not None:
+            if not isinstance(checkout, dict):
+                raise Invalid("checkout must be an object.", param="checkout")
+            for name in checkout:
+                if name != "allowed_origins":
+                    raise Invalid("Unknown checkout setting.", param=f"checkout.{name}")
+            if "allowed_origins" in checkout:
+                checkout_origins_set(merchant_id=request.user.id, mode=request.mode,
+                                     origins=checkout["allowed_origins"])
+        merchant = Merchant.objects.get(pk=request.user.id)
+        return Response({"data": merchant_payload(merchant, mode=request.mode)})

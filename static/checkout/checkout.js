@@ -156,8 +156,10 @@
     render();
   }
 
+  /* Framed by the inline SDK, embed.js polls instead and ends the overlay on completion. */
+  var framed = window.self !== window.top && document.body.hasAttribute("data-embed-origins");
   var poll = document.querySelector("[data-poll-status]");
-  if (poll && window.fetch) {
+  if (poll && window.fetch && !framed) {
     var url = poll.getAttribute("data-poll-status");
     var tick = function () {
       fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })

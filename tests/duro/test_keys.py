@@ -19,7 +19,7 @@ def test_test_key_is_test_mode_and_live_key_is_live_mode(acme):
         assert response.json()["data"] == {
             "id": acme.merchant.id, "name": "Acme Gym", "mode": mode,
             "supportEmail": "owner@acme.test", "timezone": "Africa/Lagos",
-            "defaultCurrency": "NGN",
+            "defaultCurrency": "NGN", "checkout": {"allowedOrigins": []},
         }
 
 

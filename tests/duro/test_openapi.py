@@ -125,3 +125,15 @@ def test_the_invoice_pages_answers_are_what_the_document_says(acme, brand):
         assert set(documented["required"]) <= set(answer)
         enum = openapi()["components"]["schemas"]["InvoicePageStatusEnum"]["enum"]
         assert answer["status"] in enum
+
+
+def test_the_merchant_and_its_patch_are_what_the_document_says(api):
+    assert_documented("Merchant", api.get("/v1/merchant").json()["data"])
+    patched = api.patch("/v1/merchant", {"checkout": {"allowedOrigins": [
+        "https://shop.example"]}}, format="json")
+    assert_documented("Merchant", patched.json()["data"])
+    op = openapi()["paths"]["/v1/merchant"]["patch"]
+    body = op["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/PatchedMerchantInput"}
+    checkout = openapi()["components"]["schemas"]["CheckoutSettingsInput"]
+    assert "allowedOrigins" in checkout["properties"]

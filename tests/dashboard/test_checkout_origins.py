@@ -1,0 +1,62 @@
+"""The merchant page's allowed origins: one list per mode, validated like the API's."""
+
+import pytest
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+
+from duro.models import Merchant
+from duro.origins import checkout_origins
+from tests.dashboard.conftest import owner_client, staff_client
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def _form(merchant, **changes) -> dict:
+    m = Merchant.objects.get(pk=merchant.id)
+    return {"name": m.name, "slug": m.slug, "support_email": m.support_email,
+            "timezone": m.timezone, "default_currency": m.default_currency, **changes}
+
+
+def _url(merchant) -> str:
+    return reverse("admin:duro_merchant_change", args=[quote(merchant.id)])
+
+
+def test_the_owner_sets_each_modes_list(two_merchants, django_capture_on_commit_callbacks):
+    a, b = two_merchants
+    merchant = a.merchant
+    client = owner_client(a)
+    page = client.get(_url(merchant)).content.decode()
+    assert "Checkout: allowed origins (test mode)" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(_url(merchant), _form(
+            merchant, allowed_origins="http://127.0.0.2:8000\n\nhttps://Shop.example/\n"))
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert checkout_origins(merchant_id=merchant.id, mode="test") == (
+        "http://127.0.0.2:8000", "https://shop.example")
+    assert "http://127.0.0.2:8000\nhttps://shop.example" in client.get(
+        _url(merchant)).content.decode()
+
+    client.post(reverse("admin:duro_mode"), {"mode": "live"})
+    page = client.get(_url(merchant)).content.decode()
+    assert "Checkout: allowed origins (live mode)" in page and "127.0.0.2" not in page
+    refused = client.post(_url(merchant), _form(merchant, allowed_origins="http://shop.example"))
+    assert refused.status_code == 200
+    assert "live mode accepts https origins only" in refused.content.decode()
+    wildcard = client.post(_url(merchant), _form(merchant,
+                                                 allowed_origins="https://*.shop.example"))
+    assert "Wildcards are not allowed" in wildcard.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(_url(merchant), _form(merchant, allowed_origins="https://shop.example"))
+    assert checkout_origins(merchant_id=merchant.id, mode="live") == ("https://shop.example",)
+    assert checkout_origins(merchant_id=merchant.id, mode="test") == (
+        "http://127.0.0.2:8000", "https://shop.example")
+    assert checkout_origins(merchant_id=b.merchant.id, mode="live") == ()
+
+
+def test_a_developer_sees_but_cannot_change_them(two_merchants):
+    a, _ = two_merchants
+    client = staff_client(a, "developer")
+    response = client.post(_url(a.merchant), _form(a.merchant,
+                                                   allowed_origins="https://evil.example"))
+    assert response.status_code == 403
+    assert checkout_origins(merchant_id=a.merchant.id, mode="test") == ()
