@@ -105,7 +105,8 @@ def test_each_failed_retry_emails_its_next_date_and_the_last_one_only_the_cancel
     sub = subscribe(merchant.id, authorization="sbx_fail_0341")
     for when in (RENEWAL, RENEWAL + DAY, RENEWAL + 3 * DAY, RENEWAL + 5 * DAY):
         run(when)
-    assert [m.subject for m in mail.outbox] == ["Your payment to Acme Gym failed · ₦15,000.00"] * 3 + [
+    failed = "Your payment to Acme Gym failed · ₦15,000.00"
+    assert [m.subject for m in mail.outbox] == [failed] * 3 + [
         f"Your {sub.plan.name} subscription with Acme Gym is cancelled"]
     dates = ["16 February 2025", "18 February 2025", "20 February 2025"]
     for email, date in zip(mail.outbox, dates, strict=False):
