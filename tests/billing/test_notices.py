@@ -357,3 +357,38 @@ def test_an_unpaid_invoice_link_ending_in_cancellation_is_emailed(merchant, run,
     assert [n.kind for n in notices(sub)] == ["subscription_canceled"]
     [email] = mail.outbox
     assert "could not be collected" in email.body and "₦15,000.00" in email.body
+
+
+# --- operations ---------------------------------------------------------------------------
+
+def test_beat_sweeps_every_minute_and_scans_cards_daily_in_each_mode(settings):
+    from celery.schedules import crontab
+
+    from duro.celery import app
+
+    app.loader.import_default_modules()
+    entries = settings.CELERY_BEAT_SCHEDULE.values()
+    sweep = [e for e in entries if e["task"] == "billing.customer_notices_sweep"]
+    daily = [e for e in entries if e["task"] == "billing.card_expiry_notices"]
+    assert sorted(e["args"][0] for e in sweep) == sorted(e["args"][0] for e in daily) == [
+        "live", "test"]
+    assert all(e["schedule"] == 60.0 for e in sweep)
+    assert all(e["schedule"] == crontab(hour=7, minute=0) for e in daily)
+    assert {"billing.send_customer_notice", "billing.customer_notices_sweep",
+            "billing.card_expiry_notices"} <= set(app.tasks)
+
+
+def test_the_preview_command_sends_one_of_each_in_the_merchants_branding(acme, brand):
+    from django.core.management import call_command
+
+    brand(brand_color="#7b1fa2", support_contact="help@acme.test")
+    call_command("customer_emails_preview", merchant=acme.merchant.id, to="me@acme.test")
+    assert [m.to for m in mail.outbox] == [["me@acme.test"]] * 4
+    subjects = " | ".join(m.subject for m in mail.outbox)
+    for text in ("failed", "card Visa •••• 4242 expires", "trial", "is cancelled"):
+        assert text in subjects, text
+    assert all("color:#7b1fa2" in html_of(m) and "help@acme.test" in m.body
+               for m in mail.outbox)
+    assert "Pay now: http" in mail.outbox[0].body
+    with mode_context("test"):
+        assert not CustomerNotice.objects.exists()
