@@ -109,7 +109,7 @@ def notice_message(notice: CustomerNotice, *, merchant_name: str) -> Message:
                       "Nothing more will be charged."]
     elif why == "period_end":
         paragraphs = [f"Your {plan} subscription with {merchant_name} ended on {ended}, at "
-                      "the end of its last paid period, as it was set to.",
+                      "the end of its period, as it was set to.",
                       "Nothing more will be charged."]
     else:
         paragraphs = [f"Your {plan} subscription with {merchant_name} was cancelled on "

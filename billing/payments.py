@@ -6,7 +6,8 @@ rails and processor events — opens its attempt (:mod:`billing.attempts`) and h
 answer to :func:`payments_settle`. In one transaction that function locks and
 re-reads the rows it changes (subscription, then invoice, then attempt),
 decides from what it read, never from copies taken before the charge, and
-writes the events (outbox) and the receipt's outbox row with them::
+writes the events (outbox), the receipt's outbox row and the customer's email
+about a declined renewal (:mod:`billing.notices`) with them::
 
     attempt = attempt_open(merchant_id=m, rail="card", amount=1_500_000, currency="NGN",
                            session_id=session.id)

@@ -19,7 +19,8 @@ until nothing is due:
 3. **Settle** (one transaction): lock and re-read the subscriptions, then
    mark the invoice paid and advance the period from the anchor, or move to
    ``past_due`` on the dunning schedule, or cancel after the last retry; the
-   events are written in that transaction (outbox).
+   events and the customer's emails (:mod:`billing.notices`) are written in that
+   transaction (outbox).
 
 A runner that dies between phases leaves a lease that expires; the next
 run finds the open invoice and the pending attempt and asks the rail again

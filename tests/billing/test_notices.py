@@ -297,10 +297,24 @@ def test_a_trial_ending_is_emailed_once_three_days_before(merchant, run, sent):
     run(notice_at)
     run(notice_at + DAY)
     [email] = mail.outbox
+    [notice] = notices(sub)
+    assert tasks.send_customer_notice("test", notice.pk) == "sent" and len(mail.outbox) == 1
     assert email.subject == f"Your {sub.plan.name} trial with Acme Gym ends on 29 January 2025"
     for body in (email.body, html_of(email)):
         for text in ("29 January 2025", "₦15,000.00", "Visa •••• 4242", "month"):
             assert text in body, text
+
+
+def test_a_trial_in_another_mode_or_of_another_merchant_is_not_emailed_by_this_run(
+        merchant, make_merchant, run, sent):
+    mine = subscribe(merchant.id, trial_days=14)
+    live = subscribe(merchant.id, trial_days=14, mode="live")
+    other = subscribe(make_merchant("Bukka Hut").merchant.id, trial_days=14)
+    with mode_context("test"):  # the other merchant's trial is further off
+        Subscription.objects.filter(pk=other.pk).update(next_attempt_at=RENEWAL)
+    run(mine.trial_end - 3 * DAY)
+    assert [m.to for m in mail.outbox] == [[mine.customer.email]]
+    assert notices(live, mode="live") == [] and notices(other) == []
 
 
 def test_the_trial_notice_days_are_a_setting(merchant, settings):
@@ -332,8 +346,23 @@ def test_cancelled_now_by_the_merchant_is_emailed_once(merchant, api, on_commit,
                         format="json").status_code == 200
         api.post(f"/v1/subscriptions/{sub.id}/cancel", {"atPeriodEnd": False}, format="json")
     [email] = mail.outbox
+    assert email.to == [sub.customer.email]
     assert email.subject == f"Your {sub.plan.name} subscription with Acme Gym is cancelled"
     assert "Nothing more will be charged." in email.body and "Pay now" not in email.body
+    [notice] = notices(sub)
+    assert tasks.send_customer_notice("test", notice.pk) == "sent" and len(mail.outbox) == 1
+
+
+def test_another_merchant_cannot_cancel_and_so_email_a_customer(merchant, make_merchant,
+                                                               on_commit, sent):
+    from tests.conftest import client_for
+
+    sub = subscribe(merchant.id)
+    rival = make_merchant("Bukka Hut")
+    with on_commit():
+        answer = client_for(rival.keys["test"]["secret"]).post(
+            f"/v1/subscriptions/{sub.id}/cancel", {"atPeriodEnd": False}, format="json")
+    assert answer.status_code == 404 and mail.outbox == [] and notices(sub) == []
 
 
 def test_cancelled_at_period_end_is_emailed_when_the_period_ends(merchant, api, on_commit,
@@ -344,7 +373,7 @@ def test_cancelled_at_period_end_is_emailed_when_the_period_ends(merchant, api, 
     assert mail.outbox == []  # still running until the period ends
     run(RENEWAL)
     [email] = mail.outbox
-    assert "ended on 15 February 2025, at the end of its last paid period" in email.body
+    assert "ended on 15 February 2025, at the end of its period" in email.body
 
 
 def test_an_unpaid_invoice_link_ending_in_cancellation_is_emailed(merchant, run, sent):
