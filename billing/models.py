@@ -494,3 +494,51 @@ class ProcessorEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.processor} {self.name} {self.payment_id or '-'}"
+
+
+def _notice_id() -> str:
+    return new_id("ntc")
+
+
+class CustomerNotice(models.Model):
+    """An email to a subscription's customer about its billing (API.md §12): a failed
+    renewal, a card expiring before the next renewal, a trial ending, a cancellation.
+
+    An outbox row like the receipt: written ``pending`` in the transaction that changed
+    the subscription, sent after commit by :mod:`billing.notices`, found again by a sweep
+    when that send was lost. ``key`` is unique, so the same fact (this attempt failed,
+    this card expires before this period's renewal) is emailed once however often it is
+    recorded. ``facts`` is what the email says, as it stood at that change: a retry date
+    or a decline's words do not drift if the send is late."""
+
+    class Kind(models.TextChoices):
+        PAYMENT_FAILED = "payment_failed"
+        CARD_EXPIRING = "card_expiring"
+        TRIAL_ENDING = "trial_ending"
+        SUBSCRIPTION_CANCELED = "subscription_canceled"
+
+    id = models.CharField(primary_key=True, max_length=32, default=_notice_id, editable=False)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    key = models.CharField(max_length=160, unique=True)
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT,
+                                     related_name="notices")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    facts = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, default="pending",
+                              choices=[("pending", "pending"), ("sent", "sent"),
+                                       ("skipped", "skipped"), ("failed", "failed")])
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="customer_notice_pending",
+                         condition=models.Q(status="pending")),
+            models.Index(fields=["merchant_id", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subscription_id}"

@@ -6,7 +6,8 @@ rails and processor events — opens its attempt (:mod:`billing.attempts`) and h
 answer to :func:`payments_settle`. In one transaction that function locks and
 re-reads the rows it changes (subscription, then invoice, then attempt),
 decides from what it read, never from copies taken before the charge, and
-writes the events (outbox) and the receipt's outbox row with them::
+writes the events (outbox), the receipt's outbox row and the customer's email
+about a declined renewal (:mod:`billing.notices`) with them::
 
     attempt = attempt_open(merchant_id=m, rail="card", amount=1_500_000, currency="NGN",
                            session_id=session.id)
@@ -47,7 +48,22 @@ from django.utils.dateparse import parse_datetime
 
 from billing.customers import card_save, customer_resolve
 from billing.invoices import invoice_create
-from billing.models import Customer, Invoice, PaymentAttempt, Plan, Refund, Subscription
+from billing.models import (
+    Customer,
+    CustomerNotice,
+    Invoice,
+    PaymentAttempt,
+    Plan,
+    Refund,
+    Subscription,
+)
+from billing.notices import (
+    CANCELED_AT_PERIOD_END,
+    CANCELED_UNPAID,
+    notice_canceled,
+    notice_payment_failed,
+    notices_open,
+)
 from billing.payloads import (
     customer_payload,
     invoice_payload,
@@ -198,6 +214,7 @@ class _Batch:
         self.changed_invoices: list[Invoice] = []
         self.changed_subs: list[Subscription] = []
         self.events: list[tuple[str, Subscription, Invoice, PaymentAttempt]] = []
+        self.notices: list[CustomerNotice] = []  # the customer's emails (an outbox too)
 
     def settle(self, attempt: PaymentAttempt, outcome: Outcome,
                fulfil: Fulfil | None) -> Settlement:
@@ -314,9 +331,16 @@ class _Batch:
                                                                                        invoice):
             return  # a voided invoice stays void; nothing to dun
         self._event("subscription_payment_failed", settlement)
+        was_ending = sub.status == S.NON_RENEWING
         if dunning_step(sub, invoice, now=self.now, days=self.policies[sub.merchant_id]):
             self.changed_invoices.append(invoice)
             self._event("subscription_canceled", settlement)
+            # One email says both: the payment failed and, with no retry left, it ended.
+            self.notices.append(notice_canceled(
+                sub, why=CANCELED_AT_PERIOD_END if was_ending else CANCELED_UNPAID,
+                invoice=invoice, attempt=attempt))
+        else:
+            self.notices.append(notice_payment_failed(sub, invoice, attempt))
         self.changed_subs.append(sub)
 
     def _event(self, type_: str, settlement: Settlement) -> None:
@@ -337,6 +361,7 @@ class _Batch:
                      "failure_message",
                      "card_brand", "card_last4", "card_exp_month", "card_exp_year",
                      "updated_at"])
+        notices_open(self.notices)
         # Their refunds, in one query (a payment settled just now has none yet).
         prefetch_related_objects([attempt for *_, attempt in self.events], "refunds")
         for type_, sub, invoice, attempt in self.events:

@@ -10,7 +10,9 @@ dunning schedule when it is not. Called inside :mod:`billing.payments`' transact
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.conf import settings
 
 from billing.cycle import subscription_start
 from billing.models import Card, Customer, Invoice, Plan, Subscription
@@ -42,7 +44,9 @@ def subscription_open(*, merchant_id: str, customer: Customer, plan: Plan, card:
         invoices_paid=0 if start.trial_end else 1, metadata=metadata or {},
         next_attempt_at=next_attempt_for(status=start.status,
                                           current_period_end=start.current_period_end,
-                                          trial_end=start.trial_end, trial_will_end_sent=False),
+                                          trial_end=start.trial_end, trial_will_end_sent=False,
+                                          trial_notice=timedelta(
+                                              days=settings.DURO_TRIAL_NOTICE_DAYS)),
         **extra,
     )
 

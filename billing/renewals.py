@@ -19,7 +19,8 @@ until nothing is due:
 3. **Settle** (one transaction): lock and re-read the subscriptions, then
    mark the invoice paid and advance the period from the anchor, or move to
    ``past_due`` on the dunning schedule, or cancel after the last retry; the
-   events are written in that transaction (outbox).
+   events and the customer's emails (:mod:`billing.notices`) are written in that
+   transaction (outbox).
 
 A runner that dies between phases leaves a lease that expires; the next
 run finds the open invoice and the pending attempt and asks the rail again
@@ -37,7 +38,14 @@ from django.conf import settings
 from billing.attempts import attempt_open
 from billing.invoice_dunning import invoice_renewals_step, needs_invoice_page
 from billing.invoices import renewal_invoices_open
-from billing.models import Invoice, PaymentAttempt, Subscription
+from billing.models import CustomerNotice, Invoice, PaymentAttempt, Subscription
+from billing.notices import (
+    CANCELED_AT_PERIOD_END,
+    CANCELED_UNPAID,
+    notice_canceled,
+    notice_trial_ending,
+    notices_open,
+)
 from billing.payloads import renewal_payload
 from billing.payments import Outcome, payments_settle
 from billing.periods import period_end_step
@@ -133,8 +141,9 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
         assert due_at is not None  # filtered on next_attempt_at <= now
         last = (due_at, subs[-1].pk)
         to_charge: list[Subscription] = []
+        notices: list[CustomerNotice] = []  # the customers' emails, written with the changes
         for sub in subs:
-            if not _settle_without_money(sub, now=now, report=report):
+            if not _settle_without_money(sub, now=now, report=report, notices=notices):
                 to_charge.append(sub)
         # Only a retry, or a claim whose runner died (its lease ran out), has an open invoice.
         resumed = {s.pk for s in to_charge
@@ -147,6 +156,9 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
             counter = "canceled" if type_ == "subscription_canceled" else "failed"
             setattr(report, counter, getattr(report, counter) + 1)
             _emit(sub, type_, invoice)
+            if type_ == "subscription_canceled":  # the link was emailed; it went unpaid
+                notices.append(notice_canceled(sub, why=CANCELED_UNPAID, invoice=invoice))
+        notices_open(notices)
         for sub in to_charge:  # leased: no other runner claims it while we charge
             sub.next_attempt_at = now + LEASE
         renewals = _open_invoices(to_charge, resumed=resumed)
@@ -154,9 +166,11 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
     return renewals, len(subs), last
 
 
-def _settle_without_money(sub: Subscription, *, now: datetime, report: RunReport) -> bool:
+def _settle_without_money(sub: Subscription, *, now: datetime, report: RunReport,
+                          notices: list[CustomerNotice]) -> bool:
     """The step that moves no money (:func:`billing.periods.period_end_step`), with its
-    event. True when the subscription needs nothing more in this step."""
+    event and its customer email. True when the subscription needs nothing more in this
+    step."""
     event = period_end_step(sub, now=now)
     if event is None:
         return False
@@ -164,6 +178,10 @@ def _settle_without_money(sub: Subscription, *, now: datetime, report: RunReport
                "subscription_trial_will_end": "notices"}[event]
     setattr(report, counter, getattr(report, counter) + 1)
     _emit(sub, event)
+    if event == "subscription_canceled":
+        notices.append(notice_canceled(sub, why=CANCELED_AT_PERIOD_END))
+    elif event == "subscription_trial_will_end":
+        notices.append(notice_trial_ending(sub))
     return True
 
 

@@ -1,8 +1,9 @@
 """When the renewal engine should next look at a subscription (pure code, no ORM, no clock).
 
 The engine keeps one indexed column, ``Subscription.next_attempt_at``: the
-moment something is due — the trial notice three days before a trial ends,
-the renewal at the end of the current period, or the next dunning retry.
+moment something is due — the trial notice three days before a trial ends
+(``DURO_TRIAL_NOTICE_DAYS``), the renewal at the end of the current period, or
+the next dunning retry.
 Retries are counted from the renewal's due date (the invoice's period
 start): with the default ``[1, 3, 5]`` a failed renewal is retried one,
 three and five days after it was due, and the subscription is cancelled
@@ -21,19 +22,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-TRIAL_NOTICE = timedelta(days=3)
+TRIAL_NOTICE = timedelta(days=3)  # the default of settings.DURO_TRIAL_NOTICE_DAYS
 DEFAULT_DUNNING_DAYS = (1, 3, 5)
 MIN_RETRY_GAP = timedelta(hours=1)  # even a schedule with a 0 never retries back to back
 RENEWING = ("trialing", "active", "non_renewing")
 
 
 def next_attempt_for(*, status: str, current_period_end: datetime, trial_end: datetime | None,
-                     trial_will_end_sent: bool) -> datetime | None:
-    """The first moment the engine must act on a subscription in good standing."""
+                     trial_will_end_sent: bool,
+                     trial_notice: timedelta = TRIAL_NOTICE) -> datetime | None:
+    """The first moment the engine must act on a subscription in good standing: a trial's
+    notice is ``trial_notice`` before it ends."""
     if status not in RENEWING:
         return None
     if status == "trialing" and trial_end is not None and not trial_will_end_sent:
-        return trial_end - TRIAL_NOTICE
+        return trial_end - trial_notice
     return current_period_end
 
 

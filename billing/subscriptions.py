@@ -20,7 +20,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from billing.card_expiry import card_expiry_notices_open
 from billing.models import Customer, Invoice, Subscription
+from billing.notices import CANCELED_BY_MERCHANT, notice_canceled, notices_open
 from billing.payloads import renewal_payload
 from billing.renewals import CLAIMABLE, renewals_run
 from billing.selectors import dunning_days_for
@@ -68,6 +70,7 @@ def subscription_cancel(*, merchant_id: str, subscription_id: str, at_period_end
         )
         event_emit(merchant_id=merchant_id, type="subscription_canceled",
                    data=renewal_payload(subscription=sub))
+        notices_open([notice_canceled(sub, why=CANCELED_BY_MERCHANT)])
     return sub
 
 
@@ -109,6 +112,8 @@ def subscription_advance(*, merchant_id: str, subscription_id: str, to: datetime
     for _ in range(budget):
         due = Subscription.objects.filter(pk=sub.pk).values_list("next_attempt_at", flat=True)[0]
         if due is None or due > to:
+            # The clock moved: a card that expires before the renewal now near is warned of.
+            card_expiry_notices_open(now=to, subscription_id=sub.pk)
             return Subscription.objects.select_related("card").get(pk=sub.pk)
         stopped = due
         report = renewals_run(now=due, subscription_id=sub.pk)

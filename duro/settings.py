@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -181,7 +182,15 @@ CELERY_BEAT_SCHEDULE: dict = {
     }
     for task in ("checkout.recover_payments", "checkout.expire_sessions", "webhooks.sweep",
                  "billing.renewals_run", "billing.receipts_sweep", "billing.refunds_recover",
-                 "billing.invoice_notices_sweep")
+                 "billing.invoice_notices_sweep", "billing.customer_notices_sweep")
+    for mode in ("test", "live")
+} | {
+    # Daily at 07:00 UTC (08:00 in Lagos), per mode: warn customers whose saved card
+    # expires before their next renewal (DURO_CARD_EXPIRY_NOTICE_DAYS ahead).
+    f"billing-card_expiry_notices-{mode}": {
+        "task": "billing.card_expiry_notices", "schedule": crontab(hour=7, minute=0),
+        "args": [mode], "options": {"expires": 6 * 3600},
+    }
     for mode in ("test", "live")
 }
 
@@ -278,6 +287,11 @@ DURO_WEBHOOK_ROTATION_GRACE_HOURS = env.int("DURO_WEBHOOK_ROTATION_GRACE_HOURS",
 DURO_WEBHOOK_ALLOW_LOOPBACK = env.bool("DURO_WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 # Dunning: retry a failed renewal this many days after it was due, then cancel.
 DURO_DUNNING_DAYS = env.list("DURO_DUNNING_DAYS", cast=int, default=[1, 3, 5])
+# Customer emails (billing/notices.py): the trial-ending email (and the
+# subscription_trial_will_end event) goes this many days before a trial ends; the
+# expiring-card email this many days before the renewal the card cannot pay.
+DURO_TRIAL_NOTICE_DAYS = env.int("DURO_TRIAL_NOTICE_DAYS", default=3)
+DURO_CARD_EXPIRY_NOTICE_DAYS = env.int("DURO_CARD_EXPIRY_NOTICE_DAYS", default=7)
 DURO_RENEWAL_BATCH = env.int("DURO_RENEWAL_BATCH", default=200)
 
 # --- Logging: one JSON object a line ----------------------------------------------
