@@ -494,3 +494,22 @@ class ProcessorEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.processor} {self.name} {self.payment_id or '-'}"
+
+
+class PortalLink(models.Model):
+    """A single-use customer-portal URL (``/portal/pt_test_…``) minted by the API.
+
+    Only the SHA-256 of the token is kept: a database read never yields a working link.
+    Its first open marks it used and starts a portal session (:mod:`billing.portal`); the
+    merchant's name is copied now so that the portal reads one store only."""
+
+    token_hash = models.CharField(primary_key=True, max_length=64)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    merchant_name = models.CharField(max_length=120, blank=True, default="")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"portal link for {self.customer_id}"

@@ -18,7 +18,8 @@ one-off amount): success creates the customer, the saved card, the
 subscription with its first BillingCycle period and the paid invoice. An
 attempt on an invoice pays that invoice: success marks it paid and advances
 its subscription one period; a decline moves the subscription along its
-dunning schedule. A second answer for a settled attempt changes nothing.
+dunning schedule. A payer's own card on an invoice's hosted page is saved and becomes
+the subscription's card. A second answer for a settled attempt changes nothing.
 
 Money that succeeded but cannot be applied is never kept: a charge on an
 invoice voided meanwhile (a *cancel now* during the charge) or paid by
@@ -69,7 +70,7 @@ S = Subscription.Status
 A = PaymentAttempt.Status
 SETTLED = (A.SUCCEEDED, A.FAILED)
 SUB_FIELDS = ["status", "period_index", "current_period_start", "current_period_end",
-              "canceled_at", "invoices_paid", "next_attempt_at", "dunning_attempts"]
+              "canceled_at", "invoices_paid", "next_attempt_at", "dunning_attempts", "card"]
 
 
 @dataclass(frozen=True)
@@ -295,6 +296,15 @@ class _Batch:
         invoice.status, invoice.paid_at = Invoice.Status.PAID, self.now
         invoice.receipt_status = "pending"  # outbox: the receipt sweep sends it
         self.changed_invoices.append(invoice)
+        if not attempt.idempotency_key and result.authorization and result.card:
+            # The payer's own card on the invoice's page (the customer portal sends a
+            # ``past_due`` customer there to update their card): it is kept, as every pay
+            # with a reusable authorization is, and renews the subscription from now on.
+            card = card_save(customer=invoice.customer, rail=attempt.rail, card=result.card,
+                             authorization=result.authorization)
+            if sub is not None:
+                sub.card = card
+                self.changed_subs.append(sub)
         _refund_excess(attempt, price, sub.metadata if sub is not None else {})
         if sub is not None and is_next_period(sub, invoice):
             period_advance(sub, invoice)

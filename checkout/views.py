@@ -83,15 +83,20 @@ def hosted(view):
         targets = []
         if session is not None:
             targets = [o for o in {_origin(session.success_url), _origin(session.cancel_url)} if o]
-        response["Content-Security-Policy"] = content_security_policy(sorted(targets))
-        response["Cache-Control"] = "no-store"
-        # same-origin, not no-referrer: with no-referrer the browser sends "Origin: null"
-        # on the form post and the CSRF origin check refuses it.
-        response["Referrer-Policy"] = "same-origin"
-        response["X-Frame-Options"] = "DENY"
-        return response
+        return hosted_headers(response, targets=sorted(targets))
 
     return wrapper
+
+
+def hosted_headers(response, *, targets: list[str] | None = None):
+    """The headers every hosted page sends (checkout, invoice, customer portal)."""
+    response["Content-Security-Policy"] = content_security_policy(targets or [])
+    response["Cache-Control"] = "no-store"
+    # same-origin, not no-referrer: with no-referrer the browser sends "Origin: null"
+    # on the form post and the CSRF origin check refuses it.
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Frame-Options"] = "DENY"
+    return response
 
 
 def _load(request, token: str) -> CheckoutSession | None:
