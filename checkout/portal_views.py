@@ -23,6 +23,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
@@ -102,10 +103,14 @@ class SubscriptionRow:
     sub: Subscription
     amount: str
     status_label: str
-    period_start: datetime
-    period_end: datetime
+    period_start: str  # formatted in the subscription's own zone (its periods start there)
+    period_end: str
     card: str | None
     problem: str | None  # why the last payment failed (a past_due one)
+
+
+def _day(moment: datetime, zone: ZoneInfo) -> str:
+    return date_format(timezone.localtime(moment, zone), "j M Y")
 
 
 def _rows(subs: list[Subscription], invoices: list[Invoice]) -> list[SubscriptionRow]:
@@ -119,8 +124,8 @@ def _rows(subs: list[Subscription], invoices: list[Invoice]) -> list[Subscriptio
         rows.append(SubscriptionRow(
             sub=sub, amount=f"{format_amount(sub.amount, sub.currency)} / {cadence}",
             status_label=STATUS_LABELS.get(sub.status, sub.status),
-            period_start=timezone.localtime(sub.current_period_start, zone),
-            period_end=timezone.localtime(sub.current_period_end, zone),
+            period_start=_day(sub.current_period_start, zone),
+            period_end=_day(sub.current_period_end, zone),
             card=f"{sub.card.brand.title()} •••• {sub.card.last4}" if sub.card else None,
             problem=failures.get(sub.pk) if sub.status == "past_due" else None,
         ))
