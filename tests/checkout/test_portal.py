@@ -23,6 +23,7 @@ from tests.billing.conftest import event_types, subscribe
 from tests.checkout.test_invoice_page import CARD
 from tests.checkout.test_public import counts, queries_by_store
 from tests.conftest import client_for
+from tests.openapi import assert_documented, openapi
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -330,3 +331,10 @@ def test_a_manage_link_expires_after_seven_days(merchant, monkeypatch):
         url = portal_manage_url(sub.customer)
     path = url[url.index("/portal/"):]
     assert Client().get(path).status_code == 410
+
+
+def test_the_answer_is_what_the_document_says(api, merchant):
+    sub = subscribe(merchant.id)
+    assert_documented("PortalSessionOutput", portal_link(api, sub.customer_id).json()["data"])
+    operation = openapi()["paths"]["/v1/customers/{id}/portal-sessions"]["post"]
+    assert set(operation["responses"]) >= {"201", "401", "404"}
