@@ -202,6 +202,8 @@ class Invoice(models.Model):
         VOID = "void"
         UNCOLLECTIBLE = "uncollectible"
 
+    CARD_CHECK = "card_check"  # a purpose: see ``purpose`` below
+
     id = models.CharField(primary_key=True, max_length=32, default=_invoice_id, editable=False)
     merchant_id = models.CharField(max_length=32, db_index=True)
     number = models.PositiveIntegerField()
@@ -249,6 +251,10 @@ class Invoice(models.Model):
                                               ("failed", "failed")])
     notice_step = models.PositiveSmallIntegerField(default=0)
     notice_at = models.DateTimeField(null=True, blank=True)
+    # "card_check": a small charge the customer portal asks to save a new card when nothing
+    # is due (billing.portal): it pays no period, sends no receipt, and is refunded at once.
+    purpose = models.CharField(max_length=12, blank=True, default="",
+                               choices=[("", "charge"), (CARD_CHECK, "card check")])
 
     class Meta:
         constraints = [
@@ -348,6 +354,8 @@ class Refund(models.Model):
         LATE = "late"
         OVERPAYMENT = "overpayment"
         UNDERPAYMENT = "underpayment"
+        # The customer portal's card check (a new card saved when nothing is due).
+        CARD_CHECK = "card_check"
 
     id = models.CharField(primary_key=True, max_length=32, default=_refund_id, editable=False)
     merchant_id = models.CharField(max_length=32, db_index=True)

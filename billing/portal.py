@@ -33,6 +33,7 @@ from django.core import signing
 from django.urls import reverse
 
 from billing.invoice_links import invoice_link_open
+from billing.invoices import invoice_create
 from billing.models import Customer, Invoice, PortalLink, Subscription
 from duro.db import atomic
 from duro.errors import Gone, Invalid, NotFound
@@ -201,28 +202,57 @@ def portal_owns(session: PortalSession, subscription_id: str) -> bool:
 
 # --- the card ------------------------------------------------------------------------
 
+# The card check's charge, in minor units: the smallest a processor reliably takes
+# (₦50, as Paystack's own card check), refunded at once.
+CARD_CHECK_AMOUNTS = {"NGN": 5_000, "GHS": 100, "KES": 1_000, "ZAR": 500, "USD": 100}
+CARD_CHECK_DESCRIPTION = "Card check (refunded at once)"
+
+
 def portal_card_update_start(*, session: PortalSession, subscription_id: str) -> str:
-    """The hosted page where a ``past_due`` subscription's customer pays its open renewal
-    invoice with a new card: returns the invoice's ``in_…`` token (minted now if the
-    renewal engine charged a saved card and never needed one). Paying there is the
-    normal path (an attempt, the rail, :func:`billing.payments.payments_settle`), which
-    saves the card and makes it the subscription's. Raises ``NotFound`` for another
-    customer's subscription and ``Invalid`` when nothing is due."""
+    """The hosted invoice page where the customer enters a new card; returns the invoice's
+    ``in_…`` token. Paying there is the normal path (an attempt, the rail,
+    :func:`billing.payments.payments_settle`), which saves the card and makes it the
+    subscription's.
+
+    * ``past_due``: the open renewal invoice (its hosted token minted now if the renewal
+      engine charged a saved card and never needed one): the new card pays what is due
+      at once, and the subscription is active again.
+    * nothing due (``active``, ``trialing``, ``non_renewing``): a *card check* invoice of
+      :data:`CARD_CHECK_AMOUNTS` (reused while open), which pays no period, sends no
+      receipt and is refunded in full as soon as it is paid (reason ``card_check``).
+
+    Raises ``NotFound`` for another customer's subscription and ``Invalid`` for one that
+    has ended."""
+    S = Subscription.Status
     with atomic():
-        sub = (Subscription.objects.select_for_update()
+        sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer")
                .filter(pk=subscription_id, merchant_id=session.merchant_id,
                        customer_id=session.customer_id).first())
         if sub is None:
             raise NotFound("No such subscription.", param="id")
-        invoice = (Invoice.objects.select_for_update()
-                   .filter(subscription=sub, status=Invoice.Status.OPEN,
-                           period_end__gt=sub.current_period_end).order_by("period_start")
-                   .first()) if sub.status == Subscription.Status.PAST_DUE else None
+        opened = Invoice.objects.select_for_update().filter(subscription=sub,
+                                                             status=Invoice.Status.OPEN)
+        if sub.status == S.PAST_DUE:
+            invoice = (opened.filter(purpose="", period_end__gt=sub.current_period_end)
+                       .order_by("period_start").first())
+        elif sub.status in (S.ACTIVE, S.TRIALING, S.NON_RENEWING):
+            invoice = opened.filter(purpose=Invoice.CARD_CHECK).first() or _card_check_open(sub)
+        else:
+            invoice = None
         if invoice is None:
-            raise Invalid("Nothing is due on this subscription.", code="nothing_due",
+            raise Invalid("This subscription has ended.", code="subscription_ended",
                           param="id")
         if not invoice.hosted_token:
             invoice_link_open(invoice, merchant_name=session.merchant_name)
             invoice.save(update_fields=["hosted_token", "merchant_name"])
     assert invoice.hosted_token is not None
     return invoice.hosted_token
+
+
+def _card_check_open(sub: Subscription) -> Invoice:
+    invoice = invoice_create(merchant_id=sub.merchant_id, customer=sub.customer,
+                             subscription=sub, amount=CARD_CHECK_AMOUNTS.get(sub.currency, 100),
+                             currency=sub.currency, description=CARD_CHECK_DESCRIPTION)
+    invoice.purpose, invoice.metadata = Invoice.CARD_CHECK, sub.metadata
+    invoice.save(update_fields=["purpose", "metadata"])
+    return invoice

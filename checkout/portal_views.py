@@ -6,9 +6,10 @@ HttpOnly, SameSite=Lax cookie (Secure over HTTPS) holding a signed value that
 lasts one hour — and redirects to ``GET /portal/``, the page that lists the
 customer's subscriptions and invoices. A used or expired link answers 410.
 The page's forms post (with the CSRF token) to ``…/cancel`` (at period end),
-``…/keep`` (undo that while the period runs) and ``…/card`` (a ``past_due``
-subscription: on to its open invoice's hosted page, where the new card pays it
-and becomes the subscription's card). Headers are the hosted pages' (strict
+``…/keep`` (undo that while the period runs) and ``…/card`` (on to an invoice's
+hosted page, where the new card pays and becomes the subscription's card: a
+``past_due`` subscription's open renewal invoice, or else a small card check
+refunded at once). Headers are the hosted pages' (strict
 CSP, no framing, no caching).
 """
 
@@ -56,7 +57,6 @@ NOTICES = {
                 "it until then.",
     "kept": "Your subscription continues: it renews as before.",
     "ended": "This subscription has already ended.",
-    "nothing_due": "Nothing is due on this subscription.",
 }
 
 
@@ -144,7 +144,8 @@ def portal_home(request):
     overview = portal_overview(session)
     invoices = [{"invoice": i, "number": f"INV-{i.number:06d}",
                  "amount": format_amount(i.amount, i.currency),
-                 "status_label": INVOICE_LABELS.get(i.status, i.status),
+                 "status_label": "Refunded" if i.amount_refunded >= i.amount > 0 else (
+                     INVOICE_LABELS.get(i.status, i.status)),
                  "url": reverse("invoice-page", args=[i.hosted_token]) if i.hosted_token else None}
                 for i in overview.invoices]
     return render(request, "checkout/portal.html", {
@@ -195,12 +196,13 @@ def portal_keep(request, subscription_id: str):
 @require_http_methods(["POST"])
 @csrf_protect
 def portal_card(request, subscription_id: str):
-    """A ``past_due`` subscription: on to its open invoice's page, to pay with a new card."""
+    """On to an invoice's page to pay with a new card: a ``past_due`` subscription's open
+    renewal invoice, else a card check refunded at once
+    (:func:`billing.portal.portal_card_update_start`)."""
     def act(session: PortalSession):
         try:
             token = portal_card_update_start(session=session, subscription_id=subscription_id)
         except DuroError:
-            return HttpResponseRedirect(f"{reverse('portal-home')}?done=nothing_due",
-                                        status=303)
+            return HttpResponseRedirect(f"{reverse('portal-home')}?done=ended", status=303)
         return HttpResponseRedirect(reverse("invoice-page", args=[token]), status=303)
     return _subscription_action(request, subscription_id, act)

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from billing.invoice_notices import invoice_notice_send
-from billing.models import Invoice, PaymentAttempt, PortalLink, Subscription
+from billing.models import Invoice, PaymentAttempt, PortalLink, Refund, Subscription
 from billing.portal import portal_manage_url
 from billing.receipts import invoice_receipt_send
 from billing.renewals import renewals_run
@@ -289,11 +289,46 @@ def test_a_past_due_subscription_is_paid_and_renews_with_the_new_card(api, merch
     assert report.renewed == 1 and reload(sub).invoices_paid == 3
 
 
-def test_nothing_due_sends_the_customer_back(api, merchant):
-    sub = subscribe(merchant.id)
+def test_with_nothing_due_a_card_check_saves_the_card_and_is_refunded_at_once(api, merchant):
+    sub = subscribe(merchant.id, paid_at=timezone.now() - timedelta(days=3))
     client = open_portal(api, sub)
     response = client.post(f"/portal/subscriptions/{sub.pk}/card")
-    assert response["Location"] == "/portal/?done=nothing_due"
+    assert response.status_code == 303 and response["Location"].startswith("/invoice/in_test_")
+    # Asked again before paying: the same check, not a second one.
+    assert client.post(f"/portal/subscriptions/{sub.pk}/card")["Location"] == (
+        response["Location"])
+    page = client.get(response["Location"]).content.decode()
+    assert "Check your new card" in page and "₦50.00" in page and "/ month" not in page
+
+    assert client.post(response["Location"], {**CARD, "card_number": "5555555555554444"}
+                       ).status_code == 303
+    assert 'id="card-saved"' in client.get(response["Location"]).content.decode()
+    saved = reload(sub)
+    assert saved.card.brand == "mastercard" and saved.card.last4 == "4444"
+    assert saved.card.authorization.startswith("sbx_ok_")
+    assert saved.status == "active" and saved.period_index == 0  # no period bought
+    with mode_context("test"):
+        check = Invoice.objects.get(subscription=sub, purpose="card_check")
+        [refund] = Refund.objects.filter(payment__invoice=check)
+    assert check.status == "paid" and check.amount == 5_000 and check.receipt_status == ""
+    assert refund.reason == "card_check" and refund.amount == 5_000
+    assert event_types(merchant.id) == []  # no subscription event: nothing was bought
+    html = client.get("/portal/").content.decode()
+    assert "Mastercard •••• 4444" in html and "Card check" in html
+
+    with mode_context("test"):  # the next renewal charges the new card, on a new invoice
+        report = renewals_run(now=saved.current_period_end + timedelta(minutes=1),
+                              subscription_id=sub.pk)
+    assert report.renewed == 1 and reload(sub).invoices_paid == 2
+
+
+def test_an_ended_subscription_has_no_card_to_update(api, merchant):
+    sub = subscribe(merchant.id)
+    with mode_context("test"):
+        Subscription.objects.filter(pk=sub.pk).update(status="canceled")
+    client = open_portal(api, sub)
+    assert client.post(f"/portal/subscriptions/{sub.pk}/card")["Location"] == (
+        "/portal/?done=ended")
 
 
 # --- the emails' signed link --------------------------------------------------------------
