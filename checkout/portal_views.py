@@ -142,7 +142,10 @@ def portal_home(request):
     if session is None:
         return _signed_out(request)
     overview = portal_overview(session)
+    # An invoice's date in its subscription's zone, as the invoice page and emails show it.
+    zones = {s.pk: ZoneInfo(s.time_zone) for s in overview.subscriptions}
     invoices = [{"invoice": i, "number": f"INV-{i.number:06d}",
+                 "date": _day(i.created_at, zones.get(i.subscription_id, ZoneInfo("UTC"))),
                  "amount": format_amount(i.amount, i.currency),
                  "status_label": "Refunded" if i.amount_refunded >= i.amount > 0 else (
                      INVOICE_LABELS.get(i.status, i.status)),

@@ -7,6 +7,7 @@ import hashlib
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -173,6 +174,10 @@ def test_the_page_lists_subscriptions_and_invoices_in_two_queries(api, merchant,
     assert 'data-status="active"' in html and "Visa •••• 4242" in html
     assert "15 Jan 2025 – 15 Feb 2025" in html  # its period, in its own zone
     assert "INV-000001" in html and "Paid" in html
+    with mode_context("test"):
+        created = Invoice.objects.get(subscription=sub).created_at
+    lagos = timezone.localtime(created, ZoneInfo("Africa/Lagos"))
+    assert f"<td>{lagos.day} {lagos:%b %Y}</td>" in html  # the invoice's date, in its zone
     assert transfer_invoice.customer_id != sub.customer_id
     assert transfer_invoice.hosted_token not in html
 
