@@ -28,6 +28,7 @@ from billing.processors.connections import (
     processor_check,
     processor_connect,
     processor_disconnect,
+    processor_webhook_url,
 )
 from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access, merchant_id_for
 from duro.errors import DuroError
@@ -103,5 +104,9 @@ class ProcessorAdmin(MerchantScopedAdmin):
                     "key is stored encrypted and will not be shown again: press Test "
                     "connection to check it.", messages.SUCCESS)
                 return HttpResponseRedirect(request.path)
-        context["connection"] = connection_of(merchant_id)
+        context["connection"] = connection = connection_of(merchant_id)
+        context["webhook_urls"] = [
+            {"label": p.label, "setting": p.webhook_setting,
+             "url": processor_webhook_url(processor=p.name, merchant_id=merchant_id)}
+            for p in PROCESSORS.values() if connection is None or p.name == connection.processor]
         return TemplateResponse(request, TEMPLATE, context, status=status)

@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import ProcessorConnection
@@ -119,6 +121,8 @@ class Processor:
     needs_encryption_key: bool = False
     # The USSD banks (Duro's names: their short codes) this processor takes payments from.
     ussd_banks: frozenset[str] = frozenset()
+    # Where in the processor's own dashboard the merchant pastes Duro's webhook URL.
+    webhook_setting: str = ""
 
 
 PROCESSORS: dict[str, Processor] = {
@@ -128,7 +132,8 @@ PROCESSORS: dict[str, Processor] = {
         secret_example="sk_live_…",
         client=lambda credentials: Paystack.configured(credentials.secret),
         refused=ProcessorAuthError, unreachable=ProcessorUnavailable, failed=ProcessorError,
-        ussd_banks=frozenset(paystack.USSD_TYPES)),
+        ussd_banks=frozenset(paystack.USSD_TYPES),
+        webhook_setting="Settings → API Keys & Webhooks → Live Webhook URL"),
     "flutterwave": Processor(
         name="flutterwave", label="Flutterwave",
         secret_shape=re.compile(r"^FLWSECK(_TEST)?-[A-Za-z0-9]{16,}-X$"),
@@ -137,7 +142,8 @@ PROCESSORS: dict[str, Processor] = {
             credentials.secret, encryption_key=credentials.encryption_key),
         refused=ProcessorAuthError, unreachable=ProcessorUnavailable, failed=ProcessorError,
         needs_webhook_secret=True, needs_encryption_key=True,
-        ussd_banks=frozenset(flutterwave.USSD_BANKS)),
+        ussd_banks=frozenset(flutterwave.USSD_BANKS),
+        webhook_setting="Settings → Webhooks → URL (with the same secret hash as here)"),
 }
 
 CACHE_TTL = 24 * 3600
@@ -165,6 +171,13 @@ def _cached_after_commit(merchant_id: str, name: str) -> None:
     key = _cache_key(merchant_id)
     cache.delete(key)  # a reader meanwhile fills it with what it read; set wins after commit
     transaction.on_commit(lambda: cache.set(key, name, CACHE_TTL), using=STORE)
+
+
+def processor_webhook_url(*, processor: str, merchant_id: str) -> str:
+    """The URL the merchant pastes into ``processor``'s dashboard, where it sends its
+    events about this merchant's live payments (:mod:`billing.processors.events`)."""
+    return (f"{settings.DURO_PUBLIC_URL}"
+            f"{reverse('processor-events', args=[processor, merchant_id])}")
 
 
 def processor_required_message(processor_name: str | None = None) -> str:

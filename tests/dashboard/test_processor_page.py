@@ -194,3 +194,18 @@ def test_an_operator_picks_a_merchant_first(two_merchants, django_user_model,
     client.post(reverse("admin:duro_merchant"), {"merchant": a.merchant.id})
     assert connect(client, paystack_standin.secret_key).status_code == 302
     assert connection_of(a.merchant.id).connected_by == "op"  # type: ignore[union-attr]
+
+
+def test_the_page_shows_the_webhook_url_to_paste_at_the_processor(two_merchants,
+                                                                  paystack_standin, settings):
+    settings.DURO_PUBLIC_URL = "https://pay.acme.ng"
+    a, _ = two_merchants
+    client = owner_client(a)
+    before = client.get(URL).content.decode()  # not connected: where each would send
+    for name in ("paystack", "flutterwave"):
+        assert f"https://pay.acme.ng/v1/processors/{name}/{a.merchant.id}/events" in before
+    connect(client, paystack_standin.secret_key)
+    page = client.get(URL).content.decode()
+    assert f"https://pay.acme.ng/v1/processors/paystack/{a.merchant.id}/events" in page
+    assert "/v1/processors/flutterwave/" not in page
+    assert "Live Webhook URL" in page

@@ -1,4 +1,5 @@
-"""Fixtures of the processor tests: the stand-ins, a webhook receiver, and clients."""
+"""Fixtures of the processor tests: the stand-ins, a webhook receiver, clients, and the
+real Celery worker."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from billing.processors.paystack import Paystack
 from tests.standins.flutterwave import flutterwave_standin_fixture  # noqa: F401 - fixture
 from tests.standins.paystack import paystack_standin_fixture  # noqa: F401 - fixture
 from tests.webhooks.conftest import receiver  # noqa: F401 - fixture
+from tests.worker import worker_factory  # noqa: F401 - fixture
 
 
 @pytest.fixture

@@ -3,8 +3,14 @@ so that a test passing against it means something about Paystack."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+
 import httpx
 import pytest
+
+from tests.worker import wait_for
 
 
 @pytest.fixture
@@ -127,3 +133,25 @@ def test_unknown_routes_and_references_answer_as_paystack_does(call, paystack_st
     assert call("GET", "/transaction/verify/pay-Nope").status_code == 404
     assert call("POST", "/transaction/charge_authorization", {
         "email": "a@b.co", "amount": 100, "authorization_code": "AUTH_nope"}).status_code == 400
+
+
+def test_a_charge_that_succeeds_in_its_answer_is_announced_once_when_asked(
+        call, paystack_standin, receiver):
+    """Paystack posts charge.success for every charge that succeeds, after its answer; the
+    stand-in does when ``events_for_answered_charges`` is on, once per charge."""
+    paystack_standin.webhook_url = receiver.url("/paystack")
+    call("POST", "/charge", card_charge("pay-Quiet"))  # off by default: nothing posted
+    paystack_standin.events_for_answered_charges = True
+    asked = call("POST", "/charge", card_charge("pay-Pin", number="507850785078507812"))
+    assert asked.json()["data"]["status"] == "send_pin"
+    call("POST", "/charge/submit_pin", {"reference": "pay-Pin", "pin": "1111"})
+    call("GET", "/transaction/verify/pay-Pin")
+
+    wait_for(lambda: paystack_standin.deliveries, message="the charge.success")
+    [posted] = receiver.at("/paystack")
+    signature = hmac.new(paystack_standin.secret_key.encode(), posted.body,
+                         hashlib.sha512).hexdigest()
+    assert posted.headers["x-paystack-signature"] == signature
+    event = json.loads(posted.body)
+    assert (event["event"], event["data"]["reference"]) == ("charge.success", "pay-Pin")
+    assert paystack_standin.deliveries == [("charge.success", 200)]

@@ -19,6 +19,7 @@ codes, a Bearer secret (401 "Invalid key" otherwise), and one charge per referen
     standin.hang_next("/charge", 3)    # the next charge is made, its answer comes late
     standin.fail_next("/charge", 503)  # the next charge is refused with a 503, unmade
     standin.unknown_status = 404       # verify of an unknown reference: 404 (default 400)
+    standin.events_for_answered_charges = True  # charge.success after a successful answer too
 
 Paystack's documented test cards behave as they do there (any future expiry):
 
@@ -125,6 +126,7 @@ class Charge:
     refunded: int = 0
     shown: dict = field(default_factory=dict)  # display_text, ussd_code, account, url
     authorization_code: str = ""
+    announced: bool = False  # its charge.success was posted (or is being posted)
     created_at: str = field(default_factory=_now)
     paid_at: str | None = None
 
@@ -167,6 +169,10 @@ class PaystackStandin:
         self.secret_key = secret_key or f"sk_test_{secrets.token_hex(20)}"
         self.webhook_url = webhook_url
         self.unknown_status = 400  # verify of a reference never seen: 400 or 404
+        # Paystack posts charge.success for every charge that succeeds, also when the API's
+        # answer (a card, a PIN, an OTP, a saved authorization) already said so. Off by
+        # default, so that a test counting deliveries sees only the events it provoked.
+        self.events_for_answered_charges = False
         self.requests: list[Received] = []
         self.deliveries: list[tuple[str, int]] = []  # (event, receiver's status)
         self.charges: dict[str, Charge] = {}
@@ -223,6 +229,7 @@ class PaystackStandin:
         with self.lock:
             charge = self.charges[reference]
             self._succeed(charge, paid=amount)
+            charge.announced = True
             payload = self._transaction(charge)
         return self.send_event("charge.success", payload)
 
@@ -293,6 +300,21 @@ class PaystackStandin:
         if fault is not None:
             time.sleep(fault.seconds)
         self._reply(request, status, answer)
+        self._announce()
+
+    def _announce(self) -> None:
+        """After the answer, as Paystack does: charge.success for each charge that
+        succeeded in it (when :attr:`events_for_answered_charges` is on)."""
+        if not self.events_for_answered_charges:
+            return
+        with self.lock:
+            settled = [c for c in self.charges.values()
+                       if c.status == "success" and not c.announced]
+            for charge in settled:
+                charge.announced = True
+            payloads = [self._transaction(c) for c in settled]
+        for payload in payloads:
+            self.send_event("charge.success", payload)
 
     def _bank_page(self, request: BaseHTTPRequestHandler, method: str, reference: str,
                    form: dict) -> None:
@@ -314,6 +336,7 @@ class PaystackStandin:
                     charge.steps.pop(0)
                     self._advance(charge)
                     if charge.status == "success":
+                        charge.announced = True
                         event = self._transaction(charge)
                 else:
                     self.fail(reference, "Authentication failed")
@@ -472,6 +495,7 @@ class PaystackStandin:
         charge.message, charge.gateway_response = None, "Approved"
         charge.paid = paid if paid is not None and paid != charge.amount else None
         charge.paid_at = _now()
+        charge.announced = not self.events_for_answered_charges  # else after the answer
         if charge.channel == "card" and not charge.authorization_code:
             charge.authorization_code = f"AUTH_{secrets.token_hex(5)}"
         if charge.reusable and charge.card:
