@@ -21,6 +21,7 @@ from billing.payloads import (
     subscription_payload,
 )
 from billing.plans import plan_create, plan_update
+from billing.portal import portal_link_create
 from billing.refunds import refund_create
 from billing.selectors import (
     invoice_get,
@@ -41,6 +42,7 @@ from billing.serializers import (
     PaymentOutput,
     PlanInput,
     PlanOutput,
+    PortalSessionOutput,
     RefundFilters,
     RefundInput,
     RefundOutput,
@@ -58,6 +60,7 @@ from billing.subscriptions import (
 from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
 from duro.errors import Invalid, NotFound
+from duro.timestamps import iso
 
 
 def get_owned(queryset, merchant, pk: str, label: str):
@@ -139,6 +142,15 @@ class CustomerBlacklistView(DuroAPIView):
         customer = get_owned(Customer.objects, request.user, pk, "customer")
         customer = customer_set_blacklisted(customer=customer, blacklisted=False)
         return Response({"data": customer_payload(customer, cards=list(customer.cards.all()))})
+
+
+class CustomerPortalSessionView(DuroAPIView):
+    @extend_schema(summary="Create a customer-portal link (single use)", request=None,
+                   responses={201: PortalSessionOutput}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        url, expires_at = portal_link_create(merchant_id=request.user.id, customer_id=pk,
+                                             now=timezone.now())
+        return Response({"data": {"url": url, "expiresAt": iso(expires_at)}}, status=201)
 
 
 def _filters(serializer_class, query_params, names: dict[str, str]) -> dict:

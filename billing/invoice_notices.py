@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from billing.invoice_links import invoice_link_url
 from billing.models import Invoice
+from billing.portal import portal_manage_url
 from billing.receipts import MAIL_ERRORS, email_branding
 from duro.db import atomic
 from duro.money import format_amount, format_cadence
@@ -43,6 +44,7 @@ def notice_deliver(invoice: Invoice) -> None:
         "cadence": format_cadence(sub.interval, sub.interval_count) if sub else None,
         "plan_name": sub.plan.name if sub is not None else None,
         "number": f"INV-{invoice.number:06d}",
+        "manage_url": portal_manage_url(invoice.customer) if sub is not None else None,
     }
     zone = sub.time_zone if sub is not None else "UTC"
     with timezone.override(ZoneInfo(zone)):

@@ -93,7 +93,8 @@ def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str]) -> dic
     """
     found = {
         str(inv.subscription_id): inv
-        for inv in Invoice.objects.filter(subscription__in=resumed, status=Invoice.Status.OPEN)
+        for inv in Invoice.objects.filter(subscription__in=resumed, status=Invoice.Status.OPEN,
+                                          purpose="")  # not a portal's card check
     } if resumed else {}
     fresh: list[Invoice] = []
     for sub in subs:

@@ -202,6 +202,8 @@ class Invoice(models.Model):
         VOID = "void"
         UNCOLLECTIBLE = "uncollectible"
 
+    CARD_CHECK = "card_check"  # a purpose: see ``purpose`` below
+
     id = models.CharField(primary_key=True, max_length=32, default=_invoice_id, editable=False)
     merchant_id = models.CharField(max_length=32, db_index=True)
     number = models.PositiveIntegerField()
@@ -249,6 +251,10 @@ class Invoice(models.Model):
                                               ("failed", "failed")])
     notice_step = models.PositiveSmallIntegerField(default=0)
     notice_at = models.DateTimeField(null=True, blank=True)
+    # "card_check": a small charge the customer portal asks to save a new card when nothing
+    # is due (billing.portal): it pays no period, sends no receipt, and is refunded at once.
+    purpose = models.CharField(max_length=12, blank=True, default="",
+                               choices=[("", "charge"), (CARD_CHECK, "card check")])
 
     class Meta:
         constraints = [
@@ -348,6 +354,8 @@ class Refund(models.Model):
         LATE = "late"
         OVERPAYMENT = "overpayment"
         UNDERPAYMENT = "underpayment"
+        # The customer portal's card check (a new card saved when nothing is due).
+        CARD_CHECK = "card_check"
 
     id = models.CharField(primary_key=True, max_length=32, default=_refund_id, editable=False)
     merchant_id = models.CharField(max_length=32, db_index=True)
@@ -542,3 +550,22 @@ class CustomerNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subscription_id}"
+
+
+class PortalLink(models.Model):
+    """A single-use customer-portal URL (``/portal/pt_test_…``) minted by the API.
+
+    Only the SHA-256 of the token is kept: a database read never yields a working link.
+    Its first open marks it used and starts a portal session (:mod:`billing.portal`); the
+    merchant's name is copied now so that the portal reads one store only."""
+
+    token_hash = models.CharField(primary_key=True, max_length=64)
+    merchant_id = models.CharField(max_length=32, db_index=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    merchant_name = models.CharField(max_length=120, blank=True, default="")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"portal link for {self.customer_id}"

@@ -28,7 +28,7 @@ from duro.money import format_amount, format_cadence
 
 K = CustomerNotice.Kind
 PAY_NOW = "Pay now"
-UPDATE_CARD = "Update card"  # shown once there is a page to do it (customer_action_url)
+UPDATE_CARD = "Update card"  # the customer portal (customer_action_url)
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 
@@ -86,8 +86,7 @@ def notice_message(notice: CustomerNotice, *, merchant_name: str) -> Message:
             paragraphs=[f"Your {plan} subscription with {merchant_name} renews on {renews} "
                         f"for {amount}, but the card it is charged to, {card}, expires at the "
                         f"end of {expiry}.",
-                        f"To keep your subscription, use another card before {renews}: "
-                        f"contact {merchant_name} to change it."],
+                        f"To keep your subscription, update your card before {renews}."],
             rows=[*rows, ("Card", card), ("Expires", expiry), ("Renews on", renews)],
             action_text=UPDATE_CARD)
     if notice.kind == K.TRIAL_ENDING:
@@ -119,14 +118,17 @@ def notice_message(notice: CustomerNotice, *, merchant_name: str) -> Message:
                    rows=[("Plan", plan), ("Cancelled on", ended)])
 
 
-def notice_deliver(notice: CustomerNotice, *, merchant_name: str, url: str | None) -> None:
-    """Render and send one notice now to its subscription's customer. Raises the mail
-    backend's error on failure."""
+def notice_deliver(notice: CustomerNotice, *, merchant_name: str, url: str | None,
+                   manage_url: str | None = None) -> None:
+    """Render and send one notice now to its subscription's customer (``manage_url``: the
+    portal's signed "Manage your subscription" link). Raises the mail backend's error on
+    failure."""
     message = notice_message(notice, merchant_name=merchant_name)
     branding = email_branding(notice.merchant_id)
     support = branding["support_contact"]
     context = {**branding, "merchant_name": merchant_name, "message": message,
-               "url": url if message.action_text else None}
+               "url": url if message.action_text else None,
+               "manage_url": manage_url}
     text = render_to_string("billing/emails/notice.txt", context)
     html = render_to_string("billing/emails/notice.html", context)
     email = EmailMultiAlternatives(

@@ -27,6 +27,7 @@ from django.utils import timezone
 from billing.invoice_links import invoice_link_open, invoice_link_url
 from billing.models import Card, CustomerNotice, Invoice, PaymentAttempt, Subscription
 from billing.notice_emails import notice_deliver
+from billing.portal import portal_manage_url
 from billing.receipts import MAIL_ERRORS
 from duro.db import after_commit, atomic
 from duro.models import Merchant
@@ -45,13 +46,13 @@ CANCELED_AT_PERIOD_END = "period_end"  # cancelled at period end, and the period
 
 
 def customer_action_url(*, subscription: Subscription, invoice: Invoice | None) -> str | None:
-    """Where an email sends the customer to act on their subscription: today the hosted
-    page of the invoice to pay (``/invoice/{token}``), and nothing when there is no
-    invoice to pay. The one place to point at the customer portal when it exists; the
-    invoice must carry its hosted token (:func:`_with_hosted_link`)."""
-    if invoice is None or not invoice.hosted_token:
-        return None
-    return invoice_link_url(invoice)
+    """Where an email's button sends the customer: the hosted page of the invoice to pay
+    (``/invoice/{token}``, where a new card pays it and becomes the subscription's card),
+    else the customer portal through its signed link (to update the card). The invoice
+    must carry its hosted token (:func:`_with_hosted_link`)."""
+    if invoice is not None and invoice.hosted_token:
+        return invoice_link_url(invoice)
+    return portal_manage_url(subscription.customer)
 
 
 # --- the rows: built by the code that changes the subscription, in its transaction ------
@@ -193,7 +194,8 @@ def customer_notice_send(*, notice_id: str, final: bool = False) -> str:
             url = customer_action_url(subscription=notice.subscription, invoice=notice.invoice
                                       if notice.kind == K.PAYMENT_FAILED else None)
             try:
-                notice_deliver(notice, merchant_name=merchant_name, url=url)
+                notice_deliver(notice, merchant_name=merchant_name, url=url,
+                               manage_url=portal_manage_url(customer))
             except MAIL_ERRORS:
                 if not final:
                     raise

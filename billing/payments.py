@@ -19,7 +19,10 @@ one-off amount): success creates the customer, the saved card, the
 subscription with its first BillingCycle period and the paid invoice. An
 attempt on an invoice pays that invoice: success marks it paid and advances
 its subscription one period; a decline moves the subscription along its
-dunning schedule. A second answer for a settled attempt changes nothing.
+dunning schedule. A payer's own card on an invoice's hosted page is saved and becomes
+the subscription's card; a *card check* invoice (the customer portal's way to save a
+card when nothing is due) pays no period, sends no receipt and is refunded in full at
+once (reason ``card_check``). A second answer for a settled attempt changes nothing.
 
 Money that succeeded but cannot be applied is never kept: a charge on an
 invoice voided meanwhile (a *cancel now* during the charge) or paid by
@@ -85,7 +88,7 @@ S = Subscription.Status
 A = PaymentAttempt.Status
 SETTLED = (A.SUCCEEDED, A.FAILED)
 SUB_FIELDS = ["status", "period_index", "current_period_start", "current_period_end",
-              "canceled_at", "invoices_paid", "next_attempt_at", "dunning_attempts"]
+              "canceled_at", "invoices_paid", "next_attempt_at", "dunning_attempts", "card"]
 
 
 @dataclass(frozen=True)
@@ -309,9 +312,24 @@ class _Batch:
             refund_open_automatic(payment=attempt, reason=reason,
                                   metadata=sub.metadata if sub is not None else {})
             return
+        card_check = invoice.purpose == Invoice.CARD_CHECK
         invoice.status, invoice.paid_at = Invoice.Status.PAID, self.now
-        invoice.receipt_status = "pending"  # outbox: the receipt sweep sends it
+        # Outbox: the receipt sweep sends it (a card check is no purchase: no receipt).
+        invoice.receipt_status = "" if card_check else "pending"
         self.changed_invoices.append(invoice)
+        if not attempt.idempotency_key and result.authorization and result.card:
+            # The payer's own card on the invoice's page (the customer portal sends its
+            # customers there to update their card): it is kept, as every pay with a
+            # reusable authorization is, and renews the subscription from now on.
+            card = card_save(customer=invoice.customer, rail=attempt.rail, card=result.card,
+                             authorization=result.authorization)
+            if sub is not None:
+                sub.card = card
+                self.changed_subs.append(sub)
+        if card_check:  # it only proved the card: its money goes straight back
+            refund_open_automatic(payment=attempt, reason=Refund.Reason.CARD_CHECK,
+                                  metadata=sub.metadata if sub is not None else {})
+            return
         _refund_excess(attempt, price, sub.metadata if sub is not None else {})
         if sub is not None and is_next_period(sub, invoice):
             period_advance(sub, invoice)

@@ -33,6 +33,7 @@ from django.utils import timezone
 from appearance.contrast import AA_NORMAL_TEXT, contrast_ratio
 from appearance.selectors import Appearance, published_appearance
 from billing.models import Invoice
+from billing.portal import portal_manage_url
 from duro.db import atomic
 from duro.models import Merchant
 from duro.money import format_amount, format_cadence
@@ -60,6 +61,7 @@ class Receipt:
     card_last4: str | None = None
     paid_at: object = None
     time_zone: str = DEFAULT_TIMEZONE  # the merchant's: the receipt's date is theirs
+    manage_url: str | None = None  # a subscription's "Manage your subscription" link
 
 
 def _support_contact(appearance: Appearance, merchant_id: str) -> str:
@@ -135,6 +137,7 @@ def receipt_for_invoice(invoice: Invoice) -> Receipt | None:
         card_brand=payment.card_brand if payment else None,
         card_last4=payment.card_last4 if payment else None,
         paid_at=invoice.paid_at, time_zone=time_zone,
+        manage_url=portal_manage_url(customer) if sub is not None else None,
     )
 
 

@@ -205,3 +205,11 @@ class SubscriptionCancelInput(serializers.Serializer):
 
 class SubscriptionAdvanceInput(serializers.Serializer):
     to = serializers.DateTimeField(help_text="Move the test clock to this ISO-8601 time.")
+
+
+class PortalSessionOutput(SchemaOnly, serializers.Serializer):
+    """A customer-portal link: open it once, before `expiresAt`, to start a one-hour portal
+    session; a second open shows "link used or expired" (410)."""
+
+    url = serializers.URLField()
+    expires_at = serializers.DateTimeField()

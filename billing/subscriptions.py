@@ -1,12 +1,16 @@
-"""Subscription services: cancel (now or at period end) and advance a test clock.
+"""Subscription services: cancel (now or at period end), undo a cancel at period end, and
+advance a test clock.
 
     subscription_cancel(merchant_id=m, subscription_id="sub_…", at_period_end=True, now=now)
+    subscription_cancel_undo(merchant_id=m, subscription_id="sub_…", now=now)
     subscription_advance(merchant_id=m, subscription_id="sub_…", to=when, now=now)  # test mode
 
 Cancelling at period end makes the subscription ``non_renewing``; the
 renewal engine cancels it when the period ends. Cancelling now (or a
 ``past_due`` subscription, whose period has already ended) cancels at once
-and voids its open invoice.
+and voids its open invoice. While the period of a ``non_renewing`` subscription
+still runs, the cancel can be undone (the customer portal's "Keep my subscription"):
+it renews again as before.
 
 The test clock runs every step up to ``to``, or refuses before anything runs
 (``to`` more than :data:`MAX_CLOCK_RENEWALS` renewals ahead), or — when a step
@@ -25,6 +29,7 @@ from billing.models import Customer, Invoice, Subscription
 from billing.notices import CANCELED_BY_MERCHANT, notice_canceled, notices_open
 from billing.payloads import renewal_payload
 from billing.renewals import CLAIMABLE, renewals_run
+from billing.schedule import next_attempt_for
 from billing.selectors import dunning_days_for
 from duro.db import atomic
 from duro.errors import Conflict, Invalid, NotFound
@@ -71,6 +76,31 @@ def subscription_cancel(*, merchant_id: str, subscription_id: str, at_period_end
         event_emit(merchant_id=merchant_id, type="subscription_canceled",
                    data=renewal_payload(subscription=sub))
         notices_open([notice_canceled(sub, why=CANCELED_BY_MERCHANT)])
+    return sub
+
+
+def subscription_cancel_undo(*, merchant_id: str, subscription_id: str,
+                             now: datetime) -> Subscription:
+    """Take back a cancel at period end while the period runs (at the subscription's test
+    clock, when it has one): ``active`` (or ``trialing``) again, scheduled to renew, event
+    ``subscription_renewing``. Idempotent: a subscription that renews already is returned
+    unchanged. Raises ``Conflict`` once it has ended, or its period has (the renewal
+    engine is ending it)."""
+    with atomic():
+        sub = _locked(merchant_id=merchant_id, subscription_id=subscription_id)
+        if sub.status in (S.ACTIVE, S.TRIALING, S.PAST_DUE):
+            return sub
+        if sub.status != S.NON_RENEWING or (sub.clock or now) >= sub.current_period_end:
+            raise Conflict("This subscription has ended and can no longer be kept.",
+                           code="subscription_ended")
+        sub.status = S.TRIALING if sub.period_index < 0 else S.ACTIVE
+        sub.cancel_at_period_end = False
+        sub.next_attempt_at = next_attempt_for(
+            status=sub.status, current_period_end=sub.current_period_end,
+            trial_end=sub.trial_end, trial_will_end_sent=sub.trial_will_end_sent)
+        sub.save(update_fields=["status", "cancel_at_period_end", "next_attempt_at"])
+        event_emit(merchant_id=merchant_id, type="subscription_renewing",
+                   data=renewal_payload(subscription=sub))
     return sub
 
 

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods
 from appearance.selectors import published_appearance
 from billing.invoice_links import invoice_for_token
 from billing.models import Invoice
+from billing.portal import COOKIE_NAME, portal_session_load
 from billing.rails import enabled_rails
 from billing.rails.live import ussd_banks_offered
 from billing.rails.mobile_money import providers_for
@@ -95,6 +96,10 @@ def _render(request, invoice: Invoice | None, *, status: int = 200, **extra):
         extra.setdefault("form_error", (outcome.error or {}).get("message"))
     if outcome.status == "requires_otp" and outcome.error:
         extra.setdefault("otp_error", outcome.error.get("message"))
+    # Sent here from the customer portal: a way back to it (the cookie is read, not queried).
+    portal = portal_session_load(request.COOKIES.get(COOKIE_NAME), now=timezone.now())
+    if portal is not None and portal.customer_id == invoice.customer_id:
+        context["portal_url"] = reverse("portal-home")
     identifiers = [r.identifier for r in rails]
     chosen = extra.get("values", {}).get("rail")
     context["selected_rail"] = chosen if chosen in identifiers else identifiers[0]

@@ -52,6 +52,6 @@ def invoice_amount_label(invoice: Invoice) -> str:
     """``₦15,000.00 / month`` for a subscription's invoice, ``₦15,000.00`` otherwise."""
     text = format_amount(invoice.amount, invoice.currency)
     sub = invoice.subscription
-    if sub is not None:
+    if sub is not None and not invoice.purpose:  # a card check is charged once
         text += f" / {format_cadence(sub.interval, sub.interval_count)}"
     return text

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from checkout import api, invoice_views, sdk, views
+from checkout import api, invoice_views, portal_views, sdk, views
 
 page_urls = [
     path("<str:token>", views.checkout_page, name="checkout-page"),
@@ -40,4 +40,15 @@ public_invoice_api_urls = [
 
 sdk_urls = [
     path("sdk.js", sdk.sdk_script, name="sdk"),
+]
+
+portal_urls = [
+    path("", portal_views.portal_home, name="portal-home"),
+    path("subscriptions/<str:subscription_id>/cancel", portal_views.portal_cancel,
+         name="portal-cancel"),
+    path("subscriptions/<str:subscription_id>/keep", portal_views.portal_keep,
+         name="portal-keep"),
+    path("subscriptions/<str:subscription_id>/card", portal_views.portal_card,
+         name="portal-card"),
+    path("<str:token>", portal_views.portal_link, name="portal-open"),
 ]

@@ -86,21 +86,27 @@ def hosted(view):
         targets = []
         if session is not None:
             targets = [o for o in {_origin(session.success_url), _origin(session.cancel_url)} if o]
-        ancestors = getattr(request, "frame_ancestors", "'none'")
-        response["Content-Security-Policy"] = content_security_policy(sorted(targets),
-                                                                      ancestors=ancestors)
-        response["Cache-Control"] = "no-store"
-        # same-origin, not no-referrer: with no-referrer the browser sends "Origin: null"
-        # on the form post and the CSRF origin check refuses it.
-        response["Referrer-Policy"] = "same-origin"
-        if ancestors == "'none'":
-            response["X-Frame-Options"] = "DENY"
-        else:
-            # X-Frame-Options has no list of sites; frame-ancestors says who may frame it.
-            response.xframe_options_exempt = True
-        return response
+        return hosted_headers(response, targets=sorted(targets),
+                              ancestors=getattr(request, "frame_ancestors", "'none'"))
 
     return wrapper
+
+
+def hosted_headers(response, *, targets: list[str] | None = None, ancestors: str = "'none'"):
+    """The headers every hosted page sends (checkout, invoice, customer portal); only the
+    checkout page may be framed, by the merchant's allowed origins (``ancestors``)."""
+    response["Content-Security-Policy"] = content_security_policy(targets or [],
+                                                                  ancestors=ancestors)
+    response["Cache-Control"] = "no-store"
+    # same-origin, not no-referrer: with no-referrer the browser sends "Origin: null"
+    # on the form post and the CSRF origin check refuses it.
+    response["Referrer-Policy"] = "same-origin"
+    if ancestors == "'none'":
+        response["X-Frame-Options"] = "DENY"
+    else:
+        # X-Frame-Options has no list of sites; frame-ancestors says who may frame it.
+        response.xframe_options_exempt = True
+    return response
 
 
 def _load(request, token: str) -> CheckoutSession | None:

@@ -29,6 +29,7 @@ EVENT_TYPES = (
     "subscription_completed",
     "subscription_trial_will_end",
     "subscription_non_renewing",
+    "subscription_renewing",
     "refund_succeeded",
     "refund_failed",
 )

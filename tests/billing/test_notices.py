@@ -4,6 +4,7 @@ them, sent once, and only to the customer of that merchant in that mode."""
 
 import socket
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
@@ -231,6 +232,12 @@ def test_a_card_expiring_before_the_renewal_is_warned_once_seven_days_ahead(merc
                      "owner@acme.test"):
             assert text in body, text
     assert "/invoice/" not in email.body  # nothing to pay yet
+    # "Update card" opens the customer's portal, through the emails' signed link.
+    [update] = [line for line in email.body.splitlines() if line.startswith("Update card: ")]
+    assert "/portal/pm_test_" in update and 'Update card</a>' in html_of(email)
+    opened = Client().get(urlsplit(update.removeprefix("Update card: ")).path)
+    assert opened.status_code == 303 and opened["Location"].endswith("/portal/")
+    assert "Manage your subscription: " in email.body
     # The daily task runs again (and the next day): the same card and period, no new email.
     assert tasks.card_expiry_notices("test", (RENEWAL - 7 * DAY).isoformat()) == 0
     assert tasks.card_expiry_notices("test", (RENEWAL - 6 * DAY).isoformat()) == 0
