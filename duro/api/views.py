@@ -141,9 +141,9 @@ class MerchantView(DuroAPIView):
         for name in body:
             if name != "checkout":
                 raise Invalid("Only checkout settings can be changed with a key.", param=name)
-        checkout = body.get("checkout")
-        if checkout is not None:
-            if not isinstance(checkout, dict):
+        if "checkout" in body:
+            checkout = body["checkout"]
+            if not isinstance(checkout, dict):  # null too: the schema says an object
                 raise Invalid("checkout must be an object.", param="checkout")
             for name in checkout:
                 if name != "allowed_origins":

@@ -42,6 +42,7 @@ BUSINESS_RULES = {
                         "resource_missing naming it), never more than is left",
     "POST /v1/public/checkout/{token}/simulate": "a test session whose transfer is awaited",
     "POST /v1/public/invoices/{token}/simulate": "a test invoice whose transfer is awaited",
+    "PATCH /v1/merchant": "each allowed origin an exact scheme://host[:port] (https in live)",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
