@@ -76,6 +76,11 @@ def merchant_site(live_server, settings):
         server.server_close()
 
 
+# evaluate() has no time-out of its own: axe gets 30 s, then the test fails instead of hanging.
+AXE_WITHIN = ("() => Promise.race([axe.run(document, {options}), new Promise((_, no) => "
+              "setTimeout(() => no(new Error('axe.run took over 30 s')), 30000))])")
+
+
 def _session(api):
     plan = make_plan(api)
     response = api.post("/v1/checkout/sessions", {"planId": plan["id"],
@@ -89,11 +94,16 @@ def _allow(acme, *origins):
     checkout_origins_set(merchant_id=acme.merchant.id, mode="test", origins=list(origins))
 
 
-def _open(page, site, session):
+def _open(page, site, session, *, handshake: bool = True):
     page.goto(f"{site.origin}/?token={session['token']}")
     page.click("#buy")
     page.wait_for_selector("[data-duro-overlay] [role=dialog]")
-    return page.frame_locator("iframe[title='Duro checkout']")
+    frame = page.frame_locator("iframe[title='Duro checkout']")
+    # The handshake is done (embed.js pays through the JSON pay from now on): a click
+    # before it would post the no-JS form, which a cross-site frame cannot.
+    if handshake:
+        frame.locator("body[data-embed-parent]").wait_for(state="attached")
+    return frame
 
 
 def test_pay_in_the_overlay_and_verify_on_the_server(acme, api, merchant_site, page):
@@ -191,8 +201,11 @@ def test_escape_and_the_close_button_close_it_and_fire_on_close(acme, api, merch
 
     page.click("#buy")  # Escape pressed inside the frame: the page tells the SDK
     frame.locator("#email").click()
-    page.keyboard.press("Escape")
+    # Key down only while the frame has focus: the frame goes away on keydown, and a
+    # keyup sent into a frame being removed can leave Playwright's press waiting forever.
+    page.keyboard.down("Escape")
     page.wait_for_function("window.duroClosed === 2")
+    page.keyboard.up("Escape")
 
     page.click("#buy")
     page.click("[data-duro-close]")
@@ -217,7 +230,7 @@ def test_a_site_that_is_not_allowed_cannot_frame_the_page(acme, api, merchant_si
     messages = []
     page.on("console", lambda msg: messages.append(msg.text))
     session = _session(api)
-    _open(page, stranger, session)
+    _open(page, stranger, session, handshake=False)
     frame = page.frame_locator("iframe[title='Duro checkout']")
     page.wait_for_timeout(1500)
     assert frame.locator("#email").count() == 0  # the page never renders in the frame
@@ -250,11 +263,12 @@ def test_the_overlay_has_no_accessibility_violations(acme, api, merchant_site, c
         frame = _open(tab, site, _session(api))
         frame.locator("#email").wait_for()
         tab.add_script_tag(content=axe_source)
-        outer = tab.evaluate("() => axe.run(document, {resultTypes: ['violations'], "
-                             "iframes: false})")
+        outer = tab.evaluate(AXE_WITHIN.format(options="{resultTypes: ['violations'], "
+                                                        "iframes: false}"))
         inner_frame = next(f for f in tab.frames if "/checkout/" in f.url)
         inner_frame.add_script_tag(content=axe_source)
-        inner = inner_frame.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        inner = inner_frame.evaluate(AXE_WITHIN.format(
+            options="{resultTypes: ['violations']}"))
     finally:
         context.close()
     found = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]])
