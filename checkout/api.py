@@ -18,6 +18,8 @@ from billing.rails import enabled_rails
 from billing.rails.live import ussd_banks_offered
 from billing.rails.mobile_money import PROVIDERS, providers_for
 from billing.rails.ussd import USSD_BANKS
+from billing.payloads import card_payload
+from checkout.identity import identity_ask, identity_verify, open_for_identity
 from checkout.invoice_pay import invoice_outcome, invoice_simulate
 from checkout.models import CheckoutSession
 from checkout.outcomes import outcome_of
@@ -29,11 +31,13 @@ from checkout.payloads import (
     plan_summary,
     session_payload,
 )
-from checkout.ratelimit import client_ip
+from checkout.ratelimit import client_ip, identity_ask_wait
 from checkout.selectors import session_for_token, session_get, session_list
 from checkout.serializers import (
     SESSION_STATUSES,
     HydrateOutput,
+    IdentityAskOutput,
+    IdentityVerifyOutput,
     InvoiceHydrateOutput,
     InvoicePageResult,
     PayResult,
@@ -46,6 +50,7 @@ from checkout.simulate import OUTCOMES as SIMULATE_OUTCOMES
 from checkout.simulate import session_simulate
 from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, BaseAPIView, DuroAPIView
+from duro.errors import RateLimited
 from duro.modes import current_mode
 from duro.money import format_cadence
 
@@ -206,6 +211,13 @@ class PayInput(serializers.Serializer):
                   "(the processor takes the PIN only with the card; Duro keeps none): "
                   "`{\"pin\": \"3310\", \"card\": {…}}`. The processor may ask for an OTP "
                   "next.")
+    saved_card = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, default="",
+        help_text="Pay with a saved card (`rail: card`, no `card`): its id from the identity "
+                  "check's `cards`, with `identityProof`. The email is the proven one.")
+    identity_proof = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, default="",
+        help_text="The `proof` the identity check answered (30 min, this session only).")
 
 
 class PayView(PublicView):
@@ -220,8 +232,66 @@ class PayView(PublicView):
                    "mobile_money": data["mobile_money"]}.get(data["rail"], {})
         outcome = checkout_pay(token=token, ip=client_ip(request), request=PayRequest(
             email=data["email"], phone=data["phone"], rail=data["rail"], details=details,
-            otp=data["otp"], pin=data["pin"]))
+            otp=data["otp"], pin=data["pin"], saved_card=data["saved_card"],
+            identity_proof=data["identity_proof"]))
         return Response({"data": outcome.as_dict()})
+
+
+class IdentityAskInput(serializers.Serializer):
+    email = serializers.CharField(max_length=254, help_text="The email to send the code to.")
+
+
+class IdentityVerifyInput(serializers.Serializer):
+    challenge = serializers.CharField(max_length=64,
+                                      help_text="The `challenge` the ask answered.")
+    code = serializers.CharField(max_length=12, help_text="The 6-digit code from the email.")
+
+
+def identity_asked_payload(asked) -> dict:
+    return {"challenge": asked.challenge, "expiresAt": iso(asked.expires_at),
+            "message": asked.message}
+
+
+def identity_proven_payload(proven) -> dict:
+    return {"proof": proven.proof, "expiresAt": iso(proven.expires_at), "email": proven.email,
+            "cards": [{"id": c.id, **(card_payload(c) or {})} for c in proven.cards]}
+
+
+class IdentityAskView(PublicView):
+    @extend_schema(summary="Ask for a code to use a saved card (public, by token)", auth=[],
+                   request=IdentityAskInput, responses={202: IdentityAskOutput},
+                   description="Answers the same for every email (202); the code goes out "
+                               "only to an email the merchant knows in this mode. 6 digits, "
+                               "10 minutes, 5 tries; at most 3 codes per email an hour and "
+                               "`DURO_IDENTITY_ASKS_PER_TOKEN` asks per session an hour "
+                               "(429).")
+    def post(self, request, token):
+        body = IdentityAskInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        session = self.session_for(token)
+        open_for_identity(session)
+        if wait := identity_ask_wait(token):
+            raise RateLimited(f"Too many code requests; try again in {wait} seconds.",
+                              retry_after=wait)
+        asked = identity_ask(session=session, email=body.validated_data["email"])
+        return Response({"data": identity_asked_payload(asked)}, status=202)
+
+
+class IdentityVerifyView(PublicView):
+    @extend_schema(summary="Check the code and list the saved cards (public, by token)",
+                   auth=[], request=IdentityVerifyInput, responses=IdentityVerifyOutput,
+                   description="A wrong code is a 400 `invalid_code` (the tries left in the "
+                               "message), then `code_locked` after 5; `code_expired` after "
+                               "10 minutes.")
+    @sensitive_variables("body")
+    def post(self, request, token):
+        body = IdentityVerifyInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        session = self.session_for(token)
+        open_for_identity(session)
+        proven = identity_verify(session=session, challenge=body.validated_data["challenge"],
+                                 code=body.validated_data["code"])
+        return Response({"data": identity_proven_payload(proven)})
 
 
 class SimulateInput(serializers.Serializer):

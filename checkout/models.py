@@ -64,3 +64,43 @@ class CheckoutSession(models.Model):
         if self.status == self.Status.OPEN and self.is_expired():
             return self.Status.EXPIRED
         return self.status
+
+
+def _identity_id() -> str:
+    return new_id("idn")
+
+
+class IdentityCode(models.Model):
+    """One "Use a saved card" ask on a session: the email, the customer it names (none
+    when the email is unknown: the row exists all the same, so that an unknown email
+    behaves exactly like a known one), and what proves the asker.
+
+    Nothing secret is stored in the clear: the 6-digit code is derived from ``salt`` with
+    the server's key (:func:`checkout.identity.identity_code_of`), the browser's
+    ``challenge`` and, once the code was right, its ``proof`` are kept as SHA-256 hashes.
+    """
+
+    id = models.CharField(primary_key=True, max_length=32, default=_identity_id,
+                          editable=False)
+    merchant_id = models.CharField(max_length=32)
+    session = models.ForeignKey(CheckoutSession, on_delete=models.CASCADE,
+                                related_name="identity_codes")
+    email = models.CharField(max_length=254)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="+")
+    salt = models.CharField(max_length=32)
+    challenge_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    tries = models.PositiveSmallIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    proof_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    proof_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant_id", "email", "-created_at"]),
+                   models.Index(fields=["created_at"])]  # the sweep
+
+    def __str__(self) -> str:
+        return self.id

@@ -23,6 +23,7 @@ by asking the rail what happened.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from django.utils import timezone
 from billing.attempts import attempt_abandon, attempt_open, attempt_resume
 from billing.contacts import InvalidPhone, normalise_email, normalise_phone
 from billing.customers import customer_find_by_contact
-from billing.models import PaymentAttempt
+from billing.models import Card, PaymentAttempt
 from billing.payments import (
     Order,
     Outcome,
@@ -49,8 +50,10 @@ from billing.payments import (
 from billing.processors.connections import connection_of, processor_required_message
 from billing.processors.gateway import CARD_AGAIN
 from billing.rails import ChargeResult, PaymentRail, RailError, enabled_rails, get_rail
+from billing.rails.base import CardDetails
 from billing.rails.cards import card_digits
 from billing.rails.live import offered_choice_errors
+from checkout.identity import identity_for_proof, saved_card_for
 from checkout.models import CheckoutSession
 from checkout.outcomes import PayOutcome, outcome_of
 from checkout.payloads import session_payload
@@ -82,6 +85,8 @@ class PayRequest:
     details: dict = field(default_factory=dict)  # the rail's own: card, ussd bank, wallet
     otp: str | None = None
     pin: str | None = None  # the card's PIN, when the processor asked for it (never kept)
+    saved_card: str = ""  # a saved card's id, paid through its authorization …
+    identity_proof: str = ""  # … by the browser that proved the email (checkout.identity)
 
 
 def checkout_pay(*, token: str, ip: str, request: PayRequest) -> PayOutcome:
@@ -166,11 +171,19 @@ def session_pay(*, session_id: str, request: PayRequest,
         return claimed
     if claimed is None:  # another pay holds the session: answer with its outcome
         return _outcome_when_settled(session_id)
-    attempt, step, expires_at, token, email = claimed
+    attempt, step, expires_at, token, email, saved = claimed
 
     # Phase 2: charge (no transaction held).
     try:
-        if step in PIN_STEPS:
+        if saved is not None:
+            result = rail.charge_authorization(
+                mode=mode, amount=attempt.amount, currency=attempt.currency,
+                authorization=saved.authorization, idempotency_key=attempt.id,
+                merchant_id=attempt.merchant_id, email=email,
+                card=CardDetails(brand=saved.brand, last4=saved.last4,
+                                 exp_month=saved.exp_month, exp_year=saved.exp_year,
+                                 fingerprint=saved.fingerprint))
+        elif step in PIN_STEPS:
             card = ({**request.details, "email": email, "return_url": step_return_url(token)}
                     if step == CARD_PIN else None)
             result = rail.submit_pin(mode=mode, idempotency_key=attempt.id, pin=str(request.pin),
@@ -194,12 +207,16 @@ def session_pay(*, session_id: str, request: PayRequest,
 
 
 def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: datetime
-           ) -> PayOutcome | tuple[PaymentAttempt, str, datetime, str, str] | None:
+           ) -> PayOutcome | tuple[PaymentAttempt, str, datetime, str, str, Card | None] | None:
     """Phase 1, under the session's row lock. Returns the earlier outcome (completed),
     None when another pay is in flight, or the attempt to charge, the step of a pending
     one it completes ("otp", "pin", "card_pin"; "" for a new charge), the session's expiry,
-    token and the payer's email."""
+    token, the payer's email and the saved card to charge (a pay with a saved card)."""
     answered = request.otp is not None or request.pin is not None
+    saved: Card | None = None
+    if request.saved_card and (answered or rail.identifier != "card"):
+        raise Invalid("A saved card pays with rail \"card\" and nothing else.",
+                      code="invalid_saved_card", param="savedCard")
     with atomic():
         session = _lock(session_id)
         if session.status == CheckoutSession.Status.COMPLETED:
@@ -237,10 +254,17 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
                 raise Invalid(f"{rail.label} is not available for this payment. Please "
                               "choose another way to pay.", code="rail_unavailable",
                               param="rail")
+            if request.saved_card:
+                # Paid by a saved card: the email is the one the browser proved with a code.
+                identity = identity_for_proof(session=session, proof=request.identity_proof,
+                                              now=now)
+                saved = saved_card_for(identity, request.saved_card, now=now)
+                request = dataclasses.replace(request, email=identity.email, details={})
             email, phone = _clean_contact(request, region=region_for(session.currency))
-            field_errors = rail.validate(request.details, now=now, mode=current_mode(),
-                                         currency=session.currency) or offered_choice_errors(
-                rail, request.details, merchant_id=session.merchant_id, mode=current_mode())
+            field_errors = {} if saved is not None else rail.validate(
+                request.details, now=now, mode=current_mode(), currency=session.currency,
+            ) or offered_choice_errors(rail, request.details, merchant_id=session.merchant_id,
+                                       mode=current_mode())
             if field_errors:
                 first = next(iter(field_errors))
                 raise Invalid(field_errors[first], code=f"invalid_{rail.identifier}",
@@ -256,7 +280,8 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
                             extra={"session": session.id, "customer": customer.id})
                 raise PaymentRefused(BLOCKED_MESSAGE, code="customer_blocked")
             if pending_otp is not None:
-                if _same_payer(pending_otp, session, rail, request, email, phone, now):
+                if saved is None and _same_payer(pending_otp, session, rail, request, email,
+                                                 phone, now):
                     # The same card and contact again (a double click, a second tab, a
                     # burst): the OTP step already showing is the answer. No new charge.
                     return outcome_of(session)
@@ -264,13 +289,14 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
             attempt = attempt_open(
                 merchant_id=session.merchant_id, customer=customer, session_id=session.id,
                 rail=rail.identifier, amount=_charge_amount(session), currency=session.currency,
+                card=saved,
             )
             session.customer_email, session.customer_phone = email, phone
         session.status = CheckoutSession.Status.PROCESSING
         session.payment = attempt
         session.save(update_fields=["status", "payment", "customer_email", "customer_phone"])
     step = (pending_otp.step or "otp") if attempt is pending_otp else ""
-    return attempt, step, session.expires_at, session.token, session.customer_email
+    return attempt, step, session.expires_at, session.token, session.customer_email, saved
 
 
 def step_answer_check(pending: PaymentAttempt, request: PayRequest) -> None:

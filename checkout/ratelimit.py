@@ -91,3 +91,16 @@ def step_lookup_allowed(subject: str, *, now: float | None = None) -> bool:
         return False
     _count(key, timeout=61)
     return True
+
+
+def identity_ask_wait(token: str, *, now: float | None = None) -> int:
+    """Seconds before this checkout session may ask for another "Use a saved card" code
+    (``DURO_IDENTITY_ASKS_PER_TOKEN`` an hour, whatever the emails); 0 counts this ask.
+    It caps the emails one session can send and the rows it can write; the answer is the
+    same for known and unknown emails, so it tells nothing about them."""
+    now = time.time() if now is None else now
+    key = _key(f"identity-ask:{token}", 3600, now)
+    if (cache.get(key) or 0) >= settings.DURO_IDENTITY_ASKS_PER_TOKEN:
+        return max(1, 3600 - int(now) % 3600)
+    _count(key, timeout=3601)
+    return 0

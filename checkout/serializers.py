@@ -236,6 +236,39 @@ class PayResult(serializers.Serializer):
     mobile_money = MobileMoneyOutput(required=False)
 
 
+class IdentityAskOutput(SchemaOnly, serializers.Serializer):
+    """The same for every email, known or not: a code went out only if the merchant knows
+    the email. Keep `challenge` in the browser (memory, never a URL) and send it back with
+    the code."""
+    # Documents api.IdentityAskView's answer.
+
+    challenge = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    message = serializers.CharField()
+
+
+class SavedCardOutput(SchemaOnly, serializers.Serializer):
+    """A saved card the proven customer can pay with: shown as `Visa •••• 4242`."""
+    # Part of api.IdentityVerifyView's answer.
+
+    id = serializers.CharField()
+    brand = serializers.CharField()
+    last4 = serializers.CharField()
+    exp_month = serializers.IntegerField()
+    exp_year = serializers.IntegerField()
+
+
+class IdentityVerifyOutput(SchemaOnly, serializers.Serializer):
+    """The right code: the customer's saved cards and the `proof` a pay with one of them
+    presents (`{"rail": "card", "savedCard": "card_…", "identityProof": "idp_…"}`)."""
+    # Documents api.IdentityVerifyView's answer.
+
+    proof = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    email = serializers.CharField()
+    cards = SavedCardOutput(many=True)
+
+
 class StatusOutput(SchemaOnly, serializers.Serializer):
     # Documents api.StatusView's answer.
     status = serializers.ChoiceField(SESSION_STATUSES)

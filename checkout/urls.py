@@ -16,6 +16,9 @@ public_api_urls = [
     path("<str:token>/pay", api.PayView.as_view(), name="public-pay"),
     path("<str:token>/status", api.StatusView.as_view(), name="public-status"),
     path("<str:token>/simulate", api.SimulateView.as_view(), name="public-simulate"),
+    path("<str:token>/identity", api.IdentityAskView.as_view(), name="public-identity"),
+    path("<str:token>/identity/verify", api.IdentityVerifyView.as_view(),
+         name="public-identity-verify"),
 ]
 
 session_api_urls = [

@@ -319,6 +319,9 @@ DURO_PAY_RATE_PER_CARD = env.int("DURO_PAY_RATE_PER_CARD", default=10)
 # Back from the bank's 3-D Secure page, the processor is asked at most this many times a
 # minute per payment (more reloads, or a script, are answered from Duro's own state).
 DURO_STEP_LOOKUPS_PER_MINUTE = env.int("DURO_STEP_LOOKUPS_PER_MINUTE", default=6)
+# "Use a saved card": one-time-code asks per checkout session an hour (any emails; each
+# email also gets at most 3 codes an hour, checkout.identity).
+DURO_IDENTITY_ASKS_PER_TOKEN = env.int("DURO_IDENTITY_ASKS_PER_TOKEN", default=10)
 # HSTS on every https answer (never on plain http: SecurityMiddleware sends it only there).
 SECURE_HSTS_SECONDS = env.int("DURO_HSTS_SECONDS", default=31_536_000)
 DURO_TRUST_X_FORWARDED_FOR = env.bool("DURO_TRUST_X_FORWARDED_FOR", default=False)

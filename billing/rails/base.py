@@ -118,9 +118,9 @@ class PaymentRail:
 
     def charge_authorization(self, *, mode: str, amount: int, currency: str, authorization: str,
                              idempotency_key: str, merchant_id: str = "",
-                             email: str = "") -> ChargeResult:
-        """Charge a saved card again (a renewal); ``email`` is the customer's, which a
-        processor asks for."""
+                             email: str = "", card: CardDetails | None = None) -> ChargeResult:
+        """Charge a saved card again (a renewal, or a pay with a saved card, which names the
+        ``card``); ``email`` is the customer's, which a processor asks for."""
         raise RailError("no_authorization", f"The {self.label} rail cannot charge again.")
 
     def simulate(self, *, mode: str, idempotency_key: str, outcome: str) -> ChargeResult:
