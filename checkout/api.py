@@ -14,11 +14,11 @@ from rest_framework.response import Response
 from appearance.selectors import published_appearance
 from billing.invoice_links import invoice_for_token
 from billing.models import Invoice
+from billing.payloads import card_payload
 from billing.rails import enabled_rails
 from billing.rails.live import ussd_banks_offered
 from billing.rails.mobile_money import PROVIDERS, providers_for
 from billing.rails.ussd import USSD_BANKS
-from billing.payloads import card_payload
 from checkout.identity import identity_ask, identity_verify, open_for_identity
 from checkout.invoice_pay import invoice_outcome, invoice_simulate
 from checkout.models import CheckoutSession

@@ -9,6 +9,7 @@ page_urls = [
     path("<str:token>/otp", views.checkout_otp, name="checkout-otp"),
     path("<str:token>/simulate", views.checkout_simulate, name="checkout-simulate"),
     path("<str:token>/return", views.checkout_return, name="checkout-return"),
+    path("<str:token>/identity", views.checkout_identity, name="checkout-identity"),
 ]
 
 public_api_urls = [

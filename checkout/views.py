@@ -30,6 +30,15 @@ from billing.rails import enabled_rails
 from billing.rails.cards import parse_expiry
 from billing.rails.live import ussd_banks_offered
 from billing.rails.mobile_money import national, providers_for
+from checkout.identity import (
+    CODE_TTL,
+    PROOF_TTL,
+    identity_ask,
+    identity_for_proof,
+    identity_verify,
+    open_for_identity,
+    saved_cards,
+)
 from checkout.models import CheckoutSession
 from checkout.outcomes import success_redirect
 from checkout.pay import (
@@ -40,7 +49,7 @@ from checkout.pay import (
     session_step_return,
 )
 from checkout.payloads import amount_label, plan_summary
-from checkout.ratelimit import client_ip, step_lookup_allowed
+from checkout.ratelimit import client_ip, identity_ask_wait, step_lookup_allowed
 from checkout.selectors import session_for_token
 from checkout.simulate import session_simulate
 from duro.errors import DuroError, Gone, NotFound, RateLimited
@@ -130,12 +139,14 @@ def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> 
         now = timezone.now()
         remaining = session.expires_at - now
         label = amount_label(session)
+        rails = enabled_rails(merchant_id=session.merchant_id, currency=session.currency,
+                              mode=current_mode())
         context.update({
             "amount_label": label,
             "pay_label": appearance.pay_label(label),
             "plan": plan_summary(session),
-            "rails": enabled_rails(merchant_id=session.merchant_id, currency=session.currency,
-                                   mode=current_mode()),
+            "rails": rails,
+            "card_offered": any(r.identifier == "card" for r in rails),
             "ussd_banks": ussd_banks_offered(merchant_id=session.merchant_id,
                                              mode=current_mode()),
             "mobile_money_providers": providers_for(session.currency),
@@ -203,6 +214,7 @@ def _state_page(request, session: CheckoutSession, *, status_code: int = 200, **
         extra.setdefault("form_error", payment.failure_message)
     extra.setdefault("values", {"email": session.customer_email,
                                 "phone": session.customer_phone})
+    extra.update(saved_cards_shown(request, session))
     rails = [r.identifier for r in enabled_rails(merchant_id=session.merchant_id,
                                                  currency=session.currency,
                                                  mode=current_mode())]
@@ -253,10 +265,88 @@ def checkout_page(request, token: str):
     if request.method == "GET":
         return _state_page(request, session)
     values = {k: request.POST.get(k, "").strip() for k in KEPT_FIELDS}
+    if saved_card := request.POST.get("saved_card", "").strip()[:40]:
+        # One tap on a saved card: the proof is the browser's cookie (checkout.identity).
+        pay = PayRequest(rail="card", saved_card=saved_card,
+                         identity_proof=request.COOKIES.get(PROOF_COOKIE, "")[:64])
+        return _pay_and_answer(request, session, pay, values)
     rail = request.POST.get("rail", "card")
     pay = PayRequest(email=values["email"], phone=values["phone"], rail=rail,
                      details=rail_details(request.POST, rail, values))
     return _pay_and_answer(request, session, pay, values)
+
+
+CHALLENGE_COOKIE, PROOF_COOKIE = "duro_idc", "duro_idp"
+
+
+def _identity_cookie(request, response, name: str, value: str, *, seconds: int) -> None:
+    """A browser-held secret of "Use a saved card", for this session's pages only."""
+    response.set_cookie(name, value, max_age=seconds,
+                        path=f"/checkout/{request.checkout_session.token}",
+                        secure=request.is_secure(), httponly=True, samesite="Lax")
+
+
+def saved_cards_shown(request, session: CheckoutSession) -> dict:
+    """The saved cards of the customer this browser proved (its proof cookie), if any."""
+    proof = request.COOKIES.get(PROOF_COOKIE, "")
+    if not proof or session.status not in (CheckoutSession.Status.OPEN,
+                                           CheckoutSession.Status.PROCESSING):
+        return {}
+    try:
+        identity = identity_for_proof(session=session, proof=proof[:64])
+    except DuroError:
+        return {}
+    return {"saved_cards": saved_cards(identity.customer_id), "identity_email": identity.email}
+
+
+@hosted
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("code", "card_number", "card_cvc", "card_expiry")
+@csrf_protect
+def checkout_identity(request, token: str):
+    """"Use a saved card" without JavaScript: ``action=ask`` (the page's email) sends a
+    code and keeps the challenge in a cookie; the code page's ``action=verify`` exchanges
+    the right code for a proof cookie, and the page then shows the saved cards."""
+    session = _load(request, token)
+    if session is None:
+        return _not_found(request)
+    page = reverse("checkout-page", args=[session.token])
+    here = reverse("checkout-identity", args=[session.token])
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    try:
+        open_for_identity(session)
+        if action == "ask":
+            email = request.POST.get("email", "").strip()[:254]
+            if wait := identity_ask_wait(session.token):
+                raise RateLimited(f"Too many code requests; try again in {wait} seconds.",
+                                  retry_after=wait)
+            asked = identity_ask(session=session, email=email)
+            response = HttpResponseRedirect(here, status=303)
+            _identity_cookie(request, response, CHALLENGE_COOKIE, asked.challenge,
+                             seconds=int(CODE_TTL.total_seconds()))
+            return response
+        if action == "verify":
+            proven = identity_verify(session=session,
+                                     challenge=request.COOKIES.get(CHALLENGE_COOKIE, "")[:64],
+                                     code=request.POST.get("code", "")[:12])
+            response = HttpResponseRedirect(page + "#saved-cards", status=303)
+            _identity_cookie(request, response, PROOF_COOKIE, proven.proof,
+                             seconds=int(PROOF_TTL.total_seconds()))
+            response.delete_cookie(CHALLENGE_COOKIE, path=f"/checkout/{session.token}")
+            return response
+    except Gone:
+        return _render(request, session, "checkout/expired.html", status=410)
+    except DuroError as exc:
+        if action == "ask":  # a bad email: back to the form, saying so
+            values = {"email": request.POST.get("email", "").strip()[:254]}
+            return _state_page(request, session, values=values, status_code=400,
+                               errors={"email": exc.message} if exc.param == "email" else {},
+                               form_error=None if exc.param == "email" else exc.message)
+        return _render(request, session, "checkout/identity.html", status=400,
+                       code_error=exc.message)
+    if request.method == "POST" or not request.COOKIES.get(CHALLENGE_COOKIE):
+        return HttpResponseRedirect(page, status=303)
+    return _render(request, session, "checkout/identity.html")
 
 
 def card_again(form) -> dict:
@@ -326,7 +416,8 @@ def _pay_and_answer(request, session: CheckoutSession, pay: PayRequest, values: 
         return _render(request, session, "checkout/expired.html", status=410)
     except DuroError as exc:
         session.refresh_from_db()
-        errors = {FIELD_OF.get(k, k): v for k, v in exc.fields.items()}
+        errors = {FIELD_OF.get(k, k): v for k, v in exc.fields.items()
+                  if k not in ("identityProof", "savedCard")}  # no field: the form's error
         if errors:
             return _state_page(request, session, values=values, errors=errors,
                                otp_error=errors.get("otp"))

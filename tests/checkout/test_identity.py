@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.db import connections
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -304,3 +305,45 @@ def test_concurrent_asks_make_at_most_three_codes(api):
         t.join()
     assert codes == [202] * 6
     assert len(_rows()) == 3
+
+
+def test_the_hosted_page_without_javascript_asks_checks_and_pays(api):
+    """The full page's flow, by plain form posts: the challenge and then the proof live in
+    HttpOnly cookies of this session's pages, so another browser sees no cards."""
+    session = _returning_customer(api)
+    token = session["token"]
+    browser = Client()
+    page = browser.get(f"/checkout/{token}").content.decode()
+    assert 'id="use-saved-card"' in page and "•••• 4242" not in page
+    asked = browser.post(f"/checkout/{token}/identity", {"action": "ask", "email": ADA})
+    assert asked.status_code == 303 and asked["Location"] == f"/checkout/{token}/identity"
+    cookie = asked.cookies["duro_idc"]
+    assert cookie["httponly"] and cookie["path"] == f"/checkout/{token}"
+    assert cookie["samesite"] == "Lax"
+    assert "Enter your code" in browser.get(f"/checkout/{token}/identity").content.decode()
+    code = mailed_code()
+    wrong = browser.post(f"/checkout/{token}/identity", {"action": "verify",
+                                                         "code": _wrong(code)})
+    assert wrong.status_code == 400 and "4 tries left" in wrong.content.decode()
+    right = browser.post(f"/checkout/{token}/identity", {"action": "verify", "code": code})
+    assert right.status_code == 303 and right["Location"] == f"/checkout/{token}#saved-cards"
+    assert right.cookies["duro_idp"]["httponly"]
+    shown = browser.get(f"/checkout/{token}").content.decode()
+    assert "Visa •••• 4242" in shown and 'id="use-saved-card"' not in shown
+    assert "•••• 4242" not in Client().get(f"/checkout/{token}").content.decode()
+    with mode_context("test"):
+        saved = Card.objects.get()
+    paid = browser.post(f"/checkout/{token}", {"saved_card": saved.pk})
+    assert paid.status_code == 303 and paid["Location"].startswith("https://shop.example/thanks")
+    # Without the proof cookie the same post is refused, and nothing is charged.
+    other = make_session(api, amount=5_000)
+    refused = Client().post(f"/checkout/{other['token']}", {"saved_card": saved.pk})
+    assert "Confirm your email with a code again" in refused.content.decode()
+
+
+def test_asking_without_a_valid_email_stays_on_the_form(api):
+    session = _returning_customer(api)
+    answer = Client().post(f"/checkout/{session['token']}/identity",
+                           {"action": "ask", "email": "nope"})
+    assert answer.status_code == 400
+    assert "Enter a valid email address." in answer.content.decode()

@@ -1,0 +1,81 @@
+"""A returning customer pays with a saved card after the emailed code, in Chromium at 375 px:
+the real worker emails the code (to the data folder's ``mail/``), the customer types it,
+sees "Visa •••• 4242" and pays with one tap; axe finds nothing on the code page or the
+saved-card page."""
+
+import re
+import time
+
+import pytest
+from rest_framework.test import APIClient
+
+from billing.models import Card, PaymentAttempt
+from duro.modes import mode_context
+from tests.appearance.conftest import axe_source  # noqa: F401 - the fixture, shared
+from tests.checkout.factories import card, make_plan, make_session, pay
+from tests.checkout.test_browser_sdk import AXE_WITHIN
+from tests.checkout.test_invoice_worker import mails_to, text_of
+from tests.worker import wait_for, worker, worker_factory  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis,
+              pytest.mark.worker, pytest.mark.django_db(transaction=True, databases="__all__")]
+
+EMAIL = "returning@example.com"
+
+
+def _violations(page, axe_source) -> list:  # noqa: F811
+    page.add_script_tag(content=axe_source)
+    found = page.evaluate(AXE_WITHIN.format(options="{resultTypes: ['violations']}"))
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]])
+            for v in found["violations"]]
+
+
+@pytest.mark.usefixtures("worker")
+def test_a_returning_customer_pays_with_a_saved_card_after_the_code(api, live_server, shop,
+                                                                   chromium, axe_source):  # noqa: F811
+    first = make_session(api, planId=make_plan(api)["id"])
+    assert pay(APIClient(), first["token"], email=EMAIL, phone="",
+               card=card("4242424242424242")).json()["data"]["status"] == "completed"
+    session = make_session(api, amount=350_000, description="Shoes",
+                           successUrl=f"{shop.url}/thanks", cancelUrl=f"{shop.url}/cart")
+    since = time.time() - 1
+    context = chromium.new_context(viewport={"width": 375, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{live_server.url}/checkout/{session['token']}")
+        assert page.locator("text=•••• 4242").count() == 0
+        page.fill("#email", EMAIL)
+        page.click("#use-saved-card")
+        page.wait_for_selector("#identity-code")
+        assert "If we know this email, we sent a code" in page.inner_text("#identity-sent")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        assert _violations(page, axe_source) == []
+
+        [message] = wait_for(lambda: [m for m in mails_to(EMAIL, since)
+                                      if "Your code" in str(m["Subject"])], timeout=30,
+                             message="the code's email")
+        code = re.search(r"\b(\d{6})\b", text_of(message)).group(1)
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        page.fill("#identity-code", wrong)
+        page.click("#verify-code")
+        assert "4 tries left" in page.inner_text("#code-error")
+        page.fill("#identity-code", code)
+        page.click("#verify-code")
+        page.wait_for_selector("#saved-cards")
+        assert "Visa •••• 4242" in page.inner_text("#saved-cards")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        assert _violations(page, axe_source) == []
+
+        page.click("#pay-saved-card")
+        page.wait_for_url(f"{shop.url}/thanks**")
+        assert errors == []
+    finally:
+        context.close()
+    with mode_context("test"):
+        payment = PaymentAttempt.objects.get(session_id=session["id"])
+        assert (payment.status, payment.amount, payment.card_last4) == ("succeeded", 350_000,
+                                                                         "4242")
+        assert Card.objects.filter(customer__email=EMAIL).count() == 1
