@@ -112,6 +112,99 @@
     return request;
   }
 
+  /* "Use a saved card" in the frame (no cookie of ours is sent here): the challenge and
+     the proof stay in this script's memory, and the cards are drawn from templates. */
+  var identityUrl = payUrl.replace(/\/pay$/, "/identity");
+
+  function post(url, body) {
+    return fetch(url, { method: "POST", credentials: "same-origin",
+                        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+                        body: JSON.stringify(body) })
+      .then(function (response) { return response.json(); });
+  }
+
+  function copyOf(id) {
+    return document.getElementById(id).content.firstElementChild.cloneNode(true);
+  }
+
+  function refusal(answer) {
+    return (answer && answer.error && answer.error.message) || "Please try again.";
+  }
+
+  function askForCode(form) {
+    post(identityUrl, { email: value(form, "email") }).then(function (answer) {
+      var asked = answer && answer.data;
+      if (!asked) { showError(form, refusal(answer)); return; }
+      var step = copyOf("identity-code-template");
+      var input = step.querySelector("#identity-code");
+      var error = step.querySelector("#code-error");
+      form.hidden = true;
+      form.parentNode.insertBefore(step, form);
+      input.focus();
+      step.querySelector("#identity-back").addEventListener("click", function () {
+        step.remove();
+        form.hidden = false;
+        form.querySelector("#email").focus();
+      });
+      step.querySelector("#verify-code").addEventListener("click", function () {
+        post(identityUrl + "/verify", { challenge: asked.challenge, code: input.value.trim() })
+          .then(function (checked) {
+            if (!checked || !checked.data) {
+              error.textContent = refusal(checked);
+              error.hidden = false;
+              input.setAttribute("aria-invalid", "true");
+              input.setAttribute("aria-describedby", "code-error");
+              input.focus();
+              return;
+            }
+            step.remove();
+            form.hidden = false;
+            showSavedCards(form, checked.data);
+          })
+          .catch(function () { error.textContent = refusal(null); error.hidden = false; });
+      });
+    }).catch(function () { showError(form, null); });
+  }
+
+  function showSavedCards(form, proven) {
+    var section = copyOf("saved-cards-template");
+    var list = section.querySelector(".saved-card-list");
+    var button = section.querySelector("#pay-saved-card");
+    proven.cards.forEach(function (card, index) {
+      var option = copyOf("saved-card-template");
+      var radio = option.querySelector("input");
+      radio.value = card.id;
+      radio.checked = index === 0;
+      option.querySelector("[data-card-name]").textContent =
+        card.brand.charAt(0).toUpperCase() + card.brand.slice(1) + " \u2022\u2022\u2022\u2022 " + card.last4;
+      option.querySelector(".card-expiry").textContent =
+        "expires " + ("0" + card.expMonth).slice(-2) + "/" + card.expYear;
+      list.appendChild(option);
+    });
+    if (!proven.cards.length) {
+      list.hidden = true;
+      button.hidden = true;
+      section.querySelector("#no-saved-cards").hidden = false;
+    }
+    var ask = form.querySelector("[data-identity-ask]");
+    if (ask) { ask.hidden = true; }
+    form.parentNode.insertBefore(section, form);
+    section.querySelector("#saved-cards-title").focus();
+    button.addEventListener("click", function () {
+      var chosen = list.querySelector("input:checked");
+      if (!chosen || button.disabled) { return; }
+      button.disabled = true;
+      post(payUrl, { rail: "card", savedCard: chosen.value, identityProof: proven.proof })
+        .then(function (answer) {
+          var data = answer && answer.data;
+          if (data && data.status === "completed") { completed(data.reference); return; }
+          button.disabled = false;
+          showError(form, data && data.error ? data.error.message : refusal(answer));
+        })
+        .catch(function () { button.disabled = false; showError(form, null); });
+    });
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll("[data-pay-form]"), function (form) {
     var button = form.querySelector("[data-pay-button]");
     var label = button ? button.textContent : "";
@@ -123,6 +216,10 @@
     }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      if (event.submitter && event.submitter.hasAttribute("data-identity-ask")) {
+        askForCode(form);
+        return;
+      }
       if (busy) { return; }
       busy = true;
       fetch(payUrl, { method: "POST", credentials: "same-origin",

@@ -13,7 +13,7 @@ from billing.models import Card, PaymentAttempt
 from duro.modes import mode_context
 from tests.appearance.conftest import axe_source  # noqa: F401 - the fixture, shared
 from tests.checkout.factories import card, make_plan, make_session, pay
-from tests.checkout.test_browser_sdk import AXE_WITHIN
+from tests.checkout.test_browser_sdk import AXE_WITHIN, merchant_site  # noqa: F401
 from tests.checkout.test_invoice_worker import mails_to, text_of
 from tests.worker import wait_for, worker, worker_factory  # noqa: F401 - fixtures
 
@@ -79,3 +79,40 @@ def test_a_returning_customer_pays_with_a_saved_card_after_the_code(api, live_se
         assert (payment.status, payment.amount, payment.card_last4) == ("succeeded", 350_000,
                                                                          "4242")
         assert Card.objects.filter(customer__email=EMAIL).count() == 1
+
+
+def test_a_saved_card_pays_inside_the_inline_sdks_frame(acme, api, merchant_site, page):  # noqa: F811
+    """In the overlay no cookie of ours is sent: the frame's script keeps the challenge and
+    the proof in memory, and the pay ends the overlay with the merchant's callback."""
+    from django.core import mail
+
+    from checkout.identity import identity_code_send
+    from checkout.models import IdentityCode
+    from tests.checkout.test_browser_sdk import _allow, _open
+
+    assert pay(APIClient(), make_session(api, amount=10_000)["token"], email=EMAIL, phone="",
+               card=card("5555555555554444")).json()["data"]["status"] == "completed"
+    site = merchant_site()
+    _allow(acme, site.origin)
+    session = make_session(api, planId=make_plan(api, name="Silver")["id"])
+    frame = _open(page, site, session)
+    frame.locator("#email").fill(EMAIL)
+    frame.locator("#use-saved-card").click()
+    frame.locator("#identity-code").wait_for()
+    with mode_context("test"):
+        row = IdentityCode.objects.get(session_id=session["id"])
+        assert identity_code_send(row.id) == "sent"
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    frame.locator("#identity-code").fill("000000" if code != "000000" else "111111")
+    frame.locator("#verify-code").click()
+    assert "tries left" in frame.locator("#code-error").inner_text()
+    frame.locator("#identity-code").fill(code)
+    frame.locator("#verify-code").click()
+    assert "Mastercard •••• 4444" in frame.locator("#saved-cards").inner_text()
+    frame.locator("#pay-saved-card").click()
+    page.wait_for_function("window.duroSuccess !== undefined")
+    assert page.evaluate("window.duroSuccess.sessionId") == session["id"]
+    verify = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    assert verify["status"] == "completed" and verify["payment"]["card"]["last4"] == "4444"
+    # the browser logs the wrong code's 400 answer; nothing else went wrong
+    assert [e for e in page.js_errors if "/identity/verify" not in e] == []
