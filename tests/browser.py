@@ -1,6 +1,7 @@
-"""Browser fixtures: Debian's Chromium driven by Playwright, and a local "merchant shop".
+"""Browser fixtures: Debian's Chromium driven by Playwright, a local "merchant shop", and
+axe-core (the ``axe_source`` fixture, :func:`axe_violations`, :func:`serious_violations`).
 
-Import these fixtures in a conftest (``from tests.browser import *``). Tests
+tests/conftest.py loads this module as a plugin, so its fixtures are everywhere. Tests
 that use them are marked ``browser`` and skip when Chromium is missing (CI
 turns that skip into a failure).
 """
@@ -8,17 +9,25 @@ turns that skip into a failure).
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 CHROMIUM = os.environ.get("DURO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+AXE_VERSION = "4.10.3"
+# evaluate() has no time-out of its own: axe gets 30 s, then the test fails instead of hanging.
+AXE_WITHIN = ("() => Promise.race([axe.run(document, {options}), new Promise((_, no) => "
+              "setTimeout(() => no(new Error('axe.run took over 30 s')), 30000))])")
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +95,41 @@ def shop():
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's browser bundle, fetched once with the npm client into the data folder."""
+    target = Path(settings.DATA_DIR) / "vendor" / f"axe-core-{AXE_VERSION}" / "axe.min.js"
+    if not target.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip(f"npm is needed to fetch axe-core {AXE_VERSION} for the a11y check")
+        work = target.parent
+        work.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([npm, "pack", f"axe-core@{AXE_VERSION}", "--silent"], cwd=work,
+                              capture_output=True, text=True, timeout=120, check=False)
+        tarball = work / f"axe-core-{AXE_VERSION}.tgz"
+        if done.returncode != 0 or not tarball.exists():
+            pytest.skip(f"npm pack axe-core@{AXE_VERSION} failed: {done.stderr.strip()[:300]}")
+        with tarfile.open(tarball) as archive:
+            member = archive.extractfile("package/axe.min.js")
+            target.write_bytes(member.read())
+        tarball.unlink()
+    return target.read_text()
+
+
+def axe_violations(page, axe_source: str, *, options: str = "{resultTypes: ['violations']}",
+                   impacts: tuple[str, ...] | None = None) -> list:
+    """axe-core run on ``page`` (a Page or a Frame): ``(rule, impact, targets)`` of each
+    violation, of any impact unless ``impacts`` names some."""
+    page.add_script_tag(content=axe_source)
+    found = page.evaluate(AXE_WITHIN.format(options=options))
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]])
+            for v in found["violations"] if impacts is None or v["impact"] in impacts]
+
+
+def serious_violations(page, axe_source: str) -> list:
+    """The serious and critical violations only: ``(rule, first five targets)``."""
+    return [(rule, targets[:5]) for rule, _, targets in
+            axe_violations(page, axe_source, impacts=("serious", "critical"))]

@@ -11,9 +11,9 @@ from rest_framework.test import APIClient
 
 from billing.models import Card, PaymentAttempt
 from duro.modes import mode_context
-from tests.appearance.conftest import axe_source  # noqa: F401 - the fixture, shared
+from tests.browser import axe_violations
 from tests.checkout.factories import card, make_plan, make_session, pay
-from tests.checkout.test_browser_sdk import AXE_WITHIN, merchant_site  # noqa: F401
+from tests.checkout.test_browser_sdk import merchant_site  # noqa: F401
 from tests.checkout.test_invoice_worker import mails_to, text_of
 from tests.worker import wait_for, worker, worker_factory  # noqa: F401 - fixtures
 
@@ -23,16 +23,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis,
 EMAIL = "returning@example.com"
 
 
-def _violations(page, axe_source) -> list:  # noqa: F811
-    page.add_script_tag(content=axe_source)
-    found = page.evaluate(AXE_WITHIN.format(options="{resultTypes: ['violations']}"))
-    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]])
-            for v in found["violations"]]
-
-
 @pytest.mark.usefixtures("worker")
 def test_a_returning_customer_pays_with_a_saved_card_after_the_code(api, live_server, shop,
-                                                                   chromium, axe_source):  # noqa: F811
+                                                                   chromium, axe_source):
     first = make_session(api, planId=make_plan(api)["id"])
     assert pay(APIClient(), first["token"], email=EMAIL, phone="",
                card=card("4242424242424242")).json()["data"]["status"] == "completed"
@@ -52,7 +45,7 @@ def test_a_returning_customer_pays_with_a_saved_card_after_the_code(api, live_se
         page.wait_for_selector("#identity-code")
         assert "If we know this email, we sent a code" in page.inner_text("#identity-sent")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
-        assert _violations(page, axe_source) == []
+        assert axe_violations(page, axe_source) == []
 
         [message] = wait_for(lambda: [m for m in mails_to(EMAIL, since)
                                       if "Your code" in str(m["Subject"])], timeout=30,
@@ -67,7 +60,7 @@ def test_a_returning_customer_pays_with_a_saved_card_after_the_code(api, live_se
         page.wait_for_selector("#saved-cards")
         assert "Visa •••• 4242" in page.inner_text("#saved-cards")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
-        assert _violations(page, axe_source) == []
+        assert axe_violations(page, axe_source) == []
 
         page.click("#pay-saved-card")
         page.wait_for_url(f"{shop.url}/thanks**")

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from duro.origins import checkout_origins_set
-from tests.appearance.conftest import axe_source  # noqa: F401 - the fixture, shared
+from tests.browser import AXE_WITHIN
 from tests.checkout.factories import make_plan
 
 pytestmark = [pytest.mark.browser,
@@ -74,11 +74,6 @@ def merchant_site(live_server, settings):
     for server in servers:
         server.shutdown()
         server.server_close()
-
-
-# evaluate() has no time-out of its own: axe gets 30 s, then the test fails instead of hanging.
-AXE_WITHIN = ("() => Promise.race([axe.run(document, {options}), new Promise((_, no) => "
-              "setTimeout(() => no(new Error('axe.run took over 30 s')), 30000))])")
 
 
 def _session(api):
@@ -254,7 +249,7 @@ def test_a_phone_sees_the_overlay_full_screen(acme, api, merchant_site, chromium
 
 
 def test_the_overlay_has_no_accessibility_violations(acme, api, merchant_site, chromium,
-                                                     axe_source):  # noqa: F811
+                                                     axe_source):
     site = merchant_site()
     _allow(acme, site.origin)
     context = chromium.new_context(viewport={"width": 1024, "height": 800}, bypass_csp=True)

@@ -8,6 +8,7 @@ import pytest
 
 from billing.models import RailSettings
 from duro.modes import mode_context
+from tests.browser import serious_violations
 from tests.checkout.factories import make_session
 from tests.conftest import client_for
 from tests.dashboard.test_browser_theme import shoot, sign_in
@@ -16,13 +17,6 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.django_db(transaction=True, databases="__all__")]
 
 PATH = "/admin/billing/railsettings/"
-
-
-def serious_violations(page, axe_source) -> list:
-    page.add_script_tag(content=axe_source)
-    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [(v["id"], [n["target"] for n in v["nodes"]][:5]) for v in result["violations"]
-            if v["impact"] in ("serious", "critical")]
 
 
 @pytest.mark.parametrize("width", [1280, 375])

@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from billing.processors.connections import connection_of
-from tests.dashboard.test_browser_payment_methods import serious_violations
+from tests.browser import serious_violations
 from tests.dashboard.test_browser_theme import shoot, sign_in
 from tests.standins.paystack import paystack_standin_fixture  # noqa: F401 - fixture
 
