@@ -21,6 +21,7 @@ from django.db import IntegrityError
 from django.db.models import F
 
 from billing.models import Customer, Invoice, InvoiceCounter, Subscription
+from billing.pricing import price_lines, subscription_price
 from duro.db import atomic, in_atomic
 
 logger = logging.getLogger(__name__)
@@ -101,12 +102,21 @@ def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str]) -> dic
         if sub.pk in found:
             continue
         start, end = sub.cycle().period(sub.period_index + 1)
-        fresh.append(Invoice(
+        invoice = Invoice(
             merchant_id=sub.merchant_id, number=0, customer_id=sub.customer_id, subscription=sub,
             amount=sub.amount, currency=sub.currency, description=sub.plan.name,
             period_start=start, period_end=end, metadata=sub.metadata,
-        ))
-    found.update(_create_numbered(fresh))
+        )
+        # Coupon, VAT and a change's credit (billing.pricing), the same as every invoice.
+        price_lines(invoice, subscription_price(sub),
+                    coupon_code=sub.coupon.code if sub.coupon_id and sub.coupon else "")
+        fresh.append(invoice)
+    created = _create_numbered(fresh)
+    for sub_id, invoice in created.items():
+        if invoice.credit_applied:  # the credit now belongs to this invoice
+            Subscription.objects.filter(pk=sub_id).update(
+                credit_balance=F("credit_balance") - invoice.credit_applied)
+    found.update(created)
     return found
 
 

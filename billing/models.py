@@ -132,6 +132,7 @@ class Subscription(models.Model):
         NON_RENEWING = "non_renewing"
         CANCELED = "canceled"
         COMPLETED = "completed"
+        PAUSED = "paused"
 
     id = models.CharField(
         primary_key=True, max_length=32, default=_subscription_id, editable=False
@@ -168,6 +169,17 @@ class Subscription(models.Model):
     trial_will_end_sent = models.BooleanField(default=False)
     # Test clock (test mode): this subscription's own "now"; the beat engine leaves it alone.
     clock = models.DateTimeField(null=True, blank=True)
+    # Changes (API.md §13). A downgrade waiting for the period's end; the credit a change
+    # left (never refunded), taken off the next invoices; a pause and its planned end.
+    pending_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    credit_balance = models.BigIntegerField(default=0)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    resumes_at = models.DateTimeField(null=True, blank=True)
+    # The coupon its invoices take, and for a "repeating" one how many invoices still do.
+    coupon = models.ForeignKey("Coupon", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="subscriptions")
+    coupon_periods_left = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -203,6 +215,7 @@ class Invoice(models.Model):
         UNCOLLECTIBLE = "uncollectible"
 
     CARD_CHECK = "card_check"  # a purpose: see ``purpose`` below
+    PRORATION = "proration"  # a plan change's prorated charge (billing.changes)
 
     id = models.CharField(primary_key=True, max_length=32, default=_invoice_id, editable=False)
     merchant_id = models.CharField(max_length=32, db_index=True)
@@ -254,7 +267,20 @@ class Invoice(models.Model):
     # "card_check": a small charge the customer portal asks to save a new card when nothing
     # is due (billing.portal): it pays no period, sends no receipt, and is refunded at once.
     purpose = models.CharField(max_length=12, blank=True, default="",
-                               choices=[("", "charge"), (CARD_CHECK, "card check")])
+                               choices=[("", "charge"), (CARD_CHECK, "card check"),
+                                        (PRORATION, "proration")])
+    # How ``amount`` (what is charged) was reached (billing.pricing): the price before
+    # anything (``subtotal``; null on invoices from before), a coupon's discount, VAT on
+    # what was left at ``vat_rate`` percent, and a change's credit taken off the total.
+    subtotal = models.BigIntegerField(null=True, blank=True)
+    discount_amount = models.BigIntegerField(default=0)
+    coupon_code = models.CharField(max_length=64, blank=True, default="")
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    vat_amount = models.BigIntegerField(default=0)
+    credit_applied = models.BigIntegerField(default=0)
+    # The seller as the invoice was issued (legal name, address, tax id): a document keeps
+    # what it said, whatever the merchant's details become.
+    seller = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -569,3 +595,40 @@ class PortalLink(models.Model):
 
     def __str__(self) -> str:
         return f"portal link for {self.customer_id}"
+
+
+def _coupon_id() -> str:
+    return new_id("cpn")
+
+
+class Coupon(models.Model):
+    """A discount a merchant offers (API.md §13): a percentage or a fixed amount in one
+    currency, for one invoice, a number of periods or for ever, with an optional limit of
+    redemptions and an end. ``code`` is what customers type, kept upper-case."""
+
+    class Duration(models.TextChoices):
+        ONCE = "once"
+        REPEATING = "repeating"
+        FOREVER = "forever"
+
+    id = models.CharField(primary_key=True, max_length=32, default=_coupon_id, editable=False)
+    merchant_id = models.CharField(max_length=32)
+    code = models.CharField(max_length=64)
+    percent_off = models.PositiveSmallIntegerField(null=True, blank=True)  # 1–100
+    amount_off = models.BigIntegerField(null=True, blank=True)  # minor units of currency
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, blank=True, default="")
+    duration = models.CharField(max_length=10, choices=Duration.choices)
+    duration_in_periods = models.PositiveIntegerField(null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    times_redeemed = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant_id", "code"],
+                                               name="coupon_code_unique")]
+        indexes = [models.Index(fields=["merchant_id", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.code
