@@ -20,6 +20,8 @@ from duro.keys import key_create, key_revoke, key_roll
 from duro.models import ApiKey, Membership, Merchant
 from duro.modes import peek_mode
 from duro.origins import checkout_origins_set, checkout_origins_validate
+from duro.tax import FIELDS as TAX_FIELDS
+from duro.tax import TaxDetails, tax_details_set, vat_rate_clean, vat_rate_text
 
 
 class MerchantForm(forms.ModelForm):
@@ -35,6 +37,21 @@ class MerchantForm(forms.ModelForm):
                   "Live mode accepts https only; test mode also allows http://localhost:* "
                   "and http://127.0.0.1:*. Leave empty to keep the page unframeable.")
 
+    # What every new invoice prints as the seller, and its VAT (both modes): duro.tax.
+    seller_legal_name = forms.CharField(
+        required=False, max_length=200, label="Invoices: legal name",
+        help_text="Printed as the seller (empty: the name above).")
+    seller_address = forms.CharField(
+        required=False, max_length=500, label="Invoices: address",
+        widget=forms.Textarea(attrs={"rows": 3}))
+    seller_tax_id = forms.CharField(
+        required=False, max_length=64, label="Invoices: tax id",
+        help_text="Your TIN or VAT number, printed on invoices.")
+    seller_vat_rate = forms.CharField(
+        required=False, max_length=8, label="Invoices: VAT rate (%)",
+        help_text="Like 7.5: 0–100, at most 2 decimals. Added on top of the price of every "
+                  "new invoice as its own line. Leave empty for no VAT.")
+
     class Meta:
         model = Merchant
         fields = ["name", "slug", "support_email", "timezone", "default_currency"]
@@ -45,6 +62,18 @@ class MerchantForm(forms.ModelForm):
         field.label = f"Checkout: allowed origins ({self.mode} mode)"
         if self.instance.pk:
             field.initial = "\n".join((self.instance.checkout_origins or {}).get(self.mode) or [])
+            for name in ("legal_name", "address", "tax_id"):
+                self.fields[f"seller_{name}"].initial = getattr(self.instance, name)
+            self.fields["seller_vat_rate"].initial = vat_rate_text(self.instance.vat_rate) or ""
+
+    def clean_seller_vat_rate(self):
+        try:
+            return vat_rate_clean(self.cleaned_data["seller_vat_rate"], param="vat_rate")
+        except Invalid as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def tax_details(self) -> TaxDetails:
+        return TaxDetails(**{name: self.cleaned_data[f"seller_{name}"] for name in TAX_FIELDS})
 
     def clean_allowed_origins(self) -> list[str]:
         lines = [line.strip() for line in self.cleaned_data["allowed_origins"].splitlines()]
@@ -71,6 +100,7 @@ class MerchantAdmin(MerchantScopedAdmin):
         super().save_model(request, obj, form, change)
         checkout_origins_set(merchant_id=obj.pk, mode=form.mode,
                              origins=form.cleaned_data["allowed_origins"])
+        tax_details_set(merchant_id=obj.pk, details=form.tax_details())
 
     def has_change_permission(self, request, obj=None):
         if request.user.is_superuser:

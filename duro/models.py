@@ -44,6 +44,13 @@ class Merchant(models.Model):
     # {"test": [origin, …], "live": […]}: the sites that may frame the hosted page
     # (the inline SDK), written only through duro.origins.checkout_origins_set.
     checkout_origins = models.JSONField(default=dict, blank=True, editable=False)
+    # What its invoices print as the seller, and the VAT they add on top of the price
+    # (percent; null: none). Written only through duro.tax.tax_details_set (it is cached).
+    legal_name = models.CharField(max_length=200, blank=True, default="", editable=False)
+    address = models.CharField(max_length=500, blank=True, default="", editable=False)
+    tax_id = models.CharField(max_length=64, blank=True, default="", editable=False)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
+                                   editable=False)
 
     class Meta:
         ordering = ["name"]

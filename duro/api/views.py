@@ -19,6 +19,7 @@ from duro.api.schema import SchemaOnly
 from duro.errors import Invalid, NotFound
 from duro.models import Merchant
 from duro.origins import checkout_origins_set
+from duro.tax import TaxDetails, tax_details_set, tax_details_validate
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
@@ -100,16 +101,52 @@ class CheckoutSettingsInput(serializers.Serializer):
                                             required=False, help_text=ALLOWED_ORIGINS_HELP)
 
 
+TAX_HELP = {
+    "legal_name": "The seller's legal name its invoices print (empty: the merchant's name).",
+    "address": "The seller's address its invoices print.",
+    "tax_id": "The seller's tax id (TIN, VAT number) its invoices print.",
+    "vat_rate": "VAT in percent, 0–100 with at most 2 decimals, as a string (\"7.5\"); "
+                "every new invoice adds it on top of the price as its own line, rounded "
+                "half-up. null: no VAT.",
+}
+
+
+class TaxOutput(SchemaOnly, serializers.Serializer):
+    # Documents merchant_payload()["tax"].
+    legal_name = serializers.CharField(help_text=TAX_HELP["legal_name"])
+    address = serializers.CharField(help_text=TAX_HELP["address"])
+    tax_id = serializers.CharField(help_text=TAX_HELP["tax_id"])
+    vat_rate = serializers.CharField(allow_null=True, help_text=TAX_HELP["vat_rate"])
+
+
+class TaxInput(serializers.Serializer):
+    legal_name = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                       help_text=TAX_HELP["legal_name"])
+    address = serializers.CharField(max_length=500, required=False, allow_blank=True,
+                                    help_text=TAX_HELP["address"])
+    tax_id = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                   help_text=TAX_HELP["tax_id"])
+    vat_rate = serializers.RegexField(r"^[0-9]{1,3}(\.[0-9]{1,2})?$", required=False,
+                                      allow_null=True, help_text=TAX_HELP["vat_rate"])
+
+
 MERCHANT_OUTPUT = inline_serializer("Merchant", {
     "id": serializers.CharField(), "name": serializers.CharField(),
     "mode": serializers.ChoiceField(["test", "live"]),
     "supportEmail": serializers.CharField(), "timezone": serializers.CharField(),
     "defaultCurrency": serializers.CharField(), "checkout": CheckoutSettingsOutput(),
+    "tax": TaxOutput(),
 })
 
 
 class MerchantInput(serializers.Serializer):
     checkout = CheckoutSettingsInput(required=False)
+    tax = TaxInput(required=False)
+
+
+def _tax_of(merchant) -> TaxDetails:
+    return TaxDetails(legal_name=merchant.legal_name, address=merchant.address,
+                      tax_id=merchant.tax_id, vat_rate=merchant.vat_rate)
 
 
 def merchant_payload(merchant, *, mode: str) -> dict:
@@ -121,12 +158,14 @@ def merchant_payload(merchant, *, mode: str) -> dict:
         "timezone": merchant.timezone,
         "default_currency": merchant.default_currency,
         "checkout": {"allowed_origins": list((merchant.checkout_origins or {}).get(mode) or [])},
+        "tax": _tax_of(merchant).as_payload(),
     }
 
 
 class MerchantView(DuroAPIView):
-    """Who am I: the merchant behind the key and the mode it sets; and the settings of
-    that mode a key may change (the hosted page's allowed framing origins)."""
+    """Who am I: the merchant behind the key and the mode it sets; and the settings a key
+    may change (the hosted page's allowed framing origins of its mode; the tax details
+    every new invoice prints, in both modes)."""
 
     @extend_schema(summary="The merchant behind this key", responses=MERCHANT_OUTPUT)
     def get(self, request):
@@ -139,8 +178,21 @@ class MerchantView(DuroAPIView):
         if not isinstance(body, dict):
             raise Invalid("Send a JSON object.")
         for name in body:
-            if name != "checkout":
-                raise Invalid("Only checkout settings can be changed with a key.", param=name)
+            if name not in ("checkout", "tax"):
+                raise Invalid("Only checkout and tax settings can be changed with a key.",
+                              param=name)
+        tax = None
+        if "tax" in body:  # validated in full before anything is stored
+            changes = body["tax"]
+            if not isinstance(changes, dict):
+                raise Invalid("tax must be an object.", param="tax")
+            params = {"legal_name": "tax.legalName", "address": "tax.address",
+                      "tax_id": "tax.taxId", "vat_rate": "tax.vatRate"}
+            for name in changes:
+                if name not in params:
+                    raise Invalid("Unknown tax setting.", param=f"tax.{name}")
+            tax = tax_details_validate(current=_tax_of(request.user), changes=changes,
+                                       params=params)
         if "checkout" in body:
             checkout = body["checkout"]
             if not isinstance(checkout, dict):  # null too: the schema says an object
@@ -151,5 +203,7 @@ class MerchantView(DuroAPIView):
             if "allowed_origins" in checkout:
                 checkout_origins_set(merchant_id=request.user.id, mode=request.mode,
                                      origins=checkout["allowed_origins"])
+        if tax is not None:
+            tax_details_set(merchant_id=request.user.id, details=tax)
         merchant = Merchant.objects.get(pk=request.user.id)
         return Response({"data": merchant_payload(merchant, mode=request.mode)})

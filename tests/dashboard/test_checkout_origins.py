@@ -60,3 +60,27 @@ def test_a_developer_sees_but_cannot_change_them(two_merchants):
                                                    allowed_origins="https://evil.example"))
     assert response.status_code == 403
     assert checkout_origins(merchant_id=a.merchant.id, mode="test") == ()
+
+
+def test_the_owner_sets_the_tax_details_on_the_same_page(two_merchants,
+                                                         django_capture_on_commit_callbacks):
+    from decimal import Decimal
+
+    from duro.tax import tax_details
+
+    a, b = two_merchants
+    client = owner_client(a)
+    assert "Invoices: VAT rate (%)" in client.get(_url(a.merchant)).content.decode()
+    refused = client.post(_url(a.merchant), _form(a.merchant, seller_vat_rate="7.555"))
+    assert refused.status_code == 200 and "at most 2 decimals" in refused.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(_url(a.merchant), _form(
+            a.merchant, seller_legal_name="Acme Gym Limited", seller_address="12 Marina, Lagos",
+            seller_tax_id="TIN-0123456", seller_vat_rate="7.5"))
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    details = tax_details(a.merchant.id)
+    assert (details.legal_name, details.tax_id, details.vat_rate) == (
+        "Acme Gym Limited", "TIN-0123456", Decimal("7.5"))
+    page = client.get(_url(a.merchant)).content.decode()
+    assert 'value="7.5"' in page and "12 Marina, Lagos" in page
+    assert tax_details(b.merchant.id).vat_rate is None
