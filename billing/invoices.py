@@ -6,6 +6,11 @@ transaction: two concurrent invoices wait for each other and get
 consecutive numbers, and a rolled-back invoice gives its number back. Both
 the renewal engine and the checkout pay flow create invoices here.
 
+Every invoice keeps its seller as it was when issued (``Invoice.seller``: the merchant's
+legal name, address and tax id, from :mod:`duro.tax`), and its lines (billing.pricing):
+the renewal engine prices each subscription with its merchant's VAT rate, read once per
+merchant per run.
+
     with atomic():
         invoice = invoice_create(merchant_id=m, customer=c, subscription=s, amount=1_500_000,
                                  currency="NGN", period_start=a, period_end=b,
@@ -16,13 +21,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError
 from django.db.models import F
 
 from billing.models import Customer, Invoice, InvoiceCounter, Subscription
-from billing.pricing import price_lines, subscription_price
+from billing.pricing import Price, price_lines, subscription_price
 from duro.db import atomic, in_atomic
+from duro.tax import tax_details, tax_details_many
 
 logger = logging.getLogger(__name__)
 
@@ -63,23 +70,34 @@ def invoice_create(*, merchant_id: str, customer: Customer,
                    subscription: Subscription | None = None, amount: int, currency: str,
                    description: str = "", period_start: datetime | None = None,
                    period_end: datetime | None = None, status: str = Invoice.Status.OPEN,
-                   paid_at: datetime | None = None) -> Invoice:
+                   paid_at: datetime | None = None, price: Price | None = None,
+                   vat_rate: Decimal | None = None) -> Invoice:
     """A numbered invoice. Must run inside ``duro.db.atomic()``.
+
+    ``price`` (billing.pricing, its total ``amount``) writes its lines; without it the
+    invoice is its amount alone. The seller is snapshot from the merchant's tax details.
 
     A second invoice for the same subscription and period start violates
     ``invoice_one_per_period`` (IntegrityError): the caller treats it as done.
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
         raise ValueError("amount must be a whole number of minor units (0 for a trial)")
+    if price is not None and price.total != amount:
+        raise ValueError("amount must be the price's total")
     _require_atomic()
+    invoice = Invoice(
+        merchant_id=merchant_id, customer=customer, subscription=subscription,
+        amount=amount, currency=currency, description=description,
+        period_start=period_start, period_end=period_end, status=status, paid_at=paid_at,
+        seller=tax_details(merchant_id).seller(),
+    )
+    if price is not None:
+        price_lines(invoice, price, vat_rate=vat_rate)
     # A savepoint around number and row: a collision gives the number back, keeps the outer tx.
     with atomic():
-        number = invoice_number_next(merchant_id=merchant_id)
-        return Invoice.objects.create(
-            merchant_id=merchant_id, number=number, customer=customer, subscription=subscription,
-            amount=amount, currency=currency, description=description,
-            period_start=period_start, period_end=period_end, status=status, paid_at=paid_at,
-        )
+        invoice.number = invoice_number_next(merchant_id=merchant_id)
+        invoice.save(force_insert=True)
+        return invoice
 
 
 def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str]) -> dict[str, Invoice]:
@@ -98,18 +116,23 @@ def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str]) -> dic
                                           purpose="")  # not a portal's card check
     } if resumed else {}
     fresh: list[Invoice] = []
+    # VAT and the seller: one cache read for the batch's merchants (a query only for those
+    # not cached), never one per subscription.
+    taxes = tax_details_many({sub.merchant_id for sub in subs if sub.pk not in found})
     for sub in subs:
         if sub.pk in found:
             continue
+        tax = taxes[sub.merchant_id]
         start, end = sub.cycle().period(sub.period_index + 1)
         invoice = Invoice(
             merchant_id=sub.merchant_id, number=0, customer_id=sub.customer_id, subscription=sub,
             amount=sub.amount, currency=sub.currency, description=sub.plan.name,
-            period_start=start, period_end=end, metadata=sub.metadata,
+            period_start=start, period_end=end, metadata=sub.metadata, seller=tax.seller(),
         )
         # Coupon, VAT and a change's credit (billing.pricing), the same as every invoice.
-        price_lines(invoice, subscription_price(sub),
-                    coupon_code=sub.coupon.code if sub.coupon_id and sub.coupon else "")
+        price_lines(invoice, subscription_price(sub, vat_rate=tax.vat_rate),
+                    coupon_code=sub.coupon.code if sub.coupon_id and sub.coupon else "",
+                    vat_rate=tax.vat_rate)
         fresh.append(invoice)
     created = _create_numbered(fresh)
     for sub_id, invoice in created.items():

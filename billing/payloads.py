@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from billing.documents import invoice_document_urls
 from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Refund, Subscription
+from duro.tax import vat_rate_text
 from duro.timestamps import iso
 
 
@@ -118,10 +120,18 @@ def invoice_payload(invoice: Invoice, payments: list[PaymentAttempt] | None = No
     """The invoice with its payments; pass ``payments`` when known, to skip a query."""
     if payments is None:
         payments = list(invoice.payments.prefetch_related("refunds").order_by("created_at", "id"))
+    hosted_url, pdf_url = invoice_document_urls(invoice)
     return {
         "id": invoice.id, "number": invoice.number, "status": invoice.status,
         "amount": invoice.amount, "amountRefunded": invoice.amount_refunded,
         "currency": invoice.currency,
+        # How the amount was reached (billing.pricing); before these lines, its amount.
+        "subtotal": invoice.subtotal if invoice.subtotal is not None else invoice.amount,
+        "discount": {"couponCode": invoice.coupon_code or None,
+                     "amountOff": invoice.discount_amount} if invoice.discount_amount else None,
+        "vat": {"rate": vat_rate_text(invoice.vat_rate), "amount": invoice.vat_amount}
+        if invoice.vat_rate is not None else None,
+        "hostedUrl": hosted_url, "pdfUrl": pdf_url,
         "description": invoice.description, "periodStart": iso(invoice.period_start),
         "periodEnd": iso(invoice.period_end), "subscriptionId": invoice.subscription_id,
         "customerId": invoice.customer_id, "paidAt": iso(invoice.paid_at),

@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 
 from django.db.models import prefetch_related_objects
@@ -75,6 +76,7 @@ from billing.payloads import (
     subscription_payload,
 )
 from billing.periods import dunning_step, is_next_period, period_advance, subscription_open
+from billing.pricing import charged_price
 from billing.rails.base import ChargeResult
 from billing.receipts import receipt_enqueue
 from billing.refunds import refund_open_automatic
@@ -102,6 +104,10 @@ class Order:
     description: str = ""
     metadata: dict = field(default_factory=dict)
     reference: str = ""  # the payer's reference (a checkout's), printed on the receipt
+    # The price before VAT of what was charged (0 for a trial's card check) and the
+    # merchant's VAT rate: the invoice's lines (billing.pricing). None: the charge alone.
+    subtotal: int | None = None
+    vat_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -474,6 +480,8 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
         period_start=subscription.current_period_start if subscription else None,
         period_end=subscription.current_period_end if subscription else None,
         status=Invoice.Status.PAID, paid_at=now,
+        price=charged_price(price, subtotal=order.subtotal, vat_rate=order.vat_rate),
+        vat_rate=order.vat_rate,
     )
     invoice.receipt_status = "pending"  # the receipt email's outbox row
     invoice.checkout_reference, invoice.receipt_email = order.reference, order.email

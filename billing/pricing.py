@@ -69,6 +69,22 @@ def invoice_price(subtotal: int, *, percent_off: int | None = None, amount_off: 
                  total=before_credit - applied)
 
 
+def charged_price(charged: int, *, subtotal: int | None,
+                  vat_rate: Decimal | None = None) -> Price:
+    """The lines of a checkout's first invoice, whose charge was priced before the rail
+    answered: VAT on top of ``subtotal`` (None: the charge alone). Should the rate have
+    changed between the charge and its answer (an asynchronous rail), what was charged
+    wins: its VAT is the charge less the subtotal."""
+    if subtotal is None:
+        return invoice_price(charged)
+    price = invoice_price(subtotal, vat_rate=vat_rate)
+    if price.total == charged:
+        return price
+    subtotal = min(subtotal, charged)
+    return Price(subtotal=subtotal, discount=0, vat=charged - subtotal, credit_applied=0,
+                 total=charged)
+
+
 def subscription_price(sub: Subscription, *, vat_rate: Decimal | None = None) -> Price:
     """The price of a subscription's next invoice: its own amount (never the plan's of
     today), its coupon while it lasts, VAT at the merchant's rate, then its credit."""

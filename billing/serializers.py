@@ -158,8 +158,28 @@ class PaymentOutput(SchemaOnly, serializers.ModelSerializer):
                   "paid_at", "refunds"]
 
 
+class InvoiceVatOutput(SchemaOnly, serializers.Serializer):
+    rate = serializers.CharField(help_text='The merchant\'s rate when it was issued, in '
+                                           'percent: "7.5".')
+    amount = serializers.IntegerField(help_text="VAT on the price after any discount, "
+                                                "rounded half-up, in minor units.")
+
+
+class InvoiceDiscountOutput(SchemaOnly, serializers.Serializer):
+    coupon_code = serializers.CharField(allow_null=True)
+    amount_off = serializers.IntegerField(help_text="In minor units.")
+
+
 class InvoiceOutput(SchemaOnly, serializers.ModelSerializer):
     # Documents payloads.invoice_payload.
+    subtotal = serializers.IntegerField(help_text="The price before discount, VAT and "
+                                                  "credit, in minor units.")
+    discount = InvoiceDiscountOutput(allow_null=True)
+    vat = InvoiceVatOutput(allow_null=True, help_text="Added on top of the price as its own "
+                                                      "line; null when none was charged.")
+    hosted_url = serializers.URLField(help_text="The invoice as a page a customer or an "
+                                                "accountant can open: a signed link, no key.")
+    pdf_url = serializers.URLField(help_text="The same as a PDF (signed link, no key).")
     subscription_id = serializers.CharField(allow_null=True)
     customer_id = serializers.CharField()
     payments = PaymentOutput(many=True)
@@ -169,6 +189,7 @@ class InvoiceOutput(SchemaOnly, serializers.ModelSerializer):
     class Meta:
         model = Invoice
         fields = ["id", "number", "status", "amount", "amount_refunded", "currency",
+                  "subtotal", "discount", "vat", "hosted_url", "pdf_url",
                   "description",
                   "period_start", "period_end", "subscription_id", "customer_id", "paid_at",
                   "created_at", "payments"]

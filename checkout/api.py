@@ -31,6 +31,7 @@ from checkout.payloads import (
     plan_summary,
     session_payload,
 )
+from checkout.pricing import session_price, session_vat_rate, vat_payload
 from checkout.ratelimit import client_ip, identity_ask_wait
 from checkout.selectors import session_for_token, session_get, session_list
 from checkout.serializers import (
@@ -129,12 +130,16 @@ def hydrate_payload(session: CheckoutSession) -> dict:
     """
     rails = enabled_rails(merchant_id=session.merchant_id, currency=session.currency,
                           mode=current_mode())
+    price = session_price(session)
     return {
         "merchant": {"name": session.merchant_name},
         "mode": "live" if session.token.startswith("cs_live_") else "test",
         "reference": session.reference, "status": session.effective_status,
         "amount": session.amount, "currency": session.currency,
-        "amountLabel": amount_label(session), "description": session.description or None,
+        # With the merchant's VAT on top: what is charged (trials: after the trial).
+        "vat": vat_payload(price, session_vat_rate(session)), "amountDue": price.total,
+        "amountLabel": amount_label(session, price=price),
+        "description": session.description or None,
         "plan": plan_summary(session),
         "prefill": {"email": session.customer_email or None,
                     "phone": session.customer_phone or None},

@@ -57,6 +57,7 @@ from checkout.identity import identity_for_proof, saved_card_for
 from checkout.models import CheckoutSession
 from checkout.outcomes import PayOutcome, outcome_of
 from checkout.payloads import session_payload
+from checkout.pricing import charge_price, charge_subtotal, session_vat_rate
 from checkout.ratelimit import pay_budgets, pay_spend, pay_wait
 from checkout.selectors import session_for_token
 from duro.db import atomic
@@ -381,9 +382,9 @@ def _same_payer(pending: PaymentAttempt, session: CheckoutSession, rail: Payment
 
 
 def _charge_amount(session: CheckoutSession) -> int:
-    """A plan with a trial only authorises the card now (₦0); the trial's end charges."""
-    trial = session.plan is not None and session.plan.trial_days > 0
-    return 0 if trial else session.amount
+    """The session's amount with the merchant's VAT (checkout.pricing); a plan with a
+    trial only authorises the card now (₦0): the trial's end charges."""
+    return charge_price(session).total
 
 
 def _outcome_when_settled(session_id: str) -> PayOutcome:
@@ -410,7 +411,8 @@ def attempt_settle(*, attempt_id: str, result: ChargeResult, now: datetime | Non
         order = Order(merchant_id=session.merchant_id, email=session.customer_email,
                       phone=session.customer_phone, plan=session.plan,
                       description=session.description, metadata=session.metadata,
-                      reference=session.reference)
+                      reference=session.reference, subtotal=charge_subtotal(session),
+                      vat_rate=session_vat_rate(session))
 
         def complete(settled: Settlement) -> dict:
             session.status = CheckoutSession.Status.COMPLETED

@@ -6,7 +6,9 @@ from django.conf import settings
 
 from billing.models import Invoice
 from billing.payloads import payment_payload
+from billing.pricing import Price
 from checkout.models import CheckoutSession
+from checkout.pricing import session_price
 from duro.money import format_amount, format_cadence
 from duro.timestamps import iso
 
@@ -40,9 +42,11 @@ def plan_summary(s: CheckoutSession) -> dict | None:
                                                                     plan.interval_count)}
 
 
-def amount_label(s: CheckoutSession) -> str:
-    """``₦15,000.00 / month`` for a plan, ``₦15,000.00`` for a one-off amount."""
-    text = format_amount(s.amount, s.currency)
+def amount_label(s: CheckoutSession, *, price: Price | None = None) -> str:
+    """``₦15,000.00 / month`` for a plan, ``₦15,000.00`` for a one-off amount: with the
+    merchant's VAT (``price``, checkout.pricing), what is charged."""
+    price = price or session_price(s)
+    text = format_amount(price.total, s.currency)
     if s.plan is not None:
         text += f" / {format_cadence(s.plan.interval, s.plan.interval_count)}"
     return text

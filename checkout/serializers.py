@@ -159,6 +159,11 @@ class MobileMoneyProviderOutput(SchemaOnly, serializers.Serializer):
     label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
 
 
+class VatOutput(SchemaOnly, serializers.Serializer):
+    rate = serializers.CharField(help_text='In percent, as a string: "7.5".')
+    amount = serializers.IntegerField(help_text="In minor units, rounded half-up.")
+
+
 class HydrateOutput(SchemaOnly, serializers.Serializer):
     """What the hosted page shows: never the metadata, never anything secret."""
     # Documents api.hydrate_payload.
@@ -167,9 +172,13 @@ class HydrateOutput(SchemaOnly, serializers.Serializer):
     mode = serializers.ChoiceField(["test", "live"])
     reference = serializers.CharField()
     status = serializers.ChoiceField(SESSION_STATUSES)
-    amount = serializers.IntegerField()
+    amount = serializers.IntegerField(help_text="The session's amount, before VAT.")
     currency = serializers.CharField()
-    amount_label = serializers.CharField()
+    vat = VatOutput(allow_null=True, help_text="The merchant's VAT, added on top of the "
+                                                "amount; null when it charges none.")
+    amount_due = serializers.IntegerField(help_text="What the pay charges: the amount plus "
+                                                    "VAT (after the trial, for a trial).")
+    amount_label = serializers.CharField(help_text="The amount due, formatted.")
     description = serializers.CharField(allow_null=True)
     plan = PlanSummaryOutput(allow_null=True)
     prefill = PrefillOutput()

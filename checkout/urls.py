@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from checkout import api, invoice_views, portal_views, sdk, views
+from checkout import api, document_views, invoice_views, portal_views, sdk, views
 
 page_urls = [
     path("<str:token>", views.checkout_page, name="checkout-page"),
@@ -33,6 +33,12 @@ invoice_page_urls = [
     path("<str:token>", invoice_views.invoice_page, name="invoice-page"),
     path("<str:token>/simulate", invoice_views.invoice_simulate, name="invoice-simulate"),
     path("<str:token>/return", invoice_views.invoice_return, name="invoice-return"),
+]
+
+document_urls = [  # an invoice's document by its signed link: the .pdf first
+    path("invoices/<str:token>.pdf", document_views.invoice_document_pdf,
+         name="invoice-document-pdf"),
+    path("invoices/<str:token>", document_views.invoice_document_page, name="invoice-document"),
 ]
 
 public_invoice_api_urls = [

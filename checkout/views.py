@@ -49,6 +49,7 @@ from checkout.pay import (
     session_step_return,
 )
 from checkout.payloads import amount_label, plan_summary
+from checkout.pricing import session_price, session_vat_rate
 from checkout.ratelimit import client_ip, identity_ask_wait, step_lookup_allowed
 from checkout.selectors import session_for_token
 from checkout.simulate import session_simulate
@@ -57,6 +58,7 @@ from duro.modes import current_mode
 from duro.money import format_amount
 from duro.origins import TEST_MODE_ORIGINS, checkout_origins, frame_ancestors
 from duro.regions import region_for
+from duro.tax import vat_rate_text
 
 EXPIRY_WARNING = timedelta(minutes=10)
 CARD_MARKS = ("visa", "mastercard", "verve")  # the cards shown as accepted, own drawn marks
@@ -138,11 +140,18 @@ def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> 
     if session is not None:
         now = timezone.now()
         remaining = session.expires_at - now
-        label = amount_label(session)
+        price = session_price(session)
+        label = amount_label(session, price=price)
+        rate = session_vat_rate(session)
         rails = enabled_rails(merchant_id=session.merchant_id, currency=session.currency,
                               mode=current_mode())
         context.update({
             "amount_label": label,
+            # The VAT line of the summary: "Includes VAT 7.5 %: ₦1,125.00".
+            "vat": ({"rate": vat_rate_text(rate),
+                     "amount": format_amount(price.vat, session.currency),
+                     "subtotal": format_amount(price.subtotal, session.currency)}
+                    if rate else None),
             "pay_label": appearance.pay_label(label),
             "plan": plan_summary(session),
             "rails": rails,

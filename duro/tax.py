@@ -36,9 +36,9 @@ class TaxDetails:
     tax_id: str = ""
     vat_rate: Decimal | None = None  # percent, e.g. Decimal("7.5"); None: no VAT
 
-    def seller(self, *, name: str = "") -> dict:
-        """What an invoice keeps of its seller when it is issued."""
-        return {"name": name, "legal_name": self.legal_name, "address": self.address,
+    def seller(self) -> dict:
+        """What an invoice keeps of its seller when it is issued (``Invoice.seller``)."""
+        return {"legal_name": self.legal_name, "address": self.address,
                 "tax_id": self.tax_id}
 
     def as_payload(self) -> dict:

@@ -27,6 +27,7 @@ from billing.api import (
 )
 from billing.views import processor_events
 from checkout.urls import (
+    document_urls,
     invoice_page_urls,
     page_urls,
     portal_urls,
@@ -94,6 +95,7 @@ urlpatterns = [
     path("v1/", include(api_v1)),
     path("checkout/", include(page_urls)),
     path("invoice/", include(invoice_page_urls)),
+    path("documents/", include(document_urls)),
     path("portal/", include(portal_urls)),
     path("appearance/", include("appearance.urls")),
     path("healthz", healthz, name="healthz"),
