@@ -20,6 +20,7 @@ def test_test_key_is_test_mode_and_live_key_is_live_mode(acme):
             "id": acme.merchant.id, "name": "Acme Gym", "mode": mode,
             "supportEmail": "owner@acme.test", "timezone": "Africa/Lagos",
             "defaultCurrency": "NGN", "checkout": {"allowedOrigins": []},
+            "tax": {"legalName": "", "address": "", "taxId": "", "vatRate": None},
         }
 
 
