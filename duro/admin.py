@@ -68,7 +68,7 @@ class MerchantForm(forms.ModelForm):
 
     def clean_seller_vat_rate(self):
         try:
-            return vat_rate_clean(self.cleaned_data["seller_vat_rate"], param="vat_rate")
+            return vat_rate_clean(self.cleaned_data["seller_vat_rate"] or None, param="vat_rate")
         except Invalid as exc:
             raise forms.ValidationError(exc.message) from None
 

@@ -15,6 +15,7 @@ writes the new one after commit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -27,6 +28,8 @@ from duro.models import Merchant
 CACHE_TTL = 24 * 3600
 FIELDS = ("legal_name", "address", "tax_id", "vat_rate")
 MAX_LENGTHS = {"legal_name": 200, "address": 500, "tax_id": 64}
+# 0–100 with at most 2 decimals, written plainly ("7.5", "100.00"; not "1e1", not " 7.5").
+VAT_RATE_PATTERN = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"
 
 
 @dataclass(frozen=True)
@@ -55,21 +58,21 @@ def vat_rate_text(rate: Decimal | None) -> str | None:
 
 
 def vat_rate_clean(value: object, *, param: str = "tax.vatRate") -> Decimal | None:
-    """A rate given as a string (``"7.5"``), 0–100 with at most 2 decimals; ``None`` or
-    ``""`` clears it."""
-    if value is None or value == "":
+    """A rate given as a string (``"7.5"``), 0–100 with at most 2 decimals; ``None``
+    clears it."""
+    if value is None:
         return None
     if not isinstance(value, str):
         raise Invalid('Give vatRate as a string, like "7.5".', param=param)
-    try:
-        rate = Decimal(value.strip())
-    except InvalidOperation:
-        raise Invalid(f"{value[:20]!r} is not a number.", param=param) from None
-    if not rate.is_finite() or not 0 <= rate <= 100:
+    if not re.match(VAT_RATE_PATTERN, value):
+        try:
+            rate = Decimal(value)
+        except InvalidOperation:
+            raise Invalid(f"{value[:20]!r} is not a number, like 7.5.", param=param) from None
+        if rate.is_finite() and 0 <= rate <= 100:
+            raise Invalid("vatRate has at most 2 decimals, written like 7.5.", param=param)
         raise Invalid("vatRate is a percentage between 0 and 100.", param=param)
-    if rate != rate.quantize(Decimal("0.01")):
-        raise Invalid("vatRate has at most 2 decimals.", param=param)
-    return rate.quantize(Decimal("0.01"))
+    return Decimal(value).quantize(Decimal("0.01"))
 
 
 def _text(value: object, name: str, param: str) -> str:
@@ -77,12 +80,11 @@ def _text(value: object, name: str, param: str) -> str:
         return ""
     if not isinstance(value, str):
         raise Invalid("Give a string.", param=param)
-    text = value.strip()
-    if "\x00" in text:
+    if "\x00" in value:
         raise Invalid("NUL characters are not allowed.", param=param)
-    if len(text) > MAX_LENGTHS[name]:
+    if len(value) > MAX_LENGTHS[name]:
         raise Invalid(f"At most {MAX_LENGTHS[name]} characters.", param=param)
-    return text
+    return value.strip()
 
 
 def tax_details_validate(*, current: TaxDetails, changes: dict,

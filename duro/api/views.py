@@ -19,7 +19,7 @@ from duro.api.schema import SchemaOnly
 from duro.errors import Invalid, NotFound
 from duro.models import Merchant
 from duro.origins import checkout_origins_set
-from duro.tax import TaxDetails, tax_details_set, tax_details_validate
+from duro.tax import VAT_RATE_PATTERN, TaxDetails, tax_details_set, tax_details_validate
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
@@ -126,8 +126,8 @@ class TaxInput(serializers.Serializer):
                                     help_text=TAX_HELP["address"])
     tax_id = serializers.CharField(max_length=64, required=False, allow_blank=True,
                                    help_text=TAX_HELP["tax_id"])
-    vat_rate = serializers.RegexField(r"^[0-9]{1,3}(\.[0-9]{1,2})?$", required=False,
-                                      allow_null=True, help_text=TAX_HELP["vat_rate"])
+    vat_rate = serializers.RegexField(VAT_RATE_PATTERN, required=False, allow_null=True,
+                                      help_text=TAX_HELP["vat_rate"])
 
 
 MERCHANT_OUTPUT = inline_serializer("Merchant", {

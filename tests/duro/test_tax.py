@@ -40,7 +40,7 @@ def test_patch_sets_the_tax_details_get_shows_them_in_both_modes(
 
 
 @pytest.mark.parametrize("value", ["101", "-1", "7.555", "abc", "NaN", "Infinity", 7.5, 7,
-                                   True, ["7.5"]])
+                                   True, ["7.5"], "", " 7.5", "1e1", "100.01", "007.5"])
 def test_patch_refuses_a_rate_outside_0_to_100_or_with_more_than_2_decimals(acme, api, value):
     response = api.patch("/v1/merchant", {"tax": {"vatRate": value}}, format="json")
     assert response.status_code == 400, response.content
@@ -67,7 +67,7 @@ def test_patch_refuses_bad_tax_details(acme, api, body, param):
 
 @pytest.mark.parametrize("value,rate", [("7.5", Decimal("7.50")), ("0", Decimal("0")),
                                         ("7.50", Decimal("7.5")), ("100.00", Decimal(100)),
-                                        ("", None), (None, None)])
+                                        ("0.05", Decimal("0.05")), (None, None)])
 def test_a_rate_is_a_percentage_with_at_most_2_decimals(value, rate):
     assert vat_rate_clean(value) == rate
     with pytest.raises(Invalid):
