@@ -76,9 +76,7 @@ def vat_rate_clean(value: object, *, param: str = "tax.vatRate") -> Decimal | No
 
 
 def _text(value: object, name: str, param: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
+    if not isinstance(value, str):  # null too: give "" to clear
         raise Invalid("Give a string.", param=param)
     if "\x00" in value:
         raise Invalid("NUL characters are not allowed.", param=param)

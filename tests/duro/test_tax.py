@@ -53,6 +53,7 @@ def test_patch_refuses_a_rate_outside_0_to_100_or_with_more_than_2_decimals(acme
     ({"tax": "7.5"}, "tax"),
     ({"tax": {"rate": "7.5"}}, "tax.rate"),
     ({"tax": {"legalName": 5}}, "tax.legalName"),
+    ({"tax": {"taxId": None}}, "tax.taxId"),
     ({"tax": {"address": "x" * 501}}, "tax.address"),
     ({"tax": {"taxId": "x" * 65}}, "tax.taxId"),
     # nothing is stored when one part is wrong
