@@ -11,6 +11,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from billing.changes import change_preview_of, preview_payload, subscription_change
 from billing.models import Customer, Invoice, Plan, Refund, Subscription
 from billing.payloads import (
     customer_payload,
@@ -35,6 +36,7 @@ from billing.selectors import (
 )
 from billing.serializers import (
     PAYMENT_STATUSES,
+    ChangePreviewOutput,
     CustomerOutput,
     InvoiceFilters,
     InvoiceOutput,
@@ -48,6 +50,7 @@ from billing.serializers import (
     RefundOutput,
     SubscriptionAdvanceInput,
     SubscriptionCancelInput,
+    SubscriptionChangeInput,
     SubscriptionFilters,
     SubscriptionOutput,
 )
@@ -195,6 +198,45 @@ class SubscriptionCancelView(DuroAPIView):
         sub = subscription_cancel(merchant_id=request.user.id, subscription_id=pk,
                                   at_period_end=data.validated_data["at_period_end"],
                                   now=timezone.now())
+        return Response({"data": subscription_payload(sub)})
+
+
+CHANGE_DESCRIPTION = (
+    "Upgrade (`at` defaults to `now`): charges (new − old price) × the unused share of the "
+    "paid period on the saved card, rounded once half-up, and keeps the billing day; a "
+    "change of interval charges the new price less the old plan's unused credit and starts "
+    "a new anchor. Downgrade (`at` defaults to `period_end`): `pendingPlanId` waits for the "
+    "period's end; `at: now` switches at once and carries the credit to the next invoices "
+    "(never refunded). A declined charge is 402 `change_declined` and leaves the old plan; "
+    "while a change is being charged another is 409 `change_in_progress`. In test mode the "
+    "subscription's clock is now. Event: `subscription_updated`.")
+
+
+class SubscriptionChangePreviewView(DuroAPIView):
+    @extend_schema(summary="Preview a plan change (nothing changes)",
+                   description=CHANGE_DESCRIPTION, responses=ChangePreviewOutput,
+                   parameters=[OpenApiParameter("planId", str, required=True),
+                               OpenApiParameter("at", str, enum=["now", "period_end"])])
+    def get(self, request, pk):
+        plan_id = request.query_params.get("planId") or ""
+        if not plan_id:
+            raise Invalid("planId is required.", param="planId")
+        change = change_preview_of(merchant_id=request.user.id, subscription_id=pk,
+                                   plan_id=plan_id[:32], at=request.query_params.get("at"),
+                                   now=timezone.now())
+        return Response({"data": preview_payload(change)})
+
+
+class SubscriptionChangeView(DuroAPIView):
+    @extend_schema(summary="Change a subscription's plan", description=CHANGE_DESCRIPTION,
+                   request=SubscriptionChangeInput, responses=SubscriptionOutput,
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        data = SubscriptionChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sub = subscription_change(merchant_id=request.user.id, subscription_id=pk,
+                                  plan_id=data.validated_data["plan_id"],
+                                  at=data.validated_data["at"], now=timezone.now())
         return Response({"data": subscription_payload(sub)})
 
 

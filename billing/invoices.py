@@ -21,6 +21,7 @@ from django.db import IntegrityError
 from django.db.models import F
 
 from billing.models import Customer, Invoice, InvoiceCounter, Subscription
+from billing.plan_switch import pending_plan_switch
 from billing.pricing import price_lines, subscription_price
 from duro.db import atomic, in_atomic
 
@@ -101,6 +102,8 @@ def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str]) -> dic
     for sub in subs:
         if sub.pk in found:
             continue
+        if sub.pending_plan_id:  # a downgrade waited for this period's end
+            pending_plan_switch(sub)
         start, end = sub.cycle().period(sub.period_index + 1)
         invoice = Invoice(
             merchant_id=sub.merchant_id, number=0, customer_id=sub.customer_id, subscription=sub,

@@ -62,12 +62,13 @@ def next_payment_at(sub: Subscription) -> datetime | None:
 def subscription_payload(sub: Subscription) -> dict:
     return {
         "id": sub.id, "status": sub.status, "planId": sub.plan_id,
-        "customerId": sub.customer_id,
+        "pendingPlanId": sub.pending_plan_id, "customerId": sub.customer_id,
         "currentPeriodStart": iso(sub.current_period_start),
         "currentPeriodEnd": iso(sub.current_period_end),
         "cancelAtPeriodEnd": sub.cancel_at_period_end, "canceledAt": iso(sub.canceled_at),
         "trialEnd": iso(sub.trial_end), "invoicesPaid": sub.invoices_paid,
         "nextPaymentAt": iso(next_payment_at(sub)), "card": card_payload(sub.card),
+        "creditBalance": sub.credit_balance,
         "metadata": sub.metadata, "createdAt": iso(sub.created_at),
     }
 

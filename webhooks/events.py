@@ -30,6 +30,7 @@ EVENT_TYPES = (
     "subscription_trial_will_end",
     "subscription_non_renewing",
     "subscription_renewing",
+    "subscription_updated",
     "refund_succeeded",
     "refund_failed",
 )

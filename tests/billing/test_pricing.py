@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.pricing import Price, half_up, invoice_price
+from billing.pricing import Price, invoice_price
 
 
 def _decimal_half_up(value: Decimal) -> int:
