@@ -43,6 +43,8 @@ BUSINESS_RULES = {
     "POST /v1/public/checkout/{token}/simulate": "a test session whose transfer is awaited",
     "POST /v1/public/invoices/{token}/simulate": "a test invoice whose transfer is awaited",
     "PATCH /v1/merchant": "each allowed origin an exact scheme://host[:port] (https in live)",
+    "POST /v1/public/checkout/{token}/identity": "an email address Django's validator takes",
+    "POST /v1/public/checkout/{token}/identity/verify": "the code emailed for this challenge",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
