@@ -1,4 +1,5 @@
-"""Thin REST endpoints of billing: plans, customers, subscriptions (cancel, test clock),
+"""Thin REST endpoints of billing: plans, customers, subscriptions (cancel, pause and resume,
+test clock),
 invoices, payments and refunds.
 
 Answers are built by ``billing.payloads``, the representation webhook events
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 
 from billing.changes import change_preview_of, preview_payload, subscription_change
 from billing.models import Customer, Invoice, Plan, Refund, Subscription
+from billing.pauses import subscription_pause
 from billing.payloads import (
     customer_payload,
     invoice_payload,
@@ -53,12 +55,14 @@ from billing.serializers import (
     SubscriptionChangeInput,
     SubscriptionFilters,
     SubscriptionOutput,
+    SubscriptionPauseInput,
 )
 from billing.subscriptions import (
     MAX_CLOCK_RENEWALS,
     customer_set_blacklisted,
     subscription_advance,
     subscription_cancel,
+    subscription_resume,
 )
 from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
@@ -237,6 +241,50 @@ class SubscriptionChangeView(DuroAPIView):
         sub = subscription_change(merchant_id=request.user.id, subscription_id=pk,
                                   plan_id=data.validated_data["plan_id"],
                                   at=data.validated_data["at"], now=timezone.now())
+        return Response({"data": subscription_payload(sub)})
+
+
+PAUSE_DESCRIPTION = (
+    "Effective at once (in test mode, at the subscription's test clock): status `paused`, no "
+    "credit for the paid time left, nothing charged and no dunning while paused. A `past_due` "
+    "subscription's open renewal invoice is voided. With `resumesAt` it resumes by itself "
+    "then, like `/resume`. Event `subscription_paused`.")
+PAUSE_REFUSED = ("`subscription_not_pausable` (`param: \"id\"`): only `trialing`, `active` "
+                 "and `past_due` subscriptions pause; `invalid_resumes_at` (`param: "
+                 "\"resumesAt\"`): not in the future, or more than five years ahead.")
+PAUSE_CONFLICT = "`renewal_in_progress`: a renewal charge is in flight; pause again in a minute."
+RESUME_DESCRIPTION = (
+    "A new period starts at once (a new billing day, as a first pay) and is charged now on "
+    "the saved card (without one, the invoice's link is emailed), like a renewal: `active` "
+    "when paid, `past_due` with dunning when declined. Event `subscription_resumed`, then "
+    "the payment's events.")
+
+
+class SubscriptionPauseView(DuroAPIView):
+    @extend_schema(summary="Pause a subscription", description=PAUSE_DESCRIPTION,
+                   request=SubscriptionPauseInput,
+                   responses={200: SubscriptionOutput,
+                              400: OpenApiResponse(description=PAUSE_REFUSED),
+                              409: OpenApiResponse(description=PAUSE_CONFLICT)},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        data = SubscriptionPauseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sub = subscription_pause(merchant_id=request.user.id, subscription_id=pk,
+                                 resumes_at=data.validated_data["resumes_at"],
+                                 now=timezone.now())
+        return Response({"data": subscription_payload(sub)})
+
+
+class SubscriptionResumeView(DuroAPIView):
+    @extend_schema(summary="Resume a paused subscription", description=RESUME_DESCRIPTION,
+                   request=None,
+                   responses={200: SubscriptionOutput, 400: OpenApiResponse(
+                       description="`subscription_not_paused` (`param: \"id\"`).")},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        sub = subscription_resume(merchant_id=request.user.id, subscription_id=pk,
+                                  now=timezone.now())
         return Response({"data": subscription_payload(sub)})
 
 

@@ -26,6 +26,8 @@ from billing.api import (
     SubscriptionChangeView,
     SubscriptionDetailView,
     SubscriptionListView,
+    SubscriptionPauseView,
+    SubscriptionResumeView,
 )
 from billing.views import processor_events
 from checkout.urls import (
@@ -78,6 +80,10 @@ api_v1: list[URLPattern | URLResolver] = [
          name="subscription-change"),
     path("subscriptions/<str:pk>/cancel", SubscriptionCancelView.as_view(),
          name="subscription-cancel"),
+    path("subscriptions/<str:pk>/pause", SubscriptionPauseView.as_view(),
+         name="subscription-pause"),
+    path("subscriptions/<str:pk>/resume", SubscriptionResumeView.as_view(),
+         name="subscription-resume"),
     path("subscriptions/<str:pk>/advance", SubscriptionAdvanceView.as_view(),
          name="subscription-advance"),
     path("invoices", InvoiceListView.as_view(), name="invoices"),

@@ -31,6 +31,8 @@ EVENT_TYPES = (
     "subscription_non_renewing",
     "subscription_renewing",
     "subscription_updated",
+    "subscription_paused",
+    "subscription_resumed",
     "refund_succeeded",
     "refund_failed",
 )
