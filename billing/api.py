@@ -249,10 +249,11 @@ PAUSE_DESCRIPTION = (
     "credit for the paid time left, nothing charged and no dunning while paused. A `past_due` "
     "subscription's open renewal invoice is voided. With `resumesAt` it resumes by itself "
     "then, like `/resume`. Event `subscription_paused`.")
-PAUSE_REFUSED = ("`subscription_not_pausable` (`param: \"id\"`): only `trialing`, `active` "
-                 "and `past_due` subscriptions pause; `invalid_resumes_at` (`param: "
-                 "\"resumesAt\"`): not in the future, or more than five years ahead.")
-PAUSE_CONFLICT = "`renewal_in_progress`: a renewal charge is in flight; pause again in a minute."
+PAUSE_REFUSED = ("`invalid_resumes_at` (`param: \"resumesAt\"`): not in the future, or more "
+                 "than five years ahead.")
+PAUSE_CONFLICT = ("`subscription_not_pausable` (`param: \"id\"`): only `trialing`, `active` "
+                  "and `past_due` subscriptions pause; `renewal_in_progress`: a renewal charge "
+                  "is in flight, pause again in a minute.")
 RESUME_DESCRIPTION = (
     "A new period starts at once (a new billing day, as a first pay) and is charged now on "
     "the saved card (without one, the invoice's link is emailed), like a renewal: `active` "
@@ -279,7 +280,7 @@ class SubscriptionPauseView(DuroAPIView):
 class SubscriptionResumeView(DuroAPIView):
     @extend_schema(summary="Resume a paused subscription", description=RESUME_DESCRIPTION,
                    request=None,
-                   responses={200: SubscriptionOutput, 400: OpenApiResponse(
+                   responses={200: SubscriptionOutput, 409: OpenApiResponse(
                        description="`subscription_not_paused` (`param: \"id\"`).")},
                    parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, pk):

@@ -52,15 +52,16 @@ def subscription_pause(*, merchant_id: str, subscription_id: str,
                        resumes_at: datetime | None, now: datetime) -> Subscription:
     """Pause now (the test clock's now); resume by itself at ``resumes_at`` when given.
 
-    Raises ``Invalid`` for a subscription that is not ``trialing``, ``active`` or
+    Raises ``Conflict`` for a subscription that is not ``trialing``, ``active`` or
     ``past_due`` (code ``subscription_not_pausable``; a ``non_renewing`` one ends at its
-    period end: undo the cancel first) or for a ``resumes_at`` not in the future
-    (``param="resumesAt"``); ``Conflict`` while a renewal charge is in flight."""
+    period end: undo the cancel first) and while a renewal charge is in flight
+    (``renewal_in_progress``); ``Invalid`` for a ``resumes_at`` not in the future or more
+    than five years ahead (``param="resumesAt"``)."""
     with atomic():
         sub = locked_subscription(merchant_id=merchant_id, subscription_id=subscription_id)
         at = sub.clock or now
         if sub.status not in PAUSABLE:
-            raise Invalid(_not_pausable(sub), code="subscription_not_pausable", param="id")
+            raise Conflict(_not_pausable(sub), code="subscription_not_pausable", param="id")
         if resumes_at is not None and not at < resumes_at <= at + MAX_PAUSE:
             raise Invalid(f"'resumesAt' must be after {iso(at)} and at most five years ahead.",
                           code="invalid_resumes_at", param="resumesAt")

@@ -104,12 +104,12 @@ def subscription_resume(*, merchant_id: str, subscription_id: str,
     """End a pause now (the test clock's now): a new period starts at once and is charged
     right away through the renewal engine (the saved card; without one, the invoice's link
     is emailed), so the answer is ``active`` when paid, ``past_due`` when declined. A rail
-    that does not answer leaves the charge to the engine's next run. Raises ``Invalid``
+    that does not answer leaves the charge to the engine's next run. Raises ``Conflict``
     (``subscription_not_paused``) unless the subscription is ``paused``."""
     with atomic():
         sub = locked_subscription(merchant_id=merchant_id, subscription_id=subscription_id)
         if sub.status != S.PAUSED:
-            raise Invalid(f"Only a paused subscription can be resumed; this one is "
+            raise Conflict(f"Only a paused subscription can be resumed; this one is "
                           f"{sub.status}.", code="subscription_not_paused", param="id")
         at = sub.clock or now
         pause_end(sub, at=at)

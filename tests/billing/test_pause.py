@@ -130,7 +130,7 @@ def test_resume_by_call_starts_a_new_period_at_the_resume_and_charges_it_once(ap
     assert event_types(merchant.id) == ["subscription_paused", "subscription_resumed",
                                         "subscription_payment_success"]
     # Asked again, or the clock moved within the new period: nothing more is charged.
-    assert api.post(f"/v1/subscriptions/{sub.id}/resume").status_code == 400
+    assert api.post(f"/v1/subscriptions/{sub.id}/resume").status_code == 409
     api.post(f"/v1/subscriptions/{sub.id}/advance",
              {"to": (later + 20 * DAY).isoformat()}, format="json")
     assert charges(sub) == 1 and len(invoices(sub)) == 2
@@ -237,7 +237,7 @@ def _error(response, status: int) -> tuple[str, str]:
 def test_refusals_name_the_problem_and_change_nothing(api, merchant):
     sub = subscribe(merchant.id, clock=PAID_AT + DAY)
     url = f"/v1/subscriptions/{sub.id}"
-    assert _error(api.post(f"{url}/resume"), 400) == ("subscription_not_paused", "id")
+    assert _error(api.post(f"{url}/resume"), 409) == ("subscription_not_paused", "id")
     for when in (PAID_AT, PAID_AT + DAY, PAID_AT + 6 * 366 * DAY):
         assert _error(api.post(f"{url}/pause", {"resumesAt": when.isoformat()}, format="json"),
                       400) == ("invalid_resumes_at", "resumesAt")
@@ -246,15 +246,15 @@ def test_refusals_name_the_problem_and_change_nothing(api, merchant):
     assert reload(sub).status == "active"
     assert api.post(f"{url}/pause", {}, format="json").status_code == 200
     assert _error(api.post(f"{url}/pause", {}, format="json"),
-                  400) == ("subscription_not_pausable", "id")
+                  409) == ("subscription_not_pausable", "id")
     api.post(f"{url}/cancel", {"atPeriodEnd": False}, format="json")
     assert _error(api.post(f"{url}/pause", {}, format="json"),
-                  400) == ("subscription_not_pausable", "id")
-    assert _error(api.post(f"{url}/resume"), 400) == ("subscription_not_paused", "id")
+                  409) == ("subscription_not_pausable", "id")
+    assert _error(api.post(f"{url}/resume"), 409) == ("subscription_not_paused", "id")
     ending = subscribe(merchant.id)
     api.post(f"/v1/subscriptions/{ending.id}/cancel", {}, format="json")
     assert _error(api.post(f"/v1/subscriptions/{ending.id}/pause", {}, format="json"),
-                  400) == ("subscription_not_pausable", "id")
+                  409) == ("subscription_not_pausable", "id")
     assert _error(api.post("/v1/subscriptions/sub_nope/pause", {}, format="json"),
                   404)[1] == "id"
     assert event_types(merchant.id).count("subscription_paused") == 1
