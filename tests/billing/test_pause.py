@@ -9,6 +9,7 @@ from billing.cycle import local_date, local_midnight
 from billing.models import Invoice, PaymentAttempt, SandboxCharge, Subscription
 from billing.pauses import subscription_pause
 from billing.renewals import renewals_run
+from billing.schedule import next_attempt_for
 from billing.subscriptions import subscription_resume
 from duro.errors import Conflict
 from duro.modes import mode_context
@@ -70,6 +71,9 @@ def test_while_paused_renewal_time_passes_with_no_charge_no_dunning_no_invoice(m
     assert sub.status == "paused" and sub.dunning_attempts == 0
     assert len(invoices(sub)) == 1 and charges(sub) == 0
     assert event_types(merchant.id) == ["subscription_paused"]
+    # The schedule has nothing for a paused subscription either (billing/schedule.py).
+    assert next_attempt_for(status="paused", current_period_end=RENEWAL, trial_end=None,
+                            trial_will_end_sent=False) is None
 
 
 def test_pausing_a_past_due_subscription_voids_its_open_invoice_and_stops_its_retries(merchant):
