@@ -1,14 +1,19 @@
-"""The subscription page of the dashboard: read-only, with Cancel buttons and its money.
+"""The subscription page of the dashboard: read-only, with Cancel, Pause and Resume buttons
+and its money.
 
 A subscription's fields are the renewal engine's schedule and the terms it was
 sold with, so no form edits it (a form could charge early or late). It changes
 only through :func:`billing.subscriptions.subscription_cancel`, reached from
-the list's actions or from this page's two buttons, each behind a confirmation
+the list's actions or from this page's buttons, and through
+:func:`billing.pauses.subscription_pause` and
+:func:`billing.subscriptions.subscription_resume`, each behind a confirmation
 page that says what will happen:
 
 * **Cancel at period end** — it stays active until the period ends and
   *will not renew*;
-* **Cancel now** — it is *cancelled* at once and its open invoice is voided.
+* **Cancel now** — it is *cancelled* at once and its open invoice is voided;
+* **Pause** — nothing is charged until it is resumed (no credit for the paid time);
+* **Resume** — a new period starts now and is charged at once on the saved card.
 
 The page also lists the subscription's invoices and payments.
 """
@@ -26,14 +31,18 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods
 
 from billing.models import Invoice, PaymentAttempt, Subscription
-from billing.subscriptions import subscription_cancel
+from billing.pauses import PAUSABLE, subscription_pause
+from billing.subscriptions import subscription_cancel, subscription_resume
 from duro.dashboard.actions import confirm_in_live
 from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access
+from duro.errors import DuroError
 from duro.money import format_amount, format_cadence
 
 CANCELLABLE = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING,
-               Subscription.Status.PAST_DUE, Subscription.Status.NON_RENEWING)
+               Subscription.Status.PAST_DUE, Subscription.Status.NON_RENEWING,
+               Subscription.Status.PAUSED)
 WHEN = {"period_end": True, "now": False}
+PAUSED = Subscription.Status.PAUSED
 
 
 def cancel_message(sub: Subscription) -> str:
@@ -59,8 +68,8 @@ class SubscriptionAdmin(MerchantScopedAdmin):
     # What a merchant reads first: who, what, how much, and where it stands.
     fields = ["id", "customer", "plan", "price", "status", "current_period_start",
               "current_period_end", "cancel_at_period_end", "canceled_at", "trial_end",
-              "card", "invoices_paid", "next_attempt_at", "dunning_attempts", "time_zone",
-              "metadata", "created_at"]
+              "paused_at", "resumes_at", "card", "invoices_paid", "next_attempt_at",
+              "dunning_attempts", "time_zone", "metadata", "created_at"]
     readonly_fields = fields
 
     @admin.display(description="Price")
@@ -78,6 +87,9 @@ class SubscriptionAdmin(MerchantScopedAdmin):
         return False
 
     def has_cancel_permission(self, request):
+        return access(request, self.section) == EDIT
+
+    def has_pause_permission(self, request):
         return access(request, self.section) == EDIT
 
     # --- the list's actions -------------------------------------------------------
@@ -107,8 +119,12 @@ class SubscriptionAdmin(MerchantScopedAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view(require_http_methods(["GET", "POST"])(
             self.cancel_view))
+        pause = self.admin_site.admin_view(require_http_methods(["GET", "POST"])(
+            self.pause_view))
         return [path("<path:object_id>/cancel/<str:when>/", view,
-                     name="billing_subscription_cancel"), *super().get_urls()]
+                     name="billing_subscription_cancel"),
+                path("<path:object_id>/pause/<str:what>/", pause,
+                     name="billing_subscription_pause"), *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = dict(extra_context or {})
@@ -117,7 +133,12 @@ class SubscriptionAdmin(MerchantScopedAdmin):
             context["duro_cancel_urls"] = {
                 when: reverse("admin:billing_subscription_cancel", args=[quote(sub.pk), when])
                 for when in WHEN
-                if not (when == "period_end" and sub.status == Subscription.Status.NON_RENEWING)}
+                if not (when == "period_end" and sub.status in (Subscription.Status.NON_RENEWING,
+                                                                PAUSED))}
+        if self.has_pause_permission(request) and sub.status in (*PAUSABLE, PAUSED):
+            what = "resume" if sub.status == PAUSED else "pause"
+            context["duro_pause_url"] = (what, reverse("admin:billing_subscription_pause",
+                                                       args=[quote(sub.pk), what]))
         invoices = Invoice.objects.filter(subscription=sub).order_by("-created_at")[:50]
         context["duro_invoices"] = [
             (invoice, format_amount(invoice.amount, invoice.currency)) for invoice in invoices]
@@ -142,3 +163,42 @@ class SubscriptionAdmin(MerchantScopedAdmin):
                    "subscription": sub, "when": when, "back": back,
                    "period_end": sub.current_period_end}
         return TemplateResponse(request, "admin/billing/subscription_cancel.html", context)
+
+    def pause_view(self, request, object_id, what):
+        """Pause (until resumed) or resume, behind a confirmation; a refusal (the state
+        changed meanwhile, a renewal charge in flight) is said on the page."""
+        if not self.has_pause_permission(request) or what not in ("pause", "resume"):
+            raise PermissionDenied
+        sub = self.get_object(request, unquote(object_id))
+        back = reverse("admin:billing_subscription_change", args=[quote(sub.pk)])
+        if request.method == "POST" and request.POST.get("duro_confirm") == "yes":
+            try:
+                if what == "pause":
+                    subscription_pause(merchant_id=sub.merchant_id, subscription_id=sub.pk,
+                                       resumes_at=None, now=timezone.now())
+                    messages.success(request, f"Subscription {sub.pk} is paused: nothing is "
+                                              "charged until you resume it.")
+                else:
+                    done = subscription_resume(merchant_id=sub.merchant_id,
+                                               subscription_id=sub.pk, now=timezone.now())
+                    messages.success(request, resume_message(done))
+            except DuroError as exc:
+                messages.error(request, exc.message)
+            return HttpResponseRedirect(back)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": "Pause this subscription?" if what == "pause"
+                   else "Resume this subscription?",
+                   "subscription": sub, "what": what, "back": back,
+                   "price": self.price(sub)}
+        return TemplateResponse(request, "admin/billing/subscription_pause.html", context)
+
+
+def resume_message(sub: Subscription) -> str:
+    """What the resume's charge did: paid, declined (dunning), or waiting for the customer."""
+    if sub.status == Subscription.Status.ACTIVE and sub.period_index >= 0:
+        end = date_format(timezone.localtime(sub.current_period_end), "DATETIME_FORMAT")
+        return f"Subscription {sub.pk} is resumed and paid until {end}."
+    if sub.status == Subscription.Status.PAST_DUE:
+        return (f"Subscription {sub.pk} is resumed, but its payment did not go through: it is "
+                "past due and will be retried.")
+    return f"Subscription {sub.pk} is resumed; its payment is being taken."

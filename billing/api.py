@@ -1,4 +1,5 @@
-"""Thin REST endpoints of billing: plans, customers, subscriptions (cancel, test clock),
+"""Thin REST endpoints of billing: plans, customers, subscriptions (cancel, pause and resume,
+test clock),
 invoices, payments and refunds.
 
 Answers are built by ``billing.payloads``, the representation webhook events
@@ -11,7 +12,9 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from billing.changes import change_preview_of, preview_payload, subscription_change
 from billing.models import Customer, Invoice, Plan, Refund, Subscription
+from billing.pauses import subscription_pause
 from billing.payloads import (
     customer_payload,
     invoice_payload,
@@ -35,6 +38,7 @@ from billing.selectors import (
 )
 from billing.serializers import (
     PAYMENT_STATUSES,
+    ChangePreviewOutput,
     CustomerOutput,
     InvoiceFilters,
     InvoiceOutput,
@@ -48,14 +52,17 @@ from billing.serializers import (
     RefundOutput,
     SubscriptionAdvanceInput,
     SubscriptionCancelInput,
+    SubscriptionChangeInput,
     SubscriptionFilters,
     SubscriptionOutput,
+    SubscriptionPauseInput,
 )
 from billing.subscriptions import (
     MAX_CLOCK_RENEWALS,
     customer_set_blacklisted,
     subscription_advance,
     subscription_cancel,
+    subscription_resume,
 )
 from duro.api.pagination import list_parameters, paginate
 from duro.api.views import IDEMPOTENCY_HEADER, DuroAPIView
@@ -194,6 +201,90 @@ class SubscriptionCancelView(DuroAPIView):
         data.is_valid(raise_exception=True)
         sub = subscription_cancel(merchant_id=request.user.id, subscription_id=pk,
                                   at_period_end=data.validated_data["at_period_end"],
+                                  now=timezone.now())
+        return Response({"data": subscription_payload(sub)})
+
+
+CHANGE_DESCRIPTION = (
+    "Upgrade (`at` defaults to `now`): charges (new − old price) × the unused share of the "
+    "paid period on the saved card, rounded once half-up, and keeps the billing day; a "
+    "change of interval charges the new price less the old plan's unused credit and starts "
+    "a new anchor. Downgrade (`at` defaults to `period_end`): `pendingPlanId` waits for the "
+    "period's end; `at: now` switches at once and carries the credit to the next invoices "
+    "(never refunded). A declined charge is 402 `change_declined` and leaves the old plan; "
+    "while a change is being charged another is 409 `change_in_progress`. In test mode the "
+    "subscription's clock is now. Event: `subscription_updated`.")
+
+
+class SubscriptionChangePreviewView(DuroAPIView):
+    @extend_schema(summary="Preview a plan change (nothing changes)",
+                   description=CHANGE_DESCRIPTION, responses=ChangePreviewOutput,
+                   parameters=[OpenApiParameter("planId", str, required=True),
+                               OpenApiParameter("at", str, enum=["now", "period_end"])])
+    def get(self, request, pk):
+        plan_id = request.query_params.get("planId") or ""
+        if not plan_id:
+            raise Invalid("planId is required.", param="planId")
+        change = change_preview_of(merchant_id=request.user.id, subscription_id=pk,
+                                   plan_id=plan_id[:32], at=request.query_params.get("at"),
+                                   now=timezone.now())
+        return Response({"data": preview_payload(change)})
+
+
+class SubscriptionChangeView(DuroAPIView):
+    @extend_schema(summary="Change a subscription's plan", description=CHANGE_DESCRIPTION,
+                   request=SubscriptionChangeInput, responses=SubscriptionOutput,
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        data = SubscriptionChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sub = subscription_change(merchant_id=request.user.id, subscription_id=pk,
+                                  plan_id=data.validated_data["plan_id"],
+                                  at=data.validated_data["at"], now=timezone.now())
+        return Response({"data": subscription_payload(sub)})
+
+
+PAUSE_DESCRIPTION = (
+    "Effective at once (in test mode, at the subscription's test clock): status `paused`, no "
+    "credit for the paid time left, nothing charged and no dunning while paused. A `past_due` "
+    "subscription's open renewal invoice is voided. With `resumesAt` it resumes by itself "
+    "then, like `/resume`. Event `subscription_paused`.")
+PAUSE_REFUSED = ("`invalid_resumes_at` (`param: \"resumesAt\"`): not in the future, or more "
+                 "than five years ahead.")
+PAUSE_CONFLICT = ("`subscription_not_pausable` (`param: \"id\"`): only `trialing`, `active` "
+                  "and `past_due` subscriptions pause; `renewal_in_progress`: a renewal charge "
+                  "is in flight, pause again in a minute.")
+RESUME_DESCRIPTION = (
+    "A new period starts at once (a new billing day, as a first pay) and is charged now on "
+    "the saved card (without one, the invoice's link is emailed), like a renewal: `active` "
+    "when paid, `past_due` with dunning when declined. Event `subscription_resumed`, then "
+    "the payment's events.")
+
+
+class SubscriptionPauseView(DuroAPIView):
+    @extend_schema(summary="Pause a subscription", description=PAUSE_DESCRIPTION,
+                   request=SubscriptionPauseInput,
+                   responses={200: SubscriptionOutput,
+                              400: OpenApiResponse(description=PAUSE_REFUSED),
+                              409: OpenApiResponse(description=PAUSE_CONFLICT)},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        data = SubscriptionPauseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sub = subscription_pause(merchant_id=request.user.id, subscription_id=pk,
+                                 resumes_at=data.validated_data["resumes_at"],
+                                 now=timezone.now())
+        return Response({"data": subscription_payload(sub)})
+
+
+class SubscriptionResumeView(DuroAPIView):
+    @extend_schema(summary="Resume a paused subscription", description=RESUME_DESCRIPTION,
+                   request=None,
+                   responses={200: SubscriptionOutput, 409: OpenApiResponse(
+                       description="`subscription_not_paused` (`param: \"id\"`).")},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, pk):
+        sub = subscription_resume(merchant_id=request.user.id, subscription_id=pk,
                                   now=timezone.now())
         return Response({"data": subscription_payload(sub)})
 

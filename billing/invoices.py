@@ -27,6 +27,7 @@ from django.db import IntegrityError
 from django.db.models import F
 
 from billing.models import Customer, Invoice, InvoiceCounter, Subscription
+from billing.plan_switch import pending_plan_switch
 from billing.pricing import Price, price_lines, subscription_price
 from duro.db import atomic, in_atomic
 from duro.tax import tax_details, tax_details_many
@@ -122,6 +123,8 @@ def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str]) -> dic
     for sub in subs:
         if sub.pk in found:
             continue
+        if sub.pending_plan_id:  # a downgrade waited for this period's end
+            pending_plan_switch(sub)
         tax = taxes[sub.merchant_id]
         start, end = sub.cycle().period(sub.period_index + 1)
         invoice = Invoice(

@@ -281,6 +281,9 @@ class Invoice(models.Model):
     # The seller as the invoice was issued (legal name, address, tax id): a document keeps
     # what it said, whatever the merchant's details become.
     seller = models.JSONField(default=dict, blank=True)
+    # A proration invoice's change (billing.changes): the plan it buys and the terms it
+    # switches to once paid; a decline leaves the old plan in force.
+    change = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [

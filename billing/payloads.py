@@ -51,25 +51,30 @@ def customer_payload(customer: Customer, *, cards: list[Card] | None = None) -> 
 
 
 def next_payment_at(sub: Subscription) -> datetime | None:
-    """When the next charge is planned: the period end, or the next dunning retry."""
+    """When the next charge is planned: the period end, the next dunning retry, or the end
+    of a pause that has a date (a resume charges at once)."""
     if sub.status == Subscription.Status.ACTIVE or (
         sub.status == Subscription.Status.TRIALING and sub.trial_end is not None
     ):
         return sub.current_period_end
     if sub.status == Subscription.Status.PAST_DUE:
         return sub.next_attempt_at
+    if sub.status == Subscription.Status.PAUSED:
+        return sub.resumes_at
     return None
 
 
 def subscription_payload(sub: Subscription) -> dict:
     return {
         "id": sub.id, "status": sub.status, "planId": sub.plan_id,
-        "customerId": sub.customer_id,
+        "pendingPlanId": sub.pending_plan_id, "customerId": sub.customer_id,
         "currentPeriodStart": iso(sub.current_period_start),
         "currentPeriodEnd": iso(sub.current_period_end),
         "cancelAtPeriodEnd": sub.cancel_at_period_end, "canceledAt": iso(sub.canceled_at),
         "trialEnd": iso(sub.trial_end), "invoicesPaid": sub.invoices_paid,
+        "pausedAt": iso(sub.paused_at), "resumesAt": iso(sub.resumes_at),
         "nextPaymentAt": iso(next_payment_at(sub)), "card": card_payload(sub.card),
+        "creditBalance": sub.credit_balance,
         "metadata": sub.metadata, "createdAt": iso(sub.created_at),
     }
 

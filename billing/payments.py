@@ -76,6 +76,7 @@ from billing.payloads import (
     subscription_payload,
 )
 from billing.periods import dunning_step, is_next_period, period_advance, subscription_open
+from billing.plan_switch import proration_switch
 from billing.pricing import charged_price
 from billing.rails.base import ChargeResult
 from billing.receipts import receipt_enqueue
@@ -337,6 +338,9 @@ class _Batch:
                                   metadata=sub.metadata if sub is not None else {})
             return
         _refund_excess(attempt, price, sub.metadata if sub is not None else {})
+        if invoice.purpose == Invoice.PRORATION and sub is not None:
+            proration_switch(sub, invoice)  # the plan it bought; no period is paid
+            return
         if sub is not None and is_next_period(sub, invoice):
             period_advance(sub, invoice)
             self.changed_subs.append(sub)
@@ -347,6 +351,11 @@ class _Batch:
         assert invoice is not None
         _decline(attempt, result)
         self.changed_attempts.append(attempt)
+        if invoice.purpose == Invoice.PRORATION:
+            # A plan change's charge: declined, the change is off and the old plan stays.
+            invoice.status = Invoice.Status.VOID
+            self.changed_invoices.append(invoice)
+            return
         if not attempt.idempotency_key:
             # The payer's own try on the hosted invoice page (a declined card, a transfer
             # never sent): the dunning schedule, not each try, decides what happens next.

@@ -6,6 +6,7 @@ dunning schedule when it is not. Called inside :mod:`billing.payments`' transact
         period_advance(sub, invoice)                   # paid
         canceled = dunning_step(sub, invoice, now=now, days=[1, 3, 5])   # declined
     event = period_end_step(sub, now=now)   # due, no charge: cancel, complete, trial notice
+    period_restart(sub, at=now)             # a pause ends: a new anchor, charged at once
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from billing.cycle import subscription_start
+from billing.cycle import BillingCycle, local_date, local_midnight, subscription_start
 from billing.models import Card, Customer, Invoice, Plan, Subscription
 from billing.schedule import next_attempt_for, retry_at
 from billing.selectors import merchant_timezones
@@ -108,3 +109,24 @@ def period_end_step(sub: Subscription, *, now: datetime) -> str | None:
             sub.next_attempt_at = sub.trial_end
             return "subscription_trial_will_end"
     return None
+
+
+def period_restart(sub: Subscription, *, at: datetime) -> None:
+    """A pause ends at ``at``: the subscription starts over on a new anchor, as a first pay
+    would (the local date of ``at``), and is due at once, so that the renewal engine
+    charges period 0 of the new cycle as a fresh renewal (caller's transaction, row locked).
+
+    Until that charge it holds no paid period (``current_period_start == current_period_end
+    == at``, ``period_index`` −1). A day whose midnight already starts one of its invoices
+    (paused and resumed on the day a period began) moves the anchor to the next day: one
+    invoice per period start (``invoice_one_per_period``), and that day was paid for.
+    """
+    day = local_date(at, sub.time_zone)
+    taken = set(Invoice.objects.filter(subscription=sub, period_start__gte=local_midnight(
+        day, sub.time_zone)).values_list("period_start", flat=True))
+    while local_midnight(day, sub.time_zone) in taken:
+        day += timedelta(days=1)
+    cycle = BillingCycle(sub.interval, sub.interval_count, day, sub.time_zone)
+    sub.status, sub.anchor, sub.period_index = S.ACTIVE, cycle.start_of(0), -1
+    sub.current_period_start = sub.current_period_end = sub.next_attempt_at = at
+    sub.dunning_attempts, sub.paused_at, sub.resumes_at = 0, None, None

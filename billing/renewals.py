@@ -1,6 +1,8 @@
 """The renewal engine: charge every subscription that is due, in batches, exactly once.
 
-One run (``renewals_run(now=…)``, in the current mode) repeats three phases
+One run (``renewals_run(now=…)``, in the current mode) first ends the pauses whose
+``resumesAt`` has come (:func:`billing.pauses.pauses_end_due`: each is then due at once, a
+new period to charge; a paused subscription is never claimed), then repeats three phases
 until nothing is due:
 
 1. **Claim** (one transaction): lock up to ``batch`` due subscriptions with
@@ -46,6 +48,7 @@ from billing.notices import (
     notice_trial_ending,
     notices_open,
 )
+from billing.pauses import pauses_end_due
 from billing.payloads import renewal_payload
 from billing.payments import Outcome, payments_settle
 from billing.periods import period_end_step
@@ -83,6 +86,7 @@ class RunReport:
     canceled: int = 0
     completed: int = 0
     notices: int = 0
+    resumed: int = 0  # pauses ended at their resumesAt, then charged like renewals
     errors: int = 0
     batches: int = 0
     by_status: dict = field(default_factory=dict)
@@ -100,6 +104,7 @@ def renewals_run(*, now: datetime, batch: int | None = None,
     """
     batch = batch or settings.DURO_RENEWAL_BATCH
     report = RunReport()
+    report.resumed = pauses_end_due(now=now, batch=batch, subscription_id=subscription_id)
     after = None  # keyset cursor: skip the index entries this run already went past
     while True:
         renewals, claimed, last = _claim(now=now, batch=batch, subscription_id=subscription_id,

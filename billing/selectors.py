@@ -127,8 +127,9 @@ def dunning_days_for(merchant_ids) -> dict[str, list[int]]:
     return {mid: list(found[mid]) if mid in found else default for mid in ids}
 
 
-# Subscriptions a merchant counts as current customers (not canceled, not ended).
-LIVE_STATUSES = ("active", "trialing", "past_due", "non_renewing")
+# Subscriptions a merchant counts as current customers (not canceled, not ended; a paused
+# one still is, though it pays nothing: not in PAYING_STATUSES).
+LIVE_STATUSES = ("active", "trialing", "past_due", "non_renewing", "paused")
 
 
 def _scope(merchant_id: str | None) -> dict:

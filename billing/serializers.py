@@ -104,13 +104,24 @@ class SubscriptionOutput(SchemaOnly, serializers.ModelSerializer):
     card = CardOutput(allow_null=True)
     next_payment_at = serializers.DateTimeField(
         allow_null=True,
-        help_text="When the next charge is planned: the period end, or the next dunning retry.")
+        help_text="When the next charge is planned: the period end, the next dunning retry, or "
+                  "the end of a pause that has a date.")
+    pending_plan_id = serializers.CharField(
+        allow_null=True, help_text="A plan change waiting for the period's end.")
+    credit_balance = serializers.IntegerField(
+        help_text="Credit from plan changes, taken off the next invoices (never refunded).")
+    paused_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the current pause began (null unless `paused`).")
+    resumes_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the current pause ends by itself (null: paused "
+                                   "until resumed, or not paused).")
 
     class Meta:
         model = Subscription
-        fields = ["id", "status", "plan_id", "customer_id", "current_period_start",
-                  "current_period_end", "cancel_at_period_end", "canceled_at", "trial_end",
-                  "invoices_paid", "next_payment_at", "card", "metadata", "created_at"]
+        fields = ["id", "status", "plan_id", "pending_plan_id", "customer_id",
+                  "current_period_start", "current_period_end", "cancel_at_period_end",
+                  "canceled_at", "trial_end", "invoices_paid", "paused_at", "resumes_at",
+                  "next_payment_at", "card", "credit_balance", "metadata", "created_at"]
 
 
 class FailureOutput(SchemaOnly, serializers.Serializer):
@@ -222,6 +233,40 @@ class RefundFilters(serializers.Serializer):
 
 class SubscriptionCancelInput(serializers.Serializer):
     at_period_end = serializers.BooleanField(required=False, default=True)
+
+
+class SubscriptionChangeInput(serializers.Serializer):
+    plan_id = serializers.CharField(max_length=32, help_text="The plan to change to (same "
+                                    "currency).")
+    at = serializers.ChoiceField(choices=["now", "period_end"], required=False,
+                                 allow_null=True, default=None, help_text=(
+                                     "`now` (an upgrade's default) or `period_end` (a "
+                                     "downgrade's default)."))
+
+
+class ChangePreviewOutput(SchemaOnly, serializers.Serializer):
+    """What a plan change would do now: `amountDueNow` is charged on the saved card at
+    once; the old plan's unused time is `credit` (never refunded: what is not charged
+    against is taken off the next invoices)."""
+    # Documents changes.preview_payload.
+
+    amount_due_now = serializers.IntegerField()
+    currency = serializers.CharField()
+    credit = serializers.IntegerField()
+    charge = serializers.IntegerField()
+    next_invoice_amount = serializers.IntegerField()
+    effective_at = serializers.DateTimeField()
+    at = serializers.ChoiceField(choices=["now", "period_end"])
+    direction = serializers.ChoiceField(choices=["upgrade", "downgrade", "lateral"])
+    plan_id = serializers.CharField()
+    anchor_changes = serializers.BooleanField()
+
+
+class SubscriptionPauseInput(serializers.Serializer):
+    resumes_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text="Resume by itself at this ISO-8601 time (in the future, at most five years "
+                  "ahead); without it, the subscription stays paused until resumed.")
 
 
 class SubscriptionAdvanceInput(serializers.Serializer):

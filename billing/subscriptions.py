@@ -1,13 +1,14 @@
-"""Subscription services: cancel (now or at period end), undo a cancel at period end, and
-advance a test clock.
+"""Subscription services: cancel (now or at period end), undo a cancel at period end, resume
+a pause (:mod:`billing.pauses` pauses), and advance a test clock.
 
     subscription_cancel(merchant_id=m, subscription_id="sub_…", at_period_end=True, now=now)
     subscription_cancel_undo(merchant_id=m, subscription_id="sub_…", now=now)
+    subscription_resume(merchant_id=m, subscription_id="sub_…", now=now)
     subscription_advance(merchant_id=m, subscription_id="sub_…", to=when, now=now)  # test mode
 
 Cancelling at period end makes the subscription ``non_renewing``; the
 renewal engine cancels it when the period ends. Cancelling now (or a
-``past_due`` subscription, whose period has already ended) cancels at once
+``past_due`` or ``paused`` subscription, whose paid period is over) cancels at once
 and voids its open invoice. While the period of a ``non_renewing`` subscription
 still runs, the cancel can be undone (the customer portal's "Keep my subscription"):
 it renews again as before.
@@ -25,14 +26,16 @@ from datetime import datetime
 from django.utils import timezone
 
 from billing.card_expiry import card_expiry_notices_open
+from billing.cycle import BillingCycle, subscription_start
 from billing.models import Customer, Invoice, Subscription
 from billing.notices import CANCELED_BY_MERCHANT, notice_canceled, notices_open
+from billing.pauses import locked_subscription, pause_end
 from billing.payloads import renewal_payload
 from billing.renewals import CLAIMABLE, renewals_run
 from billing.schedule import next_attempt_for
 from billing.selectors import dunning_days_for
 from duro.db import atomic
-from duro.errors import Conflict, Invalid, NotFound
+from duro.errors import Conflict, Invalid
 from duro.modes import TEST, current_mode
 from duro.timestamps import iso
 from webhooks.events import event_emit
@@ -42,19 +45,11 @@ S = Subscription.Status
 MAX_CLOCK_RENEWALS = 1000
 
 
-def _locked(*, merchant_id: str, subscription_id: str) -> Subscription:
-    sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer", "card")
-           .filter(merchant_id=merchant_id, pk=subscription_id).first())
-    if sub is None:
-        raise NotFound(f"No such subscription: {subscription_id!r}.", param="id")
-    return sub
-
-
 def subscription_cancel(*, merchant_id: str, subscription_id: str, at_period_end: bool,
                         now: datetime) -> Subscription:
     """Idempotent: cancelling a cancelled (or completed) subscription returns it unchanged."""
     with atomic():
-        sub = _locked(merchant_id=merchant_id, subscription_id=subscription_id)
+        sub = locked_subscription(merchant_id=merchant_id, subscription_id=subscription_id)
         if sub.status in (S.CANCELED, S.COMPLETED):
             return sub
         if at_period_end and sub.status in (S.ACTIVE, S.TRIALING):
@@ -67,9 +62,9 @@ def subscription_cancel(*, merchant_id: str, subscription_id: str, at_period_end
         if at_period_end and sub.status == S.NON_RENEWING:
             return sub
         sub.status, sub.canceled_at, sub.next_attempt_at = S.CANCELED, now, None
-        sub.cancel_at_period_end = False
+        sub.cancel_at_period_end, sub.resumes_at = False, None  # a pause never ends now
         sub.save(update_fields=["status", "canceled_at", "next_attempt_at",
-                                "cancel_at_period_end"])
+                                "cancel_at_period_end", "resumes_at"])
         Invoice.objects.filter(subscription=sub, status=Invoice.Status.OPEN).update(
             status=Invoice.Status.VOID
         )
@@ -87,7 +82,7 @@ def subscription_cancel_undo(*, merchant_id: str, subscription_id: str,
     unchanged. Raises ``Conflict`` once it has ended, or its period has (the renewal
     engine is ending it)."""
     with atomic():
-        sub = _locked(merchant_id=merchant_id, subscription_id=subscription_id)
+        sub = locked_subscription(merchant_id=merchant_id, subscription_id=subscription_id)
         if sub.status in (S.ACTIVE, S.TRIALING, S.PAST_DUE):
             return sub
         if sub.status != S.NON_RENEWING or (sub.clock or now) >= sub.current_period_end:
@@ -104,6 +99,24 @@ def subscription_cancel_undo(*, merchant_id: str, subscription_id: str,
     return sub
 
 
+def subscription_resume(*, merchant_id: str, subscription_id: str,
+                        now: datetime) -> Subscription:
+    """End a pause now (the test clock's now): a new period starts at once and is charged
+    right away through the renewal engine (the saved card; without one, the invoice's link
+    is emailed), so the answer is ``active`` when paid, ``past_due`` when declined. A rail
+    that does not answer leaves the charge to the engine's next run. Raises ``Conflict``
+    (``subscription_not_paused``) unless the subscription is ``paused``."""
+    with atomic():
+        sub = locked_subscription(merchant_id=merchant_id, subscription_id=subscription_id)
+        if sub.status != S.PAUSED:
+            raise Conflict(f"Only a paused subscription can be resumed; this one is "
+                          f"{sub.status}.", code="subscription_not_paused", param="id")
+        at = sub.clock or now
+        pause_end(sub, at=at)
+    renewals_run(now=at, subscription_id=sub.pk)
+    return Subscription.objects.select_related("card").get(pk=sub.pk)
+
+
 def subscription_advance(*, merchant_id: str, subscription_id: str, to: datetime,
                          now: datetime) -> Subscription:
     """Move a subscription's test clock to ``to`` and run its renewals up to then.
@@ -118,7 +131,7 @@ def subscription_advance(*, merchant_id: str, subscription_id: str, to: datetime
         raise Invalid("The test clock exists in test mode only: use your sk_test_ key.",
                       code="test_mode_only")
     with atomic():
-        sub = _locked(merchant_id=merchant_id, subscription_id=subscription_id)
+        sub = locked_subscription(merchant_id=merchant_id, subscription_id=subscription_id)
         base = sub.clock or now
         if to < base:
             raise Invalid(
@@ -127,7 +140,8 @@ def subscription_advance(*, merchant_id: str, subscription_id: str, to: datetime
             )
         renewals = _renewals_until(sub, to)
         if renewals > MAX_CLOCK_RENEWALS:
-            furthest = sub.cycle().start_of(sub.period_index + MAX_CLOCK_RENEWALS)
+            cycle, index = _cycle_ahead(sub)
+            furthest = cycle.start_of(index + MAX_CLOCK_RENEWALS)
             raise Invalid(
                 f"'to' is {renewals} renewals ahead; the test clock runs at most "
                 f"{MAX_CLOCK_RENEWALS} per call. Advance to {iso(furthest)} or earlier, "
@@ -156,11 +170,25 @@ def subscription_advance(*, merchant_id: str, subscription_id: str, to: datetime
                    param="to", code="clock_interrupted")
 
 
+def _cycle_ahead(sub: Subscription) -> tuple[BillingCycle, int]:
+    """The cycle the clock runs on and the period it stands in: a pause with a date ends
+    on a new anchor at that date (about: :func:`billing.periods.period_restart` may move it
+    a day), before whose period 0 it stands."""
+    if sub.status == S.PAUSED and sub.resumes_at is not None:
+        start = subscription_start(interval=sub.interval, interval_count=sub.interval_count,
+                                   trial_days=0, paid_at=sub.resumes_at, tz=sub.time_zone)
+        return BillingCycle.for_anchor(sub.interval, sub.interval_count, start.anchor,
+                                       sub.time_zone), -1
+    return sub.cycle(), sub.period_index
+
+
 def _renewals_until(sub: Subscription, to: datetime) -> int:
     """How many renewals the clock must run to reach ``to`` (its invoice limit caps it)."""
-    if sub.status not in CLAIMABLE:
+    resuming = sub.status == S.PAUSED and sub.resumes_at is not None and sub.resumes_at <= to
+    if sub.status not in CLAIMABLE and not resuming:
         return 0
-    renewals = max(0, sub.cycle().index_at(to) - sub.period_index)
+    cycle, index = _cycle_ahead(sub)
+    renewals = max(0, cycle.index_at(to) - index)
     if sub.invoice_limit is not None:
         renewals = min(renewals, max(0, sub.invoice_limit - sub.invoices_paid) + 1)
     return renewals

@@ -49,7 +49,7 @@ from duro.money import format_amount, format_cadence
 
 STATUS_LABELS = {"trialing": "Trial", "active": "Active", "past_due": "Payment failed",
                  "non_renewing": "Ends at period end", "canceled": "Canceled",
-                 "completed": "Completed"}
+                 "completed": "Completed", "paused": "Paused"}
 INVOICE_LABELS = {"open": "Due", "paid": "Paid", "void": "Void",
                   "uncollectible": "Not collected"}
 NOTICES = {

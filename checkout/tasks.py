@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
+from billing.changes import changes_recover
 from billing.receipts import MAIL_ERRORS
 from checkout.identity import identity_code_send, identity_codes_sweep
 from checkout.invoice_pay import invoice_attempts_recover
@@ -20,7 +22,8 @@ logger = logging.getLogger(__name__)
 def recover_payments(mode: str) -> int:
     """Settle payments a crash left between charge and settle (every minute, per mode):
     checkout sessions' and hosted invoice pages'."""
-    return attempts_recover() + invoice_attempts_recover()
+    return (attempts_recover() + invoice_attempts_recover()
+            + changes_recover(now=timezone.now()))
 
 
 @shared_task(base=ModeTask, name="checkout.expire_sessions")

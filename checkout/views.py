@@ -313,9 +313,10 @@ def saved_cards_shown(request, session: CheckoutSession) -> dict:
 @sensitive_post_parameters("code", "card_number", "card_cvc", "card_expiry")
 @csrf_protect
 def checkout_identity(request, token: str):
-    """"Use a saved card" without JavaScript: ``action=ask`` (the page's email) sends a
-    code and keeps the challenge in a cookie; the code page's ``action=verify`` exchanges
-    the right code for a proof cookie, and the page then shows the saved cards."""
+    """"Use a saved card" without JavaScript: a GET shows the email step (or, once asked,
+    the code step); ``action=ask`` sends a code and keeps the challenge in a cookie; the
+    code step's ``action=verify`` exchanges the right code for a proof cookie, and the page
+    then shows the saved cards."""
     session = _load(request, token)
     if session is None:
         return _not_found(request)
@@ -346,15 +347,18 @@ def checkout_identity(request, token: str):
     except Gone:
         return _render(request, session, "checkout/expired.html", status=410)
     except DuroError as exc:
-        if action == "ask":  # a bad email: back to the form, saying so
-            values = {"email": request.POST.get("email", "").strip()[:254]}
-            return _state_page(request, session, values=values, status_code=400,
-                               errors={"email": exc.message} if exc.param == "email" else {},
-                               form_error=None if exc.param == "email" else exc.message)
+        if action == "ask":  # a bad email (or too many asks): the email step again
+            return _render(request, session, "checkout/identity.html",
+                           status=429 if isinstance(exc, RateLimited) else 400, step="email",
+                           email=request.POST.get("email", "").strip()[:254],
+                           email_error=exc.message)
         return _render(request, session, "checkout/identity.html", status=400,
                        code_error=exc.message)
-    if request.method == "POST" or not request.COOKIES.get(CHALLENGE_COOKIE):
+    if request.method == "POST":
         return HttpResponseRedirect(page, status=303)
+    if not request.COOKIES.get(CHALLENGE_COOKIE) or request.GET.get("again"):
+        return _render(request, session, "checkout/identity.html", step="email",
+                       email=session.customer_email)
     return _render(request, session, "checkout/identity.html")
 
 

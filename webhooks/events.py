@@ -30,6 +30,9 @@ EVENT_TYPES = (
     "subscription_trial_will_end",
     "subscription_non_renewing",
     "subscription_renewing",
+    "subscription_updated",
+    "subscription_paused",
+    "subscription_resumed",
     "refund_succeeded",
     "refund_failed",
 )

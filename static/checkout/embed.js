@@ -132,7 +132,13 @@
   }
 
   function askForCode(form) {
-    post(identityUrl, { email: value(form, "email") }).then(function (answer) {
+    var email = value(form, "email");
+    if (!email) {
+      showError(form, "Enter your email first, then choose \u201cUse a saved card\u201d.");
+      form.querySelector("#email").focus();
+      return;
+    }
+    post(identityUrl, { email: email }).then(function (answer) {
       var asked = answer && answer.data;
       if (!asked) { showError(form, refusal(answer)); return; }
       var step = copyOf("identity-code-template");
@@ -205,6 +211,14 @@
     });
   }
 
+  /* The full page's link goes to the email step; in the frame the email typed here asks. */
+  Array.prototype.forEach.call(document.querySelectorAll("[data-identity-ask]"), function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      askForCode(link.closest("form"));
+    });
+  });
+
   Array.prototype.forEach.call(document.querySelectorAll("[data-pay-form]"), function (form) {
     var button = form.querySelector("[data-pay-button]");
     var label = button ? button.textContent : "";
@@ -216,10 +230,6 @@
     }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      if (event.submitter && event.submitter.hasAttribute("data-identity-ask")) {
-        askForCode(form);
-        return;
-      }
       if (busy) { return; }
       busy = true;
       fetch(payUrl, { method: "POST", credentials: "same-origin",

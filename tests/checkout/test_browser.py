@@ -107,7 +107,7 @@ def test_usable_at_320px_and_by_keyboard(api, live_server, settings, shop, chrom
         assert page.get_by_label(label).count() == 1
     page.focus("#email")
     page.keyboard.type("ada@example.com")
-    for _ in range(3):  # phone, then the rail radio, then the card number
+    for _ in range(4):  # "Use a saved card", phone, the rail radio, the card number
         page.keyboard.press("Tab")
     page.keyboard.type("4242424242424242")
     page.keyboard.press("Tab")

@@ -40,8 +40,9 @@ def test_a_returning_customer_pays_with_a_saved_card_after_the_code(api, live_se
     try:
         page.goto(f"{live_server.url}/checkout/{session['token']}")
         assert page.locator("text=•••• 4242").count() == 0
-        page.fill("#email", EMAIL)
         page.click("#use-saved-card")
+        page.fill("#identity-email", EMAIL)
+        page.click("#send-code")
         page.wait_for_selector("#identity-code")
         assert "If we know this email, we sent a code" in page.inner_text("#identity-sent")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
@@ -98,6 +99,7 @@ def test_a_saved_card_pays_inside_the_inline_sdks_frame(acme, api, merchant_site
     code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
     frame.locator("#identity-code").fill("000000" if code != "000000" else "111111")
     frame.locator("#verify-code").click()
+    frame.locator("#code-error:not([hidden])").wait_for()
     assert "tries left" in frame.locator("#code-error").inner_text()
     frame.locator("#identity-code").fill(code)
     frame.locator("#verify-code").click()

@@ -315,6 +315,7 @@ def test_the_hosted_page_without_javascript_asks_checks_and_pays(api):
     browser = Client()
     page = browser.get(f"/checkout/{token}").content.decode()
     assert 'id="use-saved-card"' in page and "•••• 4242" not in page
+    assert 'id="identity-email"' in browser.get(f"/checkout/{token}/identity").content.decode()
     asked = browser.post(f"/checkout/{token}/identity", {"action": "ask", "email": ADA})
     assert asked.status_code == 303 and asked["Location"] == f"/checkout/{token}/identity"
     cookie = asked.cookies["duro_idc"]
@@ -346,4 +347,5 @@ def test_asking_without_a_valid_email_stays_on_the_form(api):
     answer = Client().post(f"/checkout/{session['token']}/identity",
                            {"action": "ask", "email": "nope"})
     assert answer.status_code == 400
+    assert 'id="identity-email-error"' in answer.content.decode()
     assert "Enter a valid email address." in answer.content.decode()

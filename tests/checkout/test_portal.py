@@ -378,3 +378,13 @@ def test_the_answer_is_what_the_document_says(api, merchant):
     assert_documented("PortalSessionOutput", portal_link(api, sub.customer_id).json()["data"])
     operation = openapi()["paths"]["/v1/customers/{id}/portal-sessions"]["post"]
     assert set(operation["responses"]) >= {"201", "401", "404"}
+
+
+def test_a_paused_subscription_says_so_and_offers_nothing_to_charge(api, merchant):
+    sub = subscribe(merchant.id, clock=datetime(2025, 1, 20, tzinfo=UTC))
+    assert api.post(f"/v1/subscriptions/{sub.id}/pause", {}, format="json").status_code == 200
+    page = open_portal(api, sub).get("/portal/").content.decode()
+    assert 'data-status="paused">Paused<' in page
+    assert "nothing is charged until it resumes" in page
+    assert f"update-card-{sub.pk}" not in page and f"cancel-{sub.pk}" not in page
+    assert "Current period" not in page

@@ -71,3 +71,45 @@ def test_support_sees_no_buttons_and_cannot_cancel_and_b_cannot_reach_a(two_merc
     assert support.post(cancel["now"], {"duro_confirm": "yes"}).status_code == 403
     assert owner_client(b).post(cancel["now"], {"duro_confirm": "yes"}).status_code == 404
     assert _sub(a).status == "active"
+
+
+def _pause_url(sub, what: str) -> str:
+    return reverse("admin:billing_subscription_pause", args=[quote(sub.pk), what])
+
+
+def test_pause_then_resume_from_the_page_behind_confirmations(two_merchants):
+    a, _ = two_merchants
+    sub = _sub(a)
+    page, cancel = _urls(sub)
+    client = owner_client(a)
+    body = client.get(page).content.decode()
+    assert _pause_url(sub, "pause") in body and _pause_url(sub, "resume") not in body
+    confirm = client.get(_pause_url(sub, "pause")).content.decode()
+    assert "It is paused now." in confirm and _sub(a).status == "active"
+    done = client.post(_pause_url(sub, "pause"), {"duro_confirm": "yes"},
+                       follow=True).content.decode()
+    assert f"Subscription {sub.pk} is paused" in done and _sub(a).status == "paused"
+    assert _pause_url(sub, "resume") in done and _pause_url(sub, "pause") not in done
+    assert cancel["now"] in done and cancel["period_end"] not in done  # a pause ends now
+    confirm = client.get(_pause_url(sub, "resume")).content.decode()
+    assert "charged at once" in confirm and "•••• 4242" in confirm
+    done = client.post(_pause_url(sub, "resume"), {"duro_confirm": "yes"},
+                       follow=True).content.decode()
+    assert f"Subscription {sub.pk} is resumed and paid until" in done
+    assert _sub(a).status == "active" and _sub(a).period_index == 0
+    # Pausing what is no longer pausable says why on the page; nothing changes.
+    done = client.post(_pause_url(sub, "resume"), {"duro_confirm": "yes"},
+                       follow=True).content.decode()
+    assert "Only a paused subscription can be resumed" in done
+
+
+def test_support_sees_no_pause_button_and_cannot_pause(two_merchants):
+    a, b = two_merchants
+    sub = _sub(a)
+    page, _cancel = _urls(sub)
+    support = staff_client(a, "support")
+    assert b'id="duro-pause-buttons"' not in support.get(page).content
+    assert support.post(_pause_url(sub, "pause"), {"duro_confirm": "yes"}).status_code == 403
+    assert owner_client(b).post(_pause_url(sub, "pause"),
+                                {"duro_confirm": "yes"}).status_code == 404
+    assert _sub(a).status == "active"
