@@ -36,11 +36,13 @@ from billing.invoices import invoice_create
 from billing.models import Invoice, PaymentAttempt, Plan, Subscription
 from billing.payments import Outcome, payments_settle
 from billing.plan_switch import plan_updated, terms_switch
+from billing.pricing import invoice_price
 from billing.proration import AT_CHOICES, ChangePreview, change_preview
 from billing.rails import ChargeResult, RailError, get_rail
 from duro.db import atomic
 from duro.errors import Conflict, Invalid, NotFound, PaymentRefused
 from duro.modes import current_mode
+from duro.tax import tax_details
 from duro.timestamps import iso
 
 logger = logging.getLogger(__name__)
@@ -109,8 +111,13 @@ def change_preview_of(*, merchant_id: str, subscription_id: str, plan_id: str,
 
 
 def preview_payload(change: Change) -> dict:
+    """The preview's amounts are before VAT; with a merchant VAT rate, ``vatDueNow`` is
+    what the charge now adds (rounded half-up, as the invoice will)."""
     p = change.preview
-    return {"amountDueNow": p.amount_due_now, "currency": change.sub.currency,
+    vat_rate = tax_details(change.sub.merchant_id).vat_rate
+    vat = invoice_price(p.amount_due_now, vat_rate=vat_rate).vat
+    return {"amountDueNow": p.amount_due_now + vat, "vatDueNow": vat,
+            "currency": change.sub.currency,
             "credit": p.credit, "charge": p.charge,
             "nextInvoiceAmount": p.next_invoice_amount, "effectiveAt": iso(p.effective_at),
             "at": p.at, "direction": p.direction, "planId": change.plan.pk,
@@ -174,13 +181,15 @@ def _claim(merchant_id: str, subscription_id: str, plan_id: str, at: str | None,
             raise PaymentRefused("This change costs money now and the subscription has no "
                                  "saved card to charge: the customer updates it in the "
                                  "portal first.", code="no_saved_card")
+        vat_rate = tax_details(merchant_id).vat_rate  # VAT on top, as on every invoice
+        price = invoice_price(p.amount_due_now, vat_rate=vat_rate)
         invoice = invoice_create(
             merchant_id=merchant_id, customer=sub.customer, subscription=sub,
-            amount=p.amount_due_now, currency=sub.currency,
+            amount=price.total, currency=sub.currency, price=price, vat_rate=vat_rate,
             description=f"Change to {change.plan.name} (prorated)")
         invoice.purpose, invoice.change = Invoice.PRORATION, _terms(change)
-        invoice.subtotal, invoice.metadata = p.amount_due_now, sub.metadata
-        invoice.save(update_fields=["purpose", "change", "subtotal", "metadata"])
+        invoice.metadata = sub.metadata
+        invoice.save(update_fields=["purpose", "change", "metadata"])
         attempt = attempt_open(merchant_id=merchant_id, customer=sub.customer,
                                invoice=invoice, rail=sub.card.rail, amount=invoice.amount,
                                currency=invoice.currency, idempotency_key=invoice.pk,

@@ -250,7 +250,9 @@ class ChangePreviewOutput(SchemaOnly, serializers.Serializer):
     against is taken off the next invoices)."""
     # Documents changes.preview_payload.
 
-    amount_due_now = serializers.IntegerField()
+    amount_due_now = serializers.IntegerField(help_text="Charged now, VAT included.")
+    vat_due_now = serializers.IntegerField(help_text="The VAT in `amountDueNow` (0 without "
+                                           "a merchant VAT rate).")
     currency = serializers.CharField()
     credit = serializers.IntegerField()
     charge = serializers.IntegerField()

@@ -47,8 +47,8 @@ def test_an_upgrade_charges_the_unused_half_now_and_keeps_the_billing_day(acme, 
     gold = _plan(acme.merchant.id, 3_000_000, name="Gold")
     preview = api.get(f"/v1/subscriptions/{sub.id}/change-preview?planId={gold.pk}").json()
     assert preview["data"] | {} == {
-        "amountDueNow": 750_000, "currency": "NGN", "credit": 750_000, "charge": 1_500_000,
-        "nextInvoiceAmount": 3_000_000, "effectiveAt": "2025-01-30T11:00:00Z", "at": "now",
+        "amountDueNow": 750_000, "vatDueNow": 0, "currency": "NGN", "credit": 750_000,
+        "charge": 1_500_000, "nextInvoiceAmount": 3_000_000, "effectiveAt": "2025-01-30T11:00:00Z", "at": "now",
         "direction": "upgrade", "planId": gold.pk, "anchorChanges": False}
     assert _reload(sub).plan_id == sub.plan_id  # a preview changes nothing
 
@@ -191,3 +191,16 @@ def test_two_concurrent_changes_never_charge_twice(acme, api):
                                              invoice__purpose="proration", status="succeeded")
         assert [p.amount for p in paid] == [750_000]
     assert _reload(sub).plan_id == gold.pk
+
+
+def test_an_upgrades_charge_adds_the_merchants_vat(acme, api):
+    assert api.patch("/v1/merchant", {"tax": {"vatRate": "7.5"}},
+                     format="json").status_code == 200
+    sub = subscribe(acme.merchant.id, clock=HALF)
+    gold = _plan(acme.merchant.id, 3_000_000)
+    preview = api.get(f"/v1/subscriptions/{sub.id}/change-preview?planId={gold.pk}").json()
+    assert (preview["data"]["amountDueNow"], preview["data"]["vatDueNow"]) == (806_250, 56_250)
+    api.post(f"/v1/subscriptions/{sub.id}/change", {"planId": gold.pk}, format="json")
+    [invoice] = _prorations(sub)
+    assert (invoice.subtotal, invoice.vat_amount, invoice.amount) == (750_000, 56_250, 806_250)
+    assert invoice.status == "paid"
