@@ -13,7 +13,9 @@ page that says what will happen:
   *will not renew*;
 * **Cancel now** — it is *cancelled* at once and its open invoice is voided;
 * **Pause** — nothing is charged until it is resumed (no credit for the paid time);
-* **Resume** — a new period starts now and is charged at once on the saved card.
+* **Resume** — a new period starts now and is charged at once on the saved card;
+* **Change plan** — pick a plan (and now or at the period's end), see what is charged
+  now, the credit and the next invoice, then confirm (:mod:`billing.changes`).
 
 The page also lists the subscription's invoices and payments.
 """
@@ -30,7 +32,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods
 
-from billing.models import Invoice, PaymentAttempt, Subscription
+from billing.changes import (
+    CHANGEABLE,
+    change_preview_of,
+    preview_payload,
+    subscription_change,
+)
+from billing.models import Invoice, PaymentAttempt, Plan, Subscription
 from billing.pauses import PAUSABLE, subscription_pause
 from billing.subscriptions import subscription_cancel, subscription_resume
 from duro.dashboard.actions import confirm_in_live
@@ -66,9 +74,10 @@ class SubscriptionAdmin(MerchantScopedAdmin):
     exclude = ["merchant_id"]
     actions = ["cancel_at_period_end", "cancel_now"]
     # What a merchant reads first: who, what, how much, and where it stands.
-    fields = ["id", "customer", "plan", "price", "status", "current_period_start",
+    fields = ["id", "customer", "plan", "pending_plan", "price", "status", "current_period_start",
               "current_period_end", "cancel_at_period_end", "canceled_at", "trial_end",
-              "paused_at", "resumes_at", "card", "invoices_paid", "next_attempt_at",
+              "paused_at", "resumes_at", "card", "credit_balance", "invoices_paid",
+              "next_attempt_at",
               "dunning_attempts", "time_zone", "metadata", "created_at"]
     readonly_fields = fields
 
@@ -121,10 +130,14 @@ class SubscriptionAdmin(MerchantScopedAdmin):
             self.cancel_view))
         pause = self.admin_site.admin_view(require_http_methods(["GET", "POST"])(
             self.pause_view))
+        plan = self.admin_site.admin_view(require_http_methods(["GET", "POST"])(
+            self.plan_view))
         return [path("<path:object_id>/cancel/<str:when>/", view,
                      name="billing_subscription_cancel"),
                 path("<path:object_id>/pause/<str:what>/", pause,
-                     name="billing_subscription_pause"), *super().get_urls()]
+                     name="billing_subscription_pause"),
+                path("<path:object_id>/plan/", plan, name="billing_subscription_plan"),
+                *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = dict(extra_context or {})
@@ -139,6 +152,9 @@ class SubscriptionAdmin(MerchantScopedAdmin):
             what = "resume" if sub.status == PAUSED else "pause"
             context["duro_pause_url"] = (what, reverse("admin:billing_subscription_pause",
                                                        args=[quote(sub.pk), what]))
+        if self.has_pause_permission(request) and sub.status in CHANGEABLE:
+            context["duro_plan_url"] = reverse("admin:billing_subscription_plan",
+                                               args=[quote(sub.pk)])
         invoices = Invoice.objects.filter(subscription=sub).order_by("-created_at")[:50]
         context["duro_invoices"] = [
             (invoice, format_amount(invoice.amount, invoice.currency)) for invoice in invoices]
@@ -191,6 +207,60 @@ class SubscriptionAdmin(MerchantScopedAdmin):
                    "subscription": sub, "what": what, "back": back,
                    "price": self.price(sub)}
         return TemplateResponse(request, "admin/billing/subscription_pause.html", context)
+
+
+    def plan_view(self, request, object_id):
+        """Change plan: pick the plan (and when), see the preview — what is charged now,
+        the credit, the next invoice — then confirm; a refusal or a decline is said."""
+        if not self.has_pause_permission(request):
+            raise PermissionDenied
+        sub = self.get_object(request, unquote(object_id))
+        back = reverse("admin:billing_subscription_change", args=[quote(sub.pk)])
+        data = request.POST if request.method == "POST" else request.GET
+        plan_id, at = data.get("plan", "")[:32], data.get("at") or None
+        at = at if at in ("now", "period_end") else None
+        if request.method == "POST" and request.POST.get("duro_confirm") == "yes":
+            try:
+                done = subscription_change(merchant_id=sub.merchant_id,
+                                           subscription_id=sub.pk, plan_id=plan_id, at=at,
+                                           now=timezone.now())
+            except DuroError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, change_message(done))
+            return HttpResponseRedirect(back)
+        plans = (Plan.objects.filter(merchant_id=sub.merchant_id, currency=sub.currency,
+                                     active=True).exclude(pk=sub.plan_id).order_by("amount"))
+        preview, error = None, None
+        if plan_id:
+            try:
+                change = change_preview_of(merchant_id=sub.merchant_id,
+                                           subscription_id=sub.pk, plan_id=plan_id, at=at,
+                                           now=timezone.now())
+            except DuroError as exc:
+                error = exc.message
+            else:
+                p = change.preview
+                preview = {"plan": change.plan, "at": p.at,
+                           "due_now": format_amount(preview_payload(change)["amountDueNow"],
+                                                    sub.currency),
+                           "credit": format_amount(p.credit, sub.currency),
+                           "next_amount": format_amount(p.next_invoice_amount, sub.currency),
+                           "next_at": p.next_invoice_at, "effective_at": p.effective_at,
+                           "anchor_changes": p.anchor_changes, "direction": p.direction}
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": "Change plan", "subscription": sub, "back": back,
+                   "price": self.price(sub), "plans": [(plan, self.price(plan)) for plan in plans],
+                   "chosen": plan_id, "at": at or "", "preview": preview, "error": error}
+        return TemplateResponse(request, "admin/billing/subscription_plan.html", context)
+
+
+def change_message(sub: Subscription) -> str:
+    if sub.pending_plan_id:
+        end = date_format(timezone.localtime(sub.current_period_end), "DATETIME_FORMAT")
+        return (f"Subscription {sub.pk} moves to {sub.pending_plan} when its period ends "
+                f"({end}); nothing was charged.")
+    return f"Subscription {sub.pk} is now on {sub.plan}."
 
 
 def resume_message(sub: Subscription) -> str:

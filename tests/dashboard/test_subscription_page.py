@@ -113,3 +113,30 @@ def test_support_sees_no_pause_button_and_cannot_pause(two_merchants):
     assert owner_client(b).post(_pause_url(sub, "pause"),
                                 {"duro_confirm": "yes"}).status_code == 404
     assert _sub(a).status == "active"
+
+
+def test_change_plan_from_the_page_shows_the_preview_before_confirming(two_merchants):
+    from billing.models import Plan
+
+    a, b = two_merchants
+    sub = _sub(a)
+    with mode_context("test"):
+        gold = Plan.objects.create(merchant_id=a.merchant.id, name="Gold Plus",
+                                   amount=sub.amount * 2, interval=sub.interval,
+                                   interval_count=sub.interval_count, currency=sub.currency)
+    page, _cancel = _urls(sub)
+    url = reverse("admin:billing_subscription_plan", args=[quote(sub.pk)])
+    client = owner_client(a)
+    assert url in client.get(page).content.decode()
+    picker = client.get(url).content.decode()
+    assert "Gold Plus" in picker and 'id="duro-preview"' not in picker
+    preview = client.get(url, {"plan": gold.pk}).content.decode()
+    assert 'id="duro-preview-due"' in preview and "Upgrade to Gold Plus, now" in preview
+    assert _sub(a).plan_id == sub.plan_id  # a preview changes nothing
+    done = client.post(url, {"duro_confirm": "yes", "plan": gold.pk, "at": ""},
+                       follow=True).content.decode()
+    assert f"Subscription {sub.pk} is now on Gold Plus." in done
+    assert _sub(a).plan_id == gold.pk
+    # Support staff cannot, and another merchant cannot reach it.
+    assert staff_client(a, "support").get(url).status_code == 403
+    assert owner_client(b).get(url).status_code == 404
