@@ -487,7 +487,7 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
     coupon = coupon_redeem(coupon_id=order.coupon_id) if order.coupon_id else None
     subscription = None
     if plan is not None:
-        extra = {}
+        extra: dict = {}
         if coupon is not None:
             # The checkout's invoice is the first of a repeating coupon's periods (a
             # trial's card check charged nothing: it is not one).

@@ -324,7 +324,7 @@ def session_coupon_claim(session: CheckoutSession, code: str, *, now: datetime
         raise Invalid("This checkout takes no promo code.", code="coupons_not_allowed",
                       param="coupon_code")
     if not code:
-        if not session.coupon_id:
+        if session.coupon is None:
             return None
         code = session.coupon.code
     return coupon_usable(merchant_id=session.merchant_id, code=code, currency=session.currency,

@@ -46,7 +46,8 @@ def charges() -> list[int]:
                     .values_list("amount", flat=True))
 
 
-def test_a_sessions_coupon_is_shown_charged_invoiced_and_redeemed(api, django_capture_on_commit_callbacks):
+def test_a_sessions_coupon_is_shown_charged_invoiced_and_redeemed(
+        api, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         api.patch("/v1/merchant", {"tax": {"legalName": "Acme Ltd", "address": "Lagos",
                                            "vatRate": "7.5"}}, format="json")
