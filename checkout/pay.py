@@ -304,10 +304,11 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
     return attempt, step, session.expires_at, session.token, session.customer_email, saved
 
 
-def coupons_in_flight(coupon: Coupon, *, session_id: str) -> int:
-    """Pays claimed with this coupon and not settled (their sessions are ``processing``),
-    this session's aside. Read under the coupon's row lock: they hold a redemption each."""
-    return (CheckoutSession.objects.filter(coupon_id=coupon.id,
+def coupons_in_flight(coupon: Coupon, *, session_id: str, now: datetime) -> int:
+    """Pays claimed with this coupon and not settled (their sessions are ``processing``
+    and unexpired: a transfer nobody sent by then holds nothing), this session's aside.
+    Read under the coupon's row lock: they hold a redemption each."""
+    return (CheckoutSession.objects.filter(coupon_id=coupon.id, expires_at__gt=now,
                                            status=CheckoutSession.Status.PROCESSING)
             .exclude(pk=session_id).count())
 
@@ -329,7 +330,7 @@ def session_coupon_claim(session: CheckoutSession, code: str, *, now: datetime
         code = session.coupon.code
     return coupon_usable(merchant_id=session.merchant_id, code=code, currency=session.currency,
                          now=now, lock=True,
-                         in_flight=lambda c: coupons_in_flight(c, session_id=session.id))
+                         in_flight=lambda c: coupons_in_flight(c, session_id=session.id, now=now))
 
 
 def step_answer_check(pending: PaymentAttempt, request: PayRequest) -> None:

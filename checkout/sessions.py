@@ -103,8 +103,8 @@ def session_coupon_apply(*, session_id: str, code: str) -> CheckoutSession:
                           code="session_not_open", param="coupon_code")
         if not code:
             raise Invalid("Enter a promo code.", code="invalid_coupon", param="coupon_code")
-        held = CheckoutSession.objects.filter(
-            status=CheckoutSession.Status.PROCESSING).exclude(pk=session.pk)
+        held = CheckoutSession.objects.filter(  # as checkout.pay.coupons_in_flight
+            status=CheckoutSession.Status.PROCESSING, expires_at__gt=now).exclude(pk=session.pk)
         session.coupon = coupon_usable(
             merchant_id=session.merchant_id, code=code, currency=session.currency, now=now,
             in_flight=lambda c: held.filter(coupon_id=c.id).count())

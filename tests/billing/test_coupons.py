@@ -11,6 +11,7 @@ from billing.pricing import invoice_price
 from duro.modes import mode_context
 from tests.checkout.factories import make_plan, make_session, pay
 from tests.conftest import client_for
+from tests.openapi import assert_documented
 from webhooks.models import Event
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -47,6 +48,8 @@ def test_create_list_retrieve_and_deactivate(api):
     rest = api.get(f"/v1/coupons?limit=1&startingAfter={second['id']}").json()
     assert [c["id"] for c in rest["data"]] == [coupon["id"]] and not rest["hasMore"]
     assert api.get(f"/v1/coupons/{coupon['id']}").json()["data"] == coupon
+    assert_documented("CouponOutput", coupon)
+    assert_documented("CouponOutput", second)
     gone = api.delete(f"/v1/coupons/{coupon['id']}")
     assert gone.status_code == 200 and gone.json()["data"]["active"] is False
     assert api.get(f"/v1/coupons/{coupon['id']}").json()["data"]["active"] is False

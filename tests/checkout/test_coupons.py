@@ -15,6 +15,7 @@ from billing.rails import get_rail
 from checkout.models import CheckoutSession
 from duro.modes import mode_context
 from tests.checkout.factories import make_plan, make_session, pay
+from tests.openapi import assert_documented
 from webhooks.models import Event
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -55,6 +56,8 @@ def test_a_sessions_coupon_is_shown_charged_invoiced_and_redeemed(
     session = make_session(api, couponCode="Launch20")
     assert session["couponCode"] == "LAUNCH20" and session["allowCoupons"] is False
     shown = hydrate(session["token"])
+    assert_documented("HydrateOutput", shown)
+    assert_documented("SessionOutput", session)
     # 1_500_000 − 20 % = 1_200_000, + 7.5 % VAT = 1_290_000: discount first, then VAT.
     assert (shown["amount"], shown["discount"], shown["vat"]["amount"], shown["amountDue"]) == (
         1_500_000, {"couponCode": "LAUNCH20", "amountOff": 300_000}, 90_000, 1_290_000)
