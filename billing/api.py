@@ -1,5 +1,5 @@
-"""Thin REST endpoints of billing: plans, customers, subscriptions (cancel, pause and resume,
-test clock),
+"""Thin REST endpoints of billing: plans, coupons, customers, subscriptions (cancel, pause and
+resume, test clock),
 invoices, payments and refunds.
 
 Answers are built by ``billing.payloads``, the representation webhook events
@@ -13,9 +13,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 
 from billing.changes import change_preview_of, preview_payload, subscription_change
-from billing.models import Customer, Invoice, Plan, Refund, Subscription
+from billing.coupons import coupon_create, coupon_deactivate
+from billing.models import Coupon, Customer, Invoice, Plan, Refund, Subscription
 from billing.pauses import subscription_pause
 from billing.payloads import (
+    coupon_payload,
     customer_payload,
     invoice_payload,
     payment_payload,
@@ -39,6 +41,8 @@ from billing.selectors import (
 from billing.serializers import (
     PAYMENT_STATUSES,
     ChangePreviewOutput,
+    CouponInput,
+    CouponOutput,
     CustomerOutput,
     InvoiceFilters,
     InvoiceOutput,
@@ -109,6 +113,40 @@ class PlanDetailView(DuroAPIView):
         data.is_valid(raise_exception=True)
         plan = plan_update(plan=plan, **data.validated_data)
         return Response({"data": plan_payload(plan)})
+
+
+class CouponListView(DuroAPIView):
+    @extend_schema(summary="List coupons", responses=CouponOutput(many=True),
+                   parameters=list_parameters())
+    def get(self, request):
+        rows, has_more = paginate(Coupon.objects.filter(merchant_id=request.user.id),
+                                  request.query_params)
+        return Response({"data": [coupon_payload(c) for c in rows], "has_more": has_more})
+
+    @extend_schema(summary="Create a coupon", request=CouponInput,
+                   responses={201: CouponOutput}, parameters=[IDEMPOTENCY_HEADER],
+                   description="Exactly one of `percentOff` (1–100) and `amountOff` (with "
+                               "`currency`); `durationInPeriods` only with `repeating`. A "
+                               "code the merchant has already (whatever its case) is a 400 "
+                               "`coupon_code_taken` naming `code`.")
+    def post(self, request):
+        data = CouponInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        coupon = coupon_create(merchant_id=request.user.id, **data.validated_data)
+        return Response({"data": coupon_payload(coupon)}, status=201)
+
+
+class CouponDetailView(DuroAPIView):
+    @extend_schema(summary="Retrieve a coupon", responses=CouponOutput)
+    def get(self, request, pk):
+        coupon = get_owned(Coupon.objects, request.user, pk, "coupon")
+        return Response({"data": coupon_payload(coupon)})
+
+    @extend_schema(summary="Deactivate a coupon (subscriptions that have it keep it)",
+                   responses={200: CouponOutput})
+    def delete(self, request, pk):
+        coupon = coupon_deactivate(merchant_id=request.user.id, coupon_id=pk)
+        return Response({"data": coupon_payload(coupon)})
 
 
 class CustomerListView(DuroAPIView):

@@ -72,7 +72,7 @@ def invoice_create(*, merchant_id: str, customer: Customer,
                    description: str = "", period_start: datetime | None = None,
                    period_end: datetime | None = None, status: str = Invoice.Status.OPEN,
                    paid_at: datetime | None = None, price: Price | None = None,
-                   vat_rate: Decimal | None = None) -> Invoice:
+                   vat_rate: Decimal | None = None, coupon_code: str = "") -> Invoice:
     """A numbered invoice. Must run inside ``duro.db.atomic()``.
 
     ``price`` (billing.pricing, its total ``amount``) writes its lines; without it the
@@ -93,7 +93,7 @@ def invoice_create(*, merchant_id: str, customer: Customer,
         seller=tax_details(merchant_id).seller(),
     )
     if price is not None:
-        price_lines(invoice, price, vat_rate=vat_rate)
+        price_lines(invoice, price, coupon_code=coupon_code, vat_rate=vat_rate)
     # A savepoint around number and row: a collision gives the number back, keeps the outer tx.
     with atomic():
         invoice.number = invoice_number_next(merchant_id=merchant_id)
@@ -132,16 +132,23 @@ def renewal_invoices_open(subs: list[Subscription], *, resumed: set[str]) -> dic
             amount=sub.amount, currency=sub.currency, description=sub.plan.name,
             period_start=start, period_end=end, metadata=sub.metadata, seller=tax.seller(),
         )
-        # Coupon, VAT and a change's credit (billing.pricing), the same as every invoice.
+        # Coupon (while it has periods left: decremented below once the invoice exists),
+        # VAT and a change's credit (billing.pricing), the same as every invoice.
         price_lines(invoice, subscription_price(sub, vat_rate=tax.vat_rate),
                     coupon_code=sub.coupon.code if sub.coupon_id and sub.coupon else "",
                     vat_rate=tax.vat_rate)
         fresh.append(invoice)
     created = _create_numbered(fresh)
+    by_id = {str(sub.pk): sub for sub in subs}
     for sub_id, invoice in created.items():
         if invoice.credit_applied:  # the credit now belongs to this invoice
             Subscription.objects.filter(pk=sub_id).update(
                 credit_balance=F("credit_balance") - invoice.credit_applied)
+        sub = by_id[sub_id]
+        if sub.coupon_id and sub.coupon_periods_left:  # a repeating coupon's period used
+            Subscription.objects.filter(pk=sub_id, coupon_periods_left__gt=0).update(
+                coupon_periods_left=F("coupon_periods_left") - 1)
+            sub.coupon_periods_left -= 1
     found.update(created)
     return found
 

@@ -18,7 +18,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.documents import invoice_document_urls
-from billing.models import Card, Customer, Invoice, PaymentAttempt, Plan, Refund, Subscription
+from billing.models import (
+    Card,
+    Coupon,
+    Customer,
+    Invoice,
+    PaymentAttempt,
+    Plan,
+    Refund,
+    Subscription,
+)
 from duro.tax import vat_rate_text
 from duro.timestamps import iso
 
@@ -160,3 +169,12 @@ def renewal_payload(*, subscription: Subscription, invoice: Invoice | None = Non
     if payment is not None:
         data["payment"] = payment_payload(payment)
     return data
+
+
+def coupon_payload(coupon: Coupon) -> dict:
+    return {"id": coupon.id, "code": coupon.code, "percentOff": coupon.percent_off,
+            "amountOff": coupon.amount_off, "currency": coupon.currency or None,
+            "duration": coupon.duration, "durationInPeriods": coupon.duration_in_periods,
+            "maxRedemptions": coupon.max_redemptions, "timesRedeemed": coupon.times_redeemed,
+            "expiresAt": iso(coupon.expires_at), "active": coupon.active,
+            "createdAt": iso(coupon.created_at)}

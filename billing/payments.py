@@ -50,6 +50,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from billing.coupons import coupon_periods_after_first, coupon_redeem
 from billing.customers import card_save, customer_resolve
 from billing.invoices import invoice_create
 from billing.models import (
@@ -109,6 +110,8 @@ class Order:
     # merchant's VAT rate: the invoice's lines (billing.pricing). None: the charge alone.
     subtotal: int | None = None
     vat_rate: Decimal | None = None
+    # The coupon the charge was priced with (billing.coupons): redeemed when it succeeds.
+    coupon_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -477,11 +480,22 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
         card = card_save(customer=customer, rail=attempt.rail, card=result.card,
                          authorization=result.authorization)
     plan = order.plan
+    # The coupon counts one redemption now, under its row lock. It is honoured even if it
+    # expired, was deactivated or ran out since the claim: the charge was priced with it,
+    # as the customer was shown (claims already count the pays in flight, so a coupon
+    # never runs out between a claim and its settle but by a late asynchronous payment).
+    coupon = coupon_redeem(coupon_id=order.coupon_id) if order.coupon_id else None
     subscription = None
     if plan is not None:
+        extra: dict = {}
+        if coupon is not None:
+            # The checkout's invoice is the first of a repeating coupon's periods (a
+            # trial's card check charged nothing: it is not one).
+            extra = {"coupon": coupon, "coupon_periods_left": coupon_periods_after_first(
+                coupon, first_discounted=bool(order.subtotal))}
         subscription = subscription_open(merchant_id=order.merchant_id, customer=customer,
                                          plan=plan, card=card, paid_at=now,
-                                         metadata=order.metadata)
+                                         metadata=order.metadata, **extra)
     invoice = invoice_create(
         merchant_id=order.merchant_id, customer=customer, subscription=subscription,
         amount=price, currency=attempt.currency,
@@ -489,8 +503,10 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
         period_start=subscription.current_period_start if subscription else None,
         period_end=subscription.current_period_end if subscription else None,
         status=Invoice.Status.PAID, paid_at=now,
-        price=charged_price(price, subtotal=order.subtotal, vat_rate=order.vat_rate),
-        vat_rate=order.vat_rate,
+        price=charged_price(price, subtotal=order.subtotal, vat_rate=order.vat_rate,
+                            percent_off=coupon.percent_off if coupon else None,
+                            amount_off=(coupon.amount_off or 0) if coupon else 0),
+        vat_rate=order.vat_rate, coupon_code=coupon.code if coupon else "",
     )
     invoice.receipt_status = "pending"  # the receipt email's outbox row
     invoice.checkout_reference, invoice.receipt_email = order.reference, order.email

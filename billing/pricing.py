@@ -70,19 +70,24 @@ def invoice_price(subtotal: int, *, percent_off: int | None = None, amount_off: 
 
 
 def charged_price(charged: int, *, subtotal: int | None,
-                  vat_rate: Decimal | None = None) -> Price:
+                  vat_rate: Decimal | None = None, percent_off: int | None = None,
+                  amount_off: int = 0) -> Price:
     """The lines of a checkout's first invoice, whose charge was priced before the rail
-    answered: VAT on top of ``subtotal`` (None: the charge alone). Should the rate have
-    changed between the charge and its answer (an asynchronous rail), what was charged
-    wins: its VAT is the charge less the subtotal."""
+    answered: its coupon's discount off ``subtotal``, then VAT on top (``subtotal`` None:
+    the charge alone). Should the rate have changed between the charge and its answer (an
+    asynchronous rail), what was charged wins: its VAT is the charge less what the
+    discount left."""
     if subtotal is None:
         return invoice_price(charged)
-    price = invoice_price(subtotal, vat_rate=vat_rate)
+    price = invoice_price(subtotal, percent_off=percent_off, amount_off=amount_off,
+                          vat_rate=vat_rate)
     if price.total == charged:
         return price
-    subtotal = min(subtotal, charged)
-    return Price(subtotal=subtotal, discount=0, vat=charged - subtotal, credit_applied=0,
-                 total=charged)
+    discount = min(price.discount, subtotal)
+    if subtotal - discount > charged:  # less arrived than the lines say: the charge alone
+        return invoice_price(charged)
+    return Price(subtotal=subtotal, discount=discount, vat=charged - (subtotal - discount),
+                 credit_applied=0, total=charged)
 
 
 def subscription_price(sub: Subscription, *, vat_rate: Decimal | None = None) -> Price:

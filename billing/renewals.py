@@ -139,7 +139,7 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
             row = f'("{table}"."next_attempt_at", "{table}"."id") > (%s, %s)'
             due = due.extra(where=[row], params=list(after))  # noqa: S610
         due = claimable(due.order_by("next_attempt_at", "id"))
-        subs = list(due.select_related("plan", "customer", "card")[:batch])
+        subs = list(due.select_related("plan", "customer", "card", "coupon")[:batch])
         if not subs:
             return [], 0, None
         due_at = subs[-1].next_attempt_at

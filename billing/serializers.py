@@ -11,6 +11,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from billing.models import (
+    Coupon,
     Customer,
     Interval,
     Invoice,
@@ -50,6 +51,42 @@ class RefundInput(serializers.Serializer):
     reason = serializers.ChoiceField(choices=MERCHANT_REFUND_REASONS, required=False,
                                      default=Refund.Reason.REQUESTED_BY_CUSTOMER)
     metadata = MetadataField(required=False, default=dict)
+
+
+class CouponInput(serializers.Serializer):
+    code = serializers.RegexField(r"^[A-Za-z0-9_-]{3,64}$", max_length=64, help_text=(
+        "What customers type: 3 to 64 letters, digits, - or _; kept upper-case and unique "
+        "per merchant whatever its case."))
+    percent_off = StrictIntegerField(min_value=1, max_value=100, required=False,
+                                     help_text="1 to 100; or amountOff with currency.")
+    amount_off = AmountField(required=False, help_text="Minor units off each invoice (never "
+                                                       "below zero); needs currency.")
+    currency = CurrencyField(required=False)
+    duration = serializers.ChoiceField(choices=Coupon.Duration.choices)
+    duration_in_periods = StrictIntegerField(min_value=1, max_value=1000, required=False,
+                                             help_text="Only for duration repeating: the "
+                                                       "invoices it discounts, the checkout's "
+                                                       "first.")
+    max_redemptions = StrictIntegerField(min_value=1, max_value=1_000_000_000, required=False)
+    expires_at = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        if ("percent_off" in attrs) == ("amount_off" in attrs):
+            raise serializers.ValidationError(
+                {"percent_off": "Give exactly one of percentOff and amountOff."})
+        if "amount_off" in attrs and "currency" not in attrs:
+            raise serializers.ValidationError({"currency": "amountOff needs a currency."})
+        if "percent_off" in attrs and "currency" in attrs:
+            raise serializers.ValidationError(
+                {"currency": "A percentOff coupon takes no currency."})
+        repeating = attrs["duration"] == Coupon.Duration.REPEATING
+        if repeating and "duration_in_periods" not in attrs:
+            raise serializers.ValidationError(
+                {"duration_in_periods": "A repeating coupon needs durationInPeriods."})
+        if not repeating and "duration_in_periods" in attrs:
+            raise serializers.ValidationError(
+                {"duration_in_periods": "Only a repeating coupon takes durationInPeriods."})
+        return attrs
 
 
 # --- Schema only: the shapes of billing.payloads in OpenAPI ---------------------------
@@ -281,3 +318,21 @@ class PortalSessionOutput(SchemaOnly, serializers.Serializer):
 
     url = serializers.URLField()
     expires_at = serializers.DateTimeField()
+
+
+class CouponOutput(SchemaOnly, serializers.Serializer):
+    """A coupon (`DELETE` deactivates it: `active` false)."""
+    # Documents payloads.coupon_payload.
+
+    id = serializers.CharField()
+    code = serializers.CharField()
+    percent_off = serializers.IntegerField(allow_null=True)
+    amount_off = serializers.IntegerField(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    duration = serializers.ChoiceField(choices=Coupon.Duration.choices)
+    duration_in_periods = serializers.IntegerField(allow_null=True)
+    max_redemptions = serializers.IntegerField(allow_null=True)
+    times_redeemed = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()

@@ -31,7 +31,7 @@ from checkout.payloads import (
     plan_summary,
     session_payload,
 )
-from checkout.pricing import session_price, session_vat_rate, vat_payload
+from checkout.pricing import discount_payload, session_price, session_vat_rate, vat_payload
 from checkout.ratelimit import client_ip, identity_ask_wait
 from checkout.selectors import session_for_token, session_get, session_list
 from checkout.serializers import (
@@ -136,7 +136,10 @@ def hydrate_payload(session: CheckoutSession) -> dict:
         "mode": "live" if session.token.startswith("cs_live_") else "test",
         "reference": session.reference, "status": session.effective_status,
         "amount": session.amount, "currency": session.currency,
-        # With the merchant's VAT on top: what is charged (trials: after the trial).
+        # Less the coupon, then the merchant's VAT on top: what is charged (trials: after
+        # the trial). ``allowCoupons``: the page asks for a promo code.
+        "discount": discount_payload(session, price),
+        "allowCoupons": session.allow_coupons,
         "vat": vat_payload(price, session_vat_rate(session)), "amountDue": price.total,
         "amountLabel": amount_label(session, price=price),
         "description": session.description or None,
@@ -223,6 +226,11 @@ class PayInput(serializers.Serializer):
     identity_proof = serializers.CharField(
         required=False, allow_blank=True, max_length=64, default="",
         help_text="The `proof` the identity check answered (30 min, this session only).")
+    coupon_code = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, default="",
+        help_text="A promo code, on a session with `allowCoupons` (hydrate's): unknown, "
+                  "inactive, expired, used up or of another currency is a 400 naming "
+                  "`couponCode` and nothing is charged.")
 
 
 class PayView(PublicView):
@@ -238,7 +246,7 @@ class PayView(PublicView):
         outcome = checkout_pay(token=token, ip=client_ip(request), request=PayRequest(
             email=data["email"], phone=data["phone"], rail=data["rail"], details=details,
             otp=data["otp"], pin=data["pin"], saved_card=data["saved_card"],
-            identity_proof=data["identity_proof"]))
+            identity_proof=data["identity_proof"], coupon_code=data["coupon_code"]))
         return Response({"data": outcome.as_dict()})
 
 

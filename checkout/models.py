@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from billing.models import Customer, Invoice, PaymentAttempt, Plan, Subscription
+from billing.models import Coupon, Customer, Invoice, PaymentAttempt, Plan, Subscription
 from duro.ids import new_id
 from duro.models import CURRENCY_CHOICES
 
@@ -47,6 +47,11 @@ class CheckoutSession(models.Model):
     )
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A coupon (API.md §13): the merchant's ``couponCode`` at creation, or the code the
+    # customer typed on the page (``allow_coupons``), kept by the pay's claim.
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    allow_coupons = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["merchant_id", "-created_at"])]

@@ -38,8 +38,9 @@ from django.utils import timezone
 
 from billing.attempts import attempt_abandon, attempt_open, attempt_resume
 from billing.contacts import InvalidPhone, normalise_email, normalise_phone
+from billing.coupons import coupon_usable
 from billing.customers import customer_find_by_contact
-from billing.models import Card, PaymentAttempt
+from billing.models import Card, Coupon, PaymentAttempt
 from billing.payments import (
     Order,
     Outcome,
@@ -88,6 +89,7 @@ class PayRequest:
     pin: str | None = None  # the card's PIN, when the processor asked for it (never kept)
     saved_card: str = ""  # a saved card's id, paid through its authorization …
     identity_proof: str = ""  # … by the browser that proved the email (checkout.identity)
+    coupon_code: str = ""  # a promo code, on a session with ``allow_coupons`` (blank: keep)
 
 
 def checkout_pay(*, token: str, ip: str, request: PayRequest) -> PayOutcome:
@@ -287,6 +289,7 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
                     # burst): the OTP step already showing is the answer. No new charge.
                     return outcome_of(session)
                 attempt_abandon(attempt=pending_otp, message="Replaced by a new payment attempt.")
+            session.coupon = session_coupon_claim(session, request.coupon_code, now=now)
             attempt = attempt_open(
                 merchant_id=session.merchant_id, customer=customer, session_id=session.id,
                 rail=rail.identifier, amount=_charge_amount(session), currency=session.currency,
@@ -295,9 +298,39 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
             session.customer_email, session.customer_phone = email, phone
         session.status = CheckoutSession.Status.PROCESSING
         session.payment = attempt
-        session.save(update_fields=["status", "payment", "customer_email", "customer_phone"])
+        session.save(update_fields=["status", "payment", "customer_email", "customer_phone",
+                                    "coupon"])
     step = (pending_otp.step or "otp") if attempt is pending_otp else ""
     return attempt, step, session.expires_at, session.token, session.customer_email, saved
+
+
+def coupons_in_flight(coupon: Coupon, *, session_id: str, now: datetime) -> int:
+    """Pays claimed with this coupon and not settled (their sessions are ``processing``
+    and unexpired: a transfer nobody sent by then holds nothing), this session's aside.
+    Read under the coupon's row lock: they hold a redemption each."""
+    return (CheckoutSession.objects.filter(coupon_id=coupon.id, expires_at__gt=now,
+                                           status=CheckoutSession.Status.PROCESSING)
+            .exclude(pk=session_id).count())
+
+
+def session_coupon_claim(session: CheckoutSession, code: str, *, now: datetime
+                         ) -> Coupon | None:
+    """The coupon a new pay charges with, checked under the coupon's row lock (the session's
+    is held): the code the payer gave (``allow_coupons``; blank keeps the session's), or
+    the session's own. Unknown, inactive, expired, used up — counting the pays already in
+    flight with it, so that no more pays are charged with it than it has redemptions
+    left — or another currency: a 400 naming ``couponCode``, nothing charged."""
+    code = (code or "").strip()[:64]
+    if code and not session.allow_coupons:
+        raise Invalid("This checkout takes no promo code.", code="coupons_not_allowed",
+                      param="coupon_code")
+    if not code:
+        if session.coupon is None:
+            return None
+        code = session.coupon.code
+    return coupon_usable(merchant_id=session.merchant_id, code=code, currency=session.currency,
+                         now=now, lock=True,
+                         in_flight=lambda c: coupons_in_flight(c, session_id=session.id, now=now))
 
 
 def step_answer_check(pending: PaymentAttempt, request: PayRequest) -> None:
@@ -382,8 +415,8 @@ def _same_payer(pending: PaymentAttempt, session: CheckoutSession, rail: Payment
 
 
 def _charge_amount(session: CheckoutSession) -> int:
-    """The session's amount with the merchant's VAT (checkout.pricing); a plan with a
-    trial only authorises the card now (₦0): the trial's end charges."""
+    """The session's amount less its coupon, with the merchant's VAT (checkout.pricing); a
+    plan with a trial only authorises the card now (₦0): the trial's end charges."""
     return charge_price(session).total
 
 
@@ -412,7 +445,7 @@ def attempt_settle(*, attempt_id: str, result: ChargeResult, now: datetime | Non
                       phone=session.customer_phone, plan=session.plan,
                       description=session.description, metadata=session.metadata,
                       reference=session.reference, subtotal=charge_subtotal(session),
-                      vat_rate=session_vat_rate(session))
+                      vat_rate=session_vat_rate(session), coupon_id=session.coupon_id)
 
         def complete(settled: Settlement) -> dict:
             session.status = CheckoutSession.Status.COMPLETED

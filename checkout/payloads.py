@@ -25,6 +25,8 @@ def session_payload(s: CheckoutSession) -> dict:
         "description": s.description or None, "planId": s.plan_id,
         "successUrl": s.success_url or None, "cancelUrl": s.cancel_url or None,
         "customerEmail": s.customer_email or None, "customerPhone": s.customer_phone or None,
+        "couponCode": s.coupon.code if s.coupon_id and s.coupon else None,
+        "allowCoupons": s.allow_coupons,
         "metadata": s.metadata, "expiresAt": iso(s.expires_at), "createdAt": iso(s.created_at),
         "completedAt": iso(s.completed_at), "customerId": s.customer_id,
         "subscriptionId": s.subscription_id, "invoiceId": s.invoice_id,

@@ -1,6 +1,8 @@
-"""What a checkout session charges: its amount, with the merchant's VAT on top.
+"""What a checkout session charges: its amount, less its coupon, with the merchant's VAT on
+top (billing.pricing's order: discount, then VAT).
 
-    session_price(session)    # Price(subtotal=1_500_000, vat=112_500, total=1_612_500, …)
+    session_price(session)    # Price(subtotal=1_500_000, discount=0, vat=112_500,
+                              #       total=1_612_500, …)
     charge_price(session)     # the same, or all zeros for a plan's trial (a card check)
 
 The rate is the merchant's (duro.tax, read from the cache: the page and the pay still
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from billing.models import Coupon
 from billing.pricing import Price, invoice_price
 from checkout.models import CheckoutSession
 from duro.tax import tax_details, vat_rate_text
@@ -21,9 +24,20 @@ def session_vat_rate(session: CheckoutSession) -> Decimal | None:
     return tax_details(session.merchant_id).vat_rate
 
 
+def session_coupon(session: CheckoutSession) -> Coupon | None:
+    return session.coupon if session.coupon_id else None
+
+
+def _priced(session: CheckoutSession, subtotal: int) -> Price:
+    coupon = session_coupon(session)
+    return invoice_price(subtotal, percent_off=coupon.percent_off if coupon else None,
+                         amount_off=(coupon.amount_off or 0) if coupon else 0,
+                         vat_rate=session_vat_rate(session))
+
+
 def session_price(session: CheckoutSession) -> Price:
-    """The price the page shows: the session's amount, plus VAT."""
-    return invoice_price(session.amount, vat_rate=session_vat_rate(session))
+    """The price the page shows: the session's amount, less its coupon, plus VAT."""
+    return _priced(session, session.amount)
 
 
 def is_trial(session: CheckoutSession) -> bool:
@@ -38,7 +52,15 @@ def charge_subtotal(session: CheckoutSession) -> int:
 
 def charge_price(session: CheckoutSession) -> Price:
     """What the pay charges now, and its first invoice's lines."""
-    return invoice_price(charge_subtotal(session), vat_rate=session_vat_rate(session))
+    return _priced(session, charge_subtotal(session))
+
+
+def discount_payload(session: CheckoutSession, price: Price) -> dict | None:
+    """``{"couponCode": "LAUNCH20", "amountOff": 300000}``, or None without a coupon."""
+    coupon = session_coupon(session)
+    if coupon is None:
+        return None
+    return {"couponCode": coupon.code, "amountOff": price.discount}
 
 
 def vat_payload(price: Price, rate: Decimal | None) -> dict | None:

@@ -19,8 +19,8 @@ from duro.modes import set_mode
 
 
 def session_by_token(token: str) -> CheckoutSession | None:
-    """One query on the current mode's store: the session and its plan."""
-    return CheckoutSession.objects.select_related("plan").filter(token=token).first()
+    """One query on the current mode's store: the session, its plan and coupon."""
+    return CheckoutSession.objects.select_related("plan", "coupon").filter(token=token).first()
 
 
 def session_for_token(token: str) -> CheckoutSession:
@@ -39,8 +39,8 @@ def session_list(*, merchant_id: str, status: str | None = None,
                  reference: str | None = None) -> QuerySet[CheckoutSession]:
     """A merchant's sessions; ``status`` as a reader sees it (an open one past its expiry
     is expired)."""
-    rows = (CheckoutSession.objects.select_related("payment").prefetch_related("payment__refunds")
-            .filter(merchant_id=merchant_id))
+    rows = (CheckoutSession.objects.select_related("payment", "coupon")
+            .prefetch_related("payment__refunds").filter(merchant_id=merchant_id))
     if status:
         if status not in CheckoutSession.Status.values:
             raise Invalid("Unknown status.", param="status")

@@ -57,6 +57,11 @@ class SessionInput(serializers.Serializer):
     customer_phone = serializers.CharField(required=False, max_length=32, allow_blank=True)
     metadata = MetadataField(required=False)
     expires_at = serializers.DateTimeField(required=False)
+    coupon_code = serializers.CharField(required=False, max_length=64, help_text=(
+        "A coupon of yours to apply (API.md §13): unknown, inactive, expired, used up or of "
+        "another currency is a 400 naming couponCode."))
+    allow_coupons = serializers.BooleanField(required=False, default=False, help_text=(
+        "The hosted page asks for a promo code; the pay takes it as couponCode."))
 
     def validate_customer_email(self, value):
         value = normalise_email(value)
@@ -86,6 +91,9 @@ class SessionInput(serializers.Serializer):
         if has_plan == has_amount:
             raise serializers.ValidationError(
                 {"plan_id": "Give either planId or a one-off amount, not both or neither."})
+        if attrs.get("coupon_code") and attrs.get("allow_coupons"):
+            raise serializers.ValidationError(
+                {"allow_coupons": "Give couponCode or allowCoupons, not both."})
         if has_plan and ("currency" in attrs):
             raise serializers.ValidationError(
                 {"currency": "A plan session takes the plan's currency; omit currency."})
@@ -118,6 +126,10 @@ class SessionOutput(SchemaOnly, serializers.Serializer):
     cancel_url = serializers.CharField(allow_null=True)
     customer_email = serializers.CharField(allow_null=True)
     customer_phone = serializers.CharField(allow_null=True)
+    coupon_code = serializers.CharField(allow_null=True, help_text="The session's coupon: "
+                                                                   "given at creation, or by "
+                                                                   "the pay.")
+    allow_coupons = serializers.BooleanField()
     metadata = serializers.DictField(child=serializers.JSONField())
     expires_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
@@ -164,6 +176,11 @@ class VatOutput(SchemaOnly, serializers.Serializer):
     amount = serializers.IntegerField(help_text="In minor units, rounded half-up.")
 
 
+class DiscountOutput(SchemaOnly, serializers.Serializer):
+    coupon_code = serializers.CharField()
+    amount_off = serializers.IntegerField(help_text="Minor units off the amount, before VAT.")
+
+
 class HydrateOutput(SchemaOnly, serializers.Serializer):
     """What the hosted page shows: never the metadata, never anything secret."""
     # Documents api.hydrate_payload.
@@ -172,12 +189,19 @@ class HydrateOutput(SchemaOnly, serializers.Serializer):
     mode = serializers.ChoiceField(["test", "live"])
     reference = serializers.CharField()
     status = serializers.ChoiceField(SESSION_STATUSES)
-    amount = serializers.IntegerField(help_text="The session's amount, before VAT.")
+    amount = serializers.IntegerField(help_text="The session's amount, before any discount "
+                                                "and VAT.")
     currency = serializers.CharField()
+    discount = DiscountOutput(allow_null=True, help_text="The session's coupon (`couponCode`, "
+                                                         "or the code a pay gave): null "
+                                                         "without one.")
+    allow_coupons = serializers.BooleanField(help_text="The page asks for a promo code (the "
+                                                       "pay's `couponCode`).")
     vat = VatOutput(allow_null=True, help_text="The merchant's VAT, added on top of the "
                                                 "amount; null when it charges none.")
-    amount_due = serializers.IntegerField(help_text="What the pay charges: the amount plus "
-                                                    "VAT (after the trial, for a trial).")
+    amount_due = serializers.IntegerField(help_text="What the pay charges: the amount less "
+                                                    "the discount, plus VAT (after the "
+                                                    "trial, for a trial).")
     amount_label = serializers.CharField(help_text="The amount due, formatted.")
     description = serializers.CharField(allow_null=True)
     plan = PlanSummaryOutput(allow_null=True)

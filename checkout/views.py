@@ -52,6 +52,7 @@ from checkout.payloads import amount_label, plan_summary
 from checkout.pricing import session_price, session_vat_rate
 from checkout.ratelimit import client_ip, identity_ask_wait, step_lookup_allowed
 from checkout.selectors import session_for_token
+from checkout.sessions import session_coupon_apply
 from checkout.simulate import session_simulate
 from duro.errors import DuroError, Gone, NotFound, RateLimited
 from duro.modes import current_mode
@@ -150,8 +151,13 @@ def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> 
             # The VAT line of the summary: "Includes VAT 7.5 %: ₦1,125.00".
             "vat": ({"rate": vat_rate_text(rate),
                      "amount": format_amount(price.vat, session.currency),
-                     "subtotal": format_amount(price.subtotal, session.currency)}
+                     "subtotal": format_amount(price.subtotal - price.discount,
+                                               session.currency)}
                     if rate else None),
+            # The coupon's line of the summary: "Discount (LAUNCH20): −₦3,000.00".
+            "discount": ({"code": session.coupon.code,
+                          "amount": format_amount(price.discount, session.currency)}
+                         if session.coupon_id and session.coupon else None),
             "pay_label": appearance.pay_label(label),
             "plan": plan_summary(session),
             "rails": rails,
@@ -273,6 +279,8 @@ def checkout_page(request, token: str):
         return _not_found(request)
     if request.method == "GET":
         return _state_page(request, session)
+    if request.POST.get("action") == "apply_coupon":
+        return _apply_coupon(request, session)
     values = {k: request.POST.get(k, "").strip() for k in KEPT_FIELDS}
     if saved_card := request.POST.get("saved_card", "").strip()[:40]:
         # One tap on a saved card: the proof is the browser's cookie (checkout.identity).
@@ -283,6 +291,22 @@ def checkout_page(request, token: str):
     pay = PayRequest(email=values["email"], phone=values["phone"], rail=rail,
                      details=rail_details(request.POST, rail, values))
     return _pay_and_answer(request, session, pay, values)
+
+
+def _apply_coupon(request, session: CheckoutSession):
+    """The "Promo code" form (a session with ``allowCoupons``): the page again, with the
+    discount in its summary, or the code's error under the field."""
+    code = request.POST.get("coupon_code", "").strip()[:64]
+    try:
+        session = session_coupon_apply(session_id=session.id, code=code)
+    except Gone:
+        session.refresh_from_db()
+        return _render(request, session, "checkout/expired.html", status=410)
+    except DuroError as exc:
+        session.refresh_from_db()
+        return _state_page(request, session, coupon_value=code,
+                           errors={"coupon_code": exc.message})
+    return HttpResponseRedirect(request.path, status=303)
 
 
 CHALLENGE_COOKIE, PROOF_COOKIE = "duro_idc", "duro_idp"

@@ -8,6 +8,8 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from appearance.api import PublicAppearanceView
 from billing.api import (
+    CouponDetailView,
+    CouponListView,
     CustomerBlacklistView,
     CustomerDetailView,
     CustomerListView,
@@ -63,6 +65,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("events", EventListView.as_view(), name="events"),
     path("events/<str:pk>", EventDetailView.as_view(), name="event"),
     path("events/<str:pk>/resend", EventResendView.as_view(), name="event-resend"),
+    path("coupons", CouponListView.as_view(), name="coupons"),
+    path("coupons/<str:pk>", CouponDetailView.as_view(), name="coupon"),
     path("customers", CustomerListView.as_view(), name="customers"),
     path("customers/<str:pk>", CustomerDetailView.as_view(), name="customer"),
     path("customers/<str:pk>/portal-sessions", CustomerPortalSessionView.as_view(),

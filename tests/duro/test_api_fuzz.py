@@ -33,10 +33,15 @@ SEED = 1212
 # Valid by the schema yet refused by a rule no JSON schema states; for these operations
 # alone a 400 (and for the pay 402/410) still counts as a clear answer to valid data:
 BUSINESS_RULES = {
-    "POST /v1/checkout/sessions": "either planId or amount; expiresAt 30 min–24 h ahead",
+    "POST /v1/checkout/sessions": "either planId or amount; expiresAt 30 min–24 h ahead; "
+                                  "couponCode names a usable coupon, not with allowCoupons",
+    "POST /v1/coupons": "exactly one of percentOff and amountOff (with currency, and "
+                        "currency only with it); durationInPeriods only with repeating; a "
+                        "code the merchant does not have yet",
     "POST /v1/public/checkout/{token}/pay": "a card that passes Luhn, unexpired; a real email; "
                                             "a rail offered for the currency; a mobile-money "
-                                            "phone of the provider's country",
+                                            "phone of the provider's country; a couponCode "
+                                            "only where allowCoupons, naming a usable one",
     "POST /v1/webhook-endpoints": "a host that resolves to a public address",
     "POST /v1/refunds": "paymentId names a succeeded payment (an unknown one is a 400 "
                         "resource_missing naming it), never more than is left",
