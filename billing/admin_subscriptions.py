@@ -38,19 +38,27 @@ from billing.changes import (
     preview_payload,
     subscription_change,
 )
+from billing.coupons import (
+    coupon_periods_after_first,
+    coupon_usable,
+    subscription_coupon_apply,
+)
 from billing.models import Invoice, PaymentAttempt, Plan, Subscription
 from billing.pauses import PAUSABLE, subscription_pause
+from billing.pricing import invoice_price
 from billing.subscriptions import subscription_cancel, subscription_resume
 from duro.dashboard.actions import confirm_in_live
 from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access
 from duro.errors import DuroError
 from duro.money import format_amount, format_cadence
+from duro.tax import tax_details
 
 CANCELLABLE = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING,
                Subscription.Status.PAST_DUE, Subscription.Status.NON_RENEWING,
                Subscription.Status.PAUSED)
 WHEN = {"period_end": True, "now": False}
 PAUSED = Subscription.Status.PAUSED
+ENDED = (Subscription.Status.CANCELED, Subscription.Status.COMPLETED)
 
 
 def cancel_message(sub: Subscription) -> str:
@@ -76,7 +84,8 @@ class SubscriptionAdmin(MerchantScopedAdmin):
     # What a merchant reads first: who, what, how much, and where it stands.
     fields = ["id", "customer", "plan", "pending_plan", "price", "status", "current_period_start",
               "current_period_end", "cancel_at_period_end", "canceled_at", "trial_end",
-              "paused_at", "resumes_at", "card", "credit_balance", "invoices_paid",
+              "paused_at", "resumes_at", "card", "coupon", "coupon_periods_left",
+              "credit_balance", "invoices_paid",
               "next_attempt_at",
               "dunning_attempts", "time_zone", "metadata", "created_at"]
     readonly_fields = fields
@@ -137,6 +146,9 @@ class SubscriptionAdmin(MerchantScopedAdmin):
                 path("<path:object_id>/pause/<str:what>/", pause,
                      name="billing_subscription_pause"),
                 path("<path:object_id>/plan/", plan, name="billing_subscription_plan"),
+                path("<path:object_id>/coupon/", self.admin_site.admin_view(
+                    require_http_methods(["GET", "POST"])(self.coupon_view)),
+                     name="billing_subscription_coupon"),
                 *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -155,6 +167,9 @@ class SubscriptionAdmin(MerchantScopedAdmin):
         if self.has_pause_permission(request) and sub.status in CHANGEABLE:
             context["duro_plan_url"] = reverse("admin:billing_subscription_plan",
                                                args=[quote(sub.pk)])
+        if self.has_pause_permission(request) and sub.status not in ENDED:
+            context["duro_coupon_url"] = reverse("admin:billing_subscription_coupon",
+                                                 args=[quote(sub.pk)])
         invoices = Invoice.objects.filter(subscription=sub).order_by("-created_at")[:50]
         context["duro_invoices"] = [
             (invoice, format_amount(invoice.amount, invoice.currency)) for invoice in invoices]
@@ -253,6 +268,50 @@ class SubscriptionAdmin(MerchantScopedAdmin):
                    "price": self.price(sub), "plans": [(plan, self.price(plan)) for plan in plans],
                    "chosen": plan_id, "at": at or "", "preview": preview, "error": error}
         return TemplateResponse(request, "admin/billing/subscription_plan.html", context)
+
+
+    def coupon_view(self, request, object_id):
+        """Apply a coupon: type the code, see the next invoice with it and for how many
+        invoices, then confirm; a code that cannot be redeemed says why."""
+        if not self.has_pause_permission(request):
+            raise PermissionDenied
+        sub = self.get_object(request, unquote(object_id))
+        back = reverse("admin:billing_subscription_change", args=[quote(sub.pk)])
+        data = request.POST if request.method == "POST" else request.GET
+        code = data.get("code", "").strip()[:64]
+        if request.method == "POST" and request.POST.get("duro_confirm") == "yes":
+            try:
+                done = subscription_coupon_apply(merchant_id=sub.merchant_id,
+                                                 subscription_id=sub.pk, code=code,
+                                                 now=timezone.now())
+            except DuroError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"Coupon {done.coupon} applies to subscription "
+                                          f"{sub.pk} from its next invoice.")
+            return HttpResponseRedirect(back)
+        preview, error = None, None
+        if code:
+            try:
+                coupon = coupon_usable(merchant_id=sub.merchant_id, code=code,
+                                       currency=sub.currency, now=sub.clock or timezone.now(),
+                                       param="code")
+            except DuroError as exc:
+                error = exc.message
+            else:
+                vat_rate = tax_details(sub.merchant_id).vat_rate
+                price = invoice_price(sub.amount, percent_off=coupon.percent_off,
+                                      amount_off=coupon.amount_off or 0, vat_rate=vat_rate)
+                periods = coupon_periods_after_first(coupon, first_discounted=False)
+                preview = {"coupon": coupon,
+                           "discount": format_amount(price.discount, sub.currency),
+                           "total": format_amount(price.total, sub.currency),
+                           "periods": "every invoice" if periods is None else
+                           f"{periods} invoice{'s' if periods != 1 else ''}"}
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": "Apply a coupon", "subscription": sub, "back": back,
+                   "price": self.price(sub), "code": code, "preview": preview, "error": error}
+        return TemplateResponse(request, "admin/billing/subscription_coupon.html", context)
 
 
 def change_message(sub: Subscription) -> str:

@@ -26,9 +26,10 @@ from datetime import datetime
 from django.db import IntegrityError
 from django.db.models import F
 
-from billing.models import Coupon
+from billing.models import Coupon, Subscription
+from billing.plan_switch import plan_updated
 from duro.db import atomic
-from duro.errors import Invalid, NotFound
+from duro.errors import Conflict, Invalid, NotFound
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
 
@@ -127,3 +128,28 @@ def coupon_periods_after_first(coupon: Coupon, *, first_discounted: bool = True)
     if coupon.duration == Coupon.Duration.ONCE:
         return 1 - used
     return max(0, (coupon.duration_in_periods or 1) - used)
+
+
+def subscription_coupon_apply(*, merchant_id: str, subscription_id: str, code: str,
+                              now: datetime) -> Subscription:
+    """Give a running subscription a coupon (the dashboard's "Apply a coupon"): its next
+    invoice is the first discounted one (a ``repeating`` coupon's N periods start there),
+    redeemed now under the coupon's row lock; replaces a coupon it had. Refused for a
+    subscription that has ended, or a code that cannot be redeemed (``Invalid`` naming
+    ``code``). Event ``subscription_updated``."""
+    with atomic():
+        sub = (Subscription.objects.select_for_update(of=("self",))
+               .filter(merchant_id=merchant_id, pk=subscription_id).first())
+        if sub is None:
+            raise NotFound(f"No such subscription: {subscription_id!r}.", param="id")
+        if sub.status in (Subscription.Status.CANCELED, Subscription.Status.COMPLETED):
+            raise Conflict("This subscription has ended: no coupon applies to it.",
+                           code="subscription_ended")
+        coupon = coupon_usable(merchant_id=merchant_id, code=code, currency=sub.currency,
+                               now=sub.clock or now, param="code", lock=True)
+        sub.coupon = coupon
+        sub.coupon_periods_left = coupon_periods_after_first(coupon, first_discounted=False)
+        sub.save(update_fields=["coupon", "coupon_periods_left"])
+        coupon_redeem(coupon_id=coupon.pk)
+        plan_updated(sub, previous_plan_id=sub.plan_id)
+    return sub

@@ -59,7 +59,7 @@ from checkout.models import CheckoutSession
 from checkout.outcomes import PayOutcome, outcome_of
 from checkout.payloads import session_payload
 from checkout.pricing import charge_price, charge_subtotal, session_vat_rate
-from checkout.ratelimit import pay_budgets, pay_spend, pay_wait
+from checkout.ratelimit import coupon_try_wait, pay_budgets, pay_spend, pay_wait
 from checkout.selectors import session_for_token
 from duro.db import atomic
 from duro.errors import Gone, Invalid, PaymentRefused, RateLimited
@@ -100,6 +100,9 @@ def checkout_pay(*, token: str, ip: str, request: PayRequest) -> PayOutcome:
     was charged then.
     """
     session = session_for_token(token)
+    if request.coupon_code and (wait := coupon_try_wait(token)):
+        raise RateLimited("Too many promo codes tried; try again in "
+                          f"{wait} seconds.", retry_after=wait)
     return within_pay_budgets(token=token, ip=ip, request=request,
                               pay=lambda: session_pay(session_id=session.id, request=request))
 

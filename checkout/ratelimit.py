@@ -104,3 +104,15 @@ def identity_ask_wait(token: str, *, now: float | None = None) -> int:
         return max(1, 3600 - int(now) % 3600)
     _count(key, timeout=3601)
     return 0
+
+
+def coupon_try_wait(token: str, *, now: float | None = None) -> int:
+    """Seconds before this checkout session may try another promo code (the page's Apply,
+    or a pay naming a code): ``DURO_COUPON_TRIES_PER_TOKEN`` an hour, so that a session is
+    no oracle for guessing a merchant's codes; 0 counts this try."""
+    now = time.time() if now is None else now
+    key = _key(f"coupon-try:{token}", 3600, now)
+    if (cache.get(key) or 0) >= settings.DURO_COUPON_TRIES_PER_TOKEN:
+        return max(1, 3600 - int(now) % 3600)
+    _count(key, timeout=3601)
+    return 0

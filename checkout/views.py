@@ -50,7 +50,12 @@ from checkout.pay import (
 )
 from checkout.payloads import amount_label, plan_summary
 from checkout.pricing import session_price, session_vat_rate
-from checkout.ratelimit import client_ip, identity_ask_wait, step_lookup_allowed
+from checkout.ratelimit import (
+    client_ip,
+    coupon_try_wait,
+    identity_ask_wait,
+    step_lookup_allowed,
+)
 from checkout.selectors import session_for_token
 from checkout.sessions import session_coupon_apply
 from checkout.simulate import session_simulate
@@ -297,6 +302,9 @@ def _apply_coupon(request, session: CheckoutSession):
     """The "Promo code" form (a session with ``allowCoupons``): the page again, with the
     discount in its summary, or the code's error under the field."""
     code = request.POST.get("coupon_code", "").strip()[:64]
+    if coupon_try_wait(session.token):
+        return _state_page(request, session, coupon_value=code, status_code=429,
+                           errors={"coupon_code": TOO_MANY_CODES})
     try:
         session = session_coupon_apply(session_id=session.id, code=code)
     except Gone:
@@ -309,6 +317,7 @@ def _apply_coupon(request, session: CheckoutSession):
     return HttpResponseRedirect(request.path, status=303)
 
 
+TOO_MANY_CODES = "Too many promo codes tried. Please wait a while, or pay without one."
 CHALLENGE_COOKIE, PROOF_COOKIE = "duro_idc", "duro_idp"
 
 

@@ -322,6 +322,8 @@ DURO_STEP_LOOKUPS_PER_MINUTE = env.int("DURO_STEP_LOOKUPS_PER_MINUTE", default=6
 # "Use a saved card": one-time-code asks per checkout session an hour (any emails; each
 # email also gets at most 3 codes an hour, checkout.identity).
 DURO_IDENTITY_ASKS_PER_TOKEN = env.int("DURO_IDENTITY_ASKS_PER_TOKEN", default=10)
+# Promo codes one checkout session may try an hour (the page's Apply, a pay naming a code).
+DURO_COUPON_TRIES_PER_TOKEN = env.int("DURO_COUPON_TRIES_PER_TOKEN", default=10)
 # HSTS on every https answer (never on plain http: SecurityMiddleware sends it only there).
 SECURE_HSTS_SECONDS = env.int("DURO_HSTS_SECONDS", default=31_536_000)
 DURO_TRUST_X_FORWARDED_FOR = env.bool("DURO_TRUST_X_FORWARDED_FOR", default=False)

@@ -265,3 +265,23 @@ def test_five_concurrent_pays_never_redeem_more_than_two(api, settings):
     with mode_context("test"):
         assert SandboxCharge.objects.count() == 2
         assert Invoice.objects.filter(coupon_code="LAUNCH20").count() == 2
+
+
+def test_a_session_tries_a_limited_number_of_promo_codes(api, settings):
+    """Neither the page's Apply nor the JSON pay is an oracle for guessing codes."""
+    settings.DURO_COUPON_TRIES_PER_TOKEN = 2
+    make_coupon(api)
+    session = make_session(api, allowCoupons=True)
+    url = f"/checkout/{session['token']}"
+    browser = Client()
+    answers = [browser.post(url, {"action": "apply_coupon", "coupon_code": f"GUESS{n}"})
+               for n in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "Too many promo codes tried" in answers[2].content.decode()
+    paid = Client().post(f"/v1/public/checkout/{session['token']}/pay",
+                         {"email": "ada@example.com", "rail": "card", "couponCode": "launch20",
+                          "card": {"number": "4242424242424242", "expMonth": 12,
+                                   "expYear": 2034, "cvc": "123"}},
+                         content_type="application/json")
+    assert paid.status_code == 429 and paid.json()["error"]["code"] == "rate_limited"
+    assert charges() == []

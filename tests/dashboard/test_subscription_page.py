@@ -140,3 +140,35 @@ def test_change_plan_from_the_page_shows_the_preview_before_confirming(two_merch
     # Support staff cannot, and another merchant cannot reach it.
     assert staff_client(a, "support").get(url).status_code == 403
     assert owner_client(b).get(url).status_code == 404
+
+
+def test_apply_a_coupon_from_the_page_shows_the_next_invoice_before_confirming(two_merchants):
+    from billing.coupons import coupon_create
+    from billing.models import Coupon
+
+    a, b = two_merchants
+    sub = _sub(a)
+    with mode_context("test"):
+        coupon_create(merchant_id=a.merchant.id, code="loyal25", percent_off=25,
+                      duration="repeating", duration_in_periods=3)
+        coupon_create(merchant_id=a.merchant.id, code="gone", percent_off=10,
+                      duration="once", max_redemptions=1)
+        Coupon.objects.filter(code="GONE").update(times_redeemed=1)
+    page, _cancel = _urls(sub)
+    url = reverse("admin:billing_subscription_coupon", args=[quote(sub.pk)])
+    client = owner_client(a)
+    assert url in client.get(page).content.decode()
+    refused = client.get(url, {"code": "gone"}).content.decode()
+    assert 'class="errornote"' in refused and 'id="duro-coupon-result"' not in refused
+    preview = client.get(url, {"code": "loyal25"}).content.decode()
+    assert 'id="duro-coupon-next"' in preview and "3 invoices" in preview
+    assert _sub(a).coupon_id is None  # a preview changes nothing
+    done = client.post(url, {"duro_confirm": "yes", "code": "LOYAL25"},
+                       follow=True).content.decode()
+    assert "Coupon LOYAL25 applies to subscription" in done
+    with mode_context("test"):
+        fresh = Subscription.objects.select_related("coupon").get(pk=sub.pk)
+        assert fresh.coupon.code == "LOYAL25" and fresh.coupon_periods_left == 3
+        assert Coupon.objects.get(code="LOYAL25").times_redeemed == 1
+    assert staff_client(a, "support").get(url).status_code == 403
+    assert owner_client(b).get(url).status_code == 404
