@@ -23,6 +23,7 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -38,6 +39,7 @@ from duro.db import atomic
 from duro.models import Merchant
 from duro.money import format_amount, format_cadence
 from duro.regions import DEFAULT_TIMEZONE
+from duro.tax import vat_rate_text
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,27 @@ class Receipt:
     paid_at: object = None
     time_zone: str = DEFAULT_TIMEZONE  # the merchant's: the receipt's date is theirs
     manage_url: str | None = None  # a subscription's "Manage your subscription" link
+    # How the amount was reached, when anything changed it: the price, a coupon's discount,
+    # VAT and a plan change's credit (label, formatted amount), in that order.
+    lines: tuple[tuple[str, str], ...] = ()
+
+
+def price_rows(invoice: Invoice) -> tuple[tuple[str, str], ...]:
+    """The invoice's price lines for a receipt (none when the amount is the price alone)."""
+    if not (invoice.discount_amount or invoice.vat_amount or invoice.credit_applied):
+        return ()
+    money = partial(format_amount, currency=invoice.currency)
+    rows = [("Price", money(invoice.subtotal if invoice.subtotal is not None
+                             else invoice.amount))]
+    if invoice.discount_amount:
+        rows.append((f"Discount ({invoice.coupon_code})" if invoice.coupon_code else "Discount",
+                     "−" + money(invoice.discount_amount)))
+    if invoice.vat_amount:
+        rate = vat_rate_text(invoice.vat_rate)
+        rows.append((f"VAT {rate} %" if rate else "VAT", money(invoice.vat_amount)))
+    if invoice.credit_applied:
+        rows.append(("Credit", "−" + money(invoice.credit_applied)))
+    return tuple(rows)
 
 
 def _support_contact(appearance: Appearance, merchant_id: str) -> str:
@@ -138,6 +161,7 @@ def receipt_for_invoice(invoice: Invoice) -> Receipt | None:
         card_last4=payment.card_last4 if payment else None,
         paid_at=invoice.paid_at, time_zone=time_zone,
         manage_url=portal_manage_url(customer) if sub is not None else None,
+        lines=price_rows(invoice),
     )
 
 

@@ -285,3 +285,26 @@ def test_a_session_tries_a_limited_number_of_promo_codes(api, settings):
                          content_type="application/json")
     assert paid.status_code == 429 and paid.json()["error"]["code"] == "rate_limited"
     assert charges() == []
+
+
+def test_the_receipt_shows_the_price_the_discount_and_the_vat(api):
+    from django.core import mail
+
+    from billing.receipts import receipt_deliver, receipt_for_invoice
+
+    assert api.patch("/v1/merchant", {"tax": {"vatRate": "7.5"}},
+                     format="json").status_code == 200
+    make_coupon(api)
+    session = make_session(api, couponCode="launch20")
+    assert pay(APIClient(), session["token"]).json()["data"]["status"] == "completed"
+    done = api.get(f"/v1/checkout/sessions/{session['id']}").json()["data"]
+    with mode_context("test"):
+        invoice = Invoice.objects.get(pk=done["invoiceId"])
+        receipt_deliver(receipt=receipt_for_invoice(invoice))
+    [message] = mail.outbox
+    # ₦15,000 − 20 % = ₦12,000; VAT 7.5 % of it = ₦900; charged ₦12,900
+    for line in ("Price:      ₦15,000.00", "Discount (LAUNCH20): −₦3,000.00",
+                 "VAT 7.5 %:  ₦900.00", "Amount:     ₦12,900.00"):
+        assert line in message.body, message.body
+    html = message.alternatives[0][0]
+    assert "Discount (LAUNCH20)" in html and "VAT 7.5 %" in html
