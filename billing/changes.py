@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from billing.attempts import attempt_open
 from billing.invoices import invoice_create
 from billing.models import Invoice, PaymentAttempt, Plan, Subscription
+from billing.pauses import locked_subscription
 from billing.payments import Outcome, payments_settle
 from billing.plan_switch import plan_updated, terms_switch
 from billing.pricing import invoice_price
@@ -88,6 +89,11 @@ def _change(sub: Subscription, plan: Plan, at: str | None, now: datetime) -> Cha
     if at is not None and at not in AT_CHOICES:
         raise Invalid('"at" is "now" or "period_end".', param="at")
     moment = sub.clock or now
+    if moment >= sub.current_period_end:
+        # The period is over and its renewal not yet recorded: a change now would be
+        # priced on a period that has ended, and race the renewal's charge.
+        raise Conflict("This subscription's renewal is due now; change its plan once it has "
+                       "renewed (in a minute).", code="renewal_in_progress")
     trialing = sub.status == S.TRIALING
     preview = change_preview(
         period_start=sub.current_period_start, period_end=sub.current_period_end,
@@ -95,8 +101,7 @@ def _change(sub: Subscription, plan: Plan, at: str | None, now: datetime) -> Cha
         old_amount=0 if trialing else sub.amount, old_interval=sub.interval,
         old_interval_count=sub.interval_count, new_amount=0 if trialing else plan.amount,
         new_interval=plan.interval, new_interval_count=plan.interval_count,
-        changed_at=min(max(moment, sub.current_period_start),
-                       sub.current_period_end - timedelta(microseconds=1)),
+        changed_at=max(moment, sub.current_period_start),
         tz=sub.time_zone, at=at)  # type: ignore[arg-type]
     return Change(sub=sub, plan=plan, preview=preview, now=moment)
 
@@ -154,11 +159,7 @@ def subscription_change(*, merchant_id: str, subscription_id: str, plan_id: str,
 def _claim(merchant_id: str, subscription_id: str, plan_id: str, at: str | None,
            now: datetime) -> Subscription | tuple[Subscription, Invoice, PaymentAttempt]:
     with atomic():
-        sub = (Subscription.objects.select_for_update(of=("self",))
-               .select_related("card", "customer")
-               .filter(merchant_id=merchant_id, pk=subscription_id).first())
-        if sub is None:
-            raise NotFound(f"No such subscription: {subscription_id!r}.", param="id")
+        sub = locked_subscription(merchant_id=merchant_id, subscription_id=subscription_id)
         if Invoice.objects.filter(subscription=sub, purpose=Invoice.PRORATION,
                                   status=Invoice.Status.OPEN).exists():
             raise Conflict("A plan change of this subscription is being charged; try again "

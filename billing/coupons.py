@@ -27,6 +27,7 @@ from django.db import IntegrityError
 from django.db.models import F
 
 from billing.models import Coupon, Subscription
+from billing.pauses import locked_subscription
 from billing.plan_switch import plan_updated
 from duro.db import atomic
 from duro.errors import Conflict, Invalid, NotFound
@@ -138,10 +139,7 @@ def subscription_coupon_apply(*, merchant_id: str, subscription_id: str, code: s
     subscription that has ended, or a code that cannot be redeemed (``Invalid`` naming
     ``code``). Event ``subscription_updated``."""
     with atomic():
-        sub = (Subscription.objects.select_for_update(of=("self",))
-               .filter(merchant_id=merchant_id, pk=subscription_id).first())
-        if sub is None:
-            raise NotFound(f"No such subscription: {subscription_id!r}.", param="id")
+        sub = locked_subscription(merchant_id=merchant_id, subscription_id=subscription_id)
         if sub.status in (Subscription.Status.CANCELED, Subscription.Status.COMPLETED):
             raise Conflict("This subscription has ended: no coupon applies to it.",
                            code="subscription_ended")

@@ -30,11 +30,11 @@ from django.core import signing
 from django.urls import reverse
 
 from billing.models import Invoice
+from billing.pricing import invoice_lines
 from duro.errors import NotFound
 from duro.models import Merchant
 from duro.modes import MODES, current_mode, set_mode
 from duro.regions import DEFAULT_TIMEZONE
-from duro.tax import vat_rate_text
 
 _SHAPE = re.compile(r"^(test|live)\.(inv_[A-Za-z0-9]{1,40})\.[A-Za-z0-9_-]{20,100}$")
 
@@ -121,15 +121,8 @@ def invoice_document(invoice: Invoice, *, mode: str | None = None) -> InvoiceDoc
     if invoice.period_start and invoice.period_end:
         detail = (f"{_date(invoice.period_start.astimezone(zone))} – "
                   f"{_date(invoice.period_end.astimezone(zone))}")
-    subtotal = invoice.subtotal if invoice.subtotal is not None else invoice.amount
-    totals = [Line("Subtotal", subtotal)]
-    if invoice.discount_amount:
-        code = f" ({invoice.coupon_code})" if invoice.coupon_code else ""
-        totals.append(Line(f"Discount{code}", -invoice.discount_amount))
-    if invoice.vat_rate is not None:
-        totals.append(Line(f"VAT {vat_rate_text(invoice.vat_rate)} %", invoice.vat_amount))
-    if invoice.credit_applied:
-        totals.append(Line("Credit", -invoice.credit_applied))
+    totals = [Line(label, amount) for label, amount in invoice_lines(invoice)]
+    subtotal = totals[0].amount
     if invoice.status == Invoice.Status.PAID:
         status = f"Paid on {_date(paid)}" if paid else "Paid"
     else:

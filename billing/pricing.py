@@ -109,3 +109,20 @@ def price_lines(invoice: Invoice, price: Price, *, coupon_code: str = "",
     invoice.vat_rate, invoice.vat_amount = (vat_rate if price.vat or vat_rate else None,
                                             price.vat)
     invoice.credit_applied = price.credit_applied
+
+
+def invoice_lines(invoice: Invoice) -> list[tuple[str, int]]:
+    """How an invoice's ``amount`` was reached, for what prints it (its document, its
+    receipt): the subtotal, then a coupon's discount, VAT (whenever a rate was applied) and
+    a change's credit, each when there is one; deductions are negative."""
+    subtotal = invoice.subtotal if invoice.subtotal is not None else invoice.amount
+    lines = [("Subtotal", subtotal)]
+    if invoice.discount_amount:
+        code = f" ({invoice.coupon_code})" if invoice.coupon_code else ""
+        lines.append((f"Discount{code}", -invoice.discount_amount))
+    if invoice.vat_rate is not None:
+        rate = format(Decimal(invoice.vat_rate).normalize(), "f")
+        lines.append((f"VAT {rate} %", invoice.vat_amount))
+    if invoice.credit_applied:
+        lines.append(("Credit", -invoice.credit_applied))
+    return lines

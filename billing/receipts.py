@@ -23,7 +23,6 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -35,11 +34,11 @@ from appearance.contrast import AA_NORMAL_TEXT, contrast_ratio
 from appearance.selectors import Appearance, published_appearance
 from billing.models import Invoice
 from billing.portal import portal_manage_url
+from billing.pricing import invoice_lines
 from duro.db import atomic
 from duro.models import Merchant
 from duro.money import format_amount, format_cadence
 from duro.regions import DEFAULT_TIMEZONE
-from duro.tax import vat_rate_text
 
 logger = logging.getLogger(__name__)
 
@@ -70,21 +69,13 @@ class Receipt:
 
 
 def price_rows(invoice: Invoice) -> tuple[tuple[str, str], ...]:
-    """The invoice's price lines for a receipt (none when the amount is the price alone)."""
+    """The invoice's lines (billing.pricing) formatted for a receipt; none when the amount
+    is the price alone."""
     if not (invoice.discount_amount or invoice.vat_amount or invoice.credit_applied):
         return ()
-    money = partial(format_amount, currency=invoice.currency)
-    rows = [("Price", money(invoice.subtotal if invoice.subtotal is not None
-                             else invoice.amount))]
-    if invoice.discount_amount:
-        rows.append((f"Discount ({invoice.coupon_code})" if invoice.coupon_code else "Discount",
-                     "−" + money(invoice.discount_amount)))
-    if invoice.vat_amount:
-        rate = vat_rate_text(invoice.vat_rate)
-        rows.append((f"VAT {rate} %" if rate else "VAT", money(invoice.vat_amount)))
-    if invoice.credit_applied:
-        rows.append(("Credit", "−" + money(invoice.credit_applied)))
-    return tuple(rows)
+    return tuple((label, ("−" if amount < 0 else "") + format_amount(abs(amount),
+                                                                   invoice.currency))
+                 for label, amount in invoice_lines(invoice))
 
 
 def _support_contact(appearance: Appearance, merchant_id: str) -> str:

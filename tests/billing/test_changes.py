@@ -205,3 +205,14 @@ def test_an_upgrades_charge_adds_the_merchants_vat(acme, api):
     [invoice] = _prorations(sub)
     assert (invoice.subtotal, invoice.vat_amount, invoice.amount) == (750_000, 56_250, 806_250)
     assert invoice.status == "paid"
+
+
+def test_a_change_once_the_period_is_over_waits_for_the_renewal(acme, api):
+    """After the period's end and before the renewal is recorded, a change would be priced
+    on a period that has ended and race the renewal's charge: refused, nothing charged."""
+    sub = subscribe(acme.merchant.id, clock=datetime(2025, 2, 14, 23, 30, tzinfo=UTC))
+    gold = _plan(acme.merchant.id, 3_000_000)
+    answer = api.post(f"/v1/subscriptions/{sub.id}/change", {"planId": gold.pk},
+                      format="json")
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "renewal_in_progress"
+    assert _prorations(sub) == [] and _reload(sub).plan_id == sub.plan_id

@@ -303,7 +303,7 @@ def test_the_receipt_shows_the_price_the_discount_and_the_vat(api):
         receipt_deliver(receipt=receipt_for_invoice(invoice))
     [message] = mail.outbox
     # ₦15,000 − 20 % = ₦12,000; VAT 7.5 % of it = ₦900; charged ₦12,900
-    for line in ("Price:      ₦15,000.00", "Discount (LAUNCH20): −₦3,000.00",
+    for line in ("Subtotal:   ₦15,000.00", "Discount (LAUNCH20): −₦3,000.00",
                  "VAT 7.5 %:  ₦900.00", "Amount:     ₦12,900.00"):
         assert line in message.body, message.body
     html = message.alternatives[0][0]
