@@ -250,7 +250,8 @@ CHANGE_DESCRIPTION = (
     "a new anchor. Downgrade (`at` defaults to `period_end`): `pendingPlanId` waits for the "
     "period's end; `at: now` switches at once and carries the credit to the next invoices "
     "(never refunded). A declined charge is 402 `change_declined` and leaves the old plan; "
-    "while a change is being charged another is 409 `change_in_progress`. In test mode the "
+    "while a change is being charged another is 409 `change_in_progress`, and once the "
+    "period has ended, until its renewal is recorded, 409 `renewal_in_progress`. In test mode the "
     "subscription's clock is now. Event: `subscription_updated`.")
 
 
