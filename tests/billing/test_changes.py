@@ -216,3 +216,47 @@ def test_a_change_once_the_period_is_over_waits_for_the_renewal(acme, api):
                       format="json")
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "renewal_in_progress"
     assert _prorations(sub) == [] and _reload(sub).plan_id == sub.plan_id
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_change_while_another_is_being_charged_is_refused(acme, api, monkeypatch):
+    """The rail slowed down: the second change (to another plan) arrives while the first
+    one's proration is being charged, and is refused; one charge only."""
+    import time
+
+    from billing.rails.card import CardRail
+
+    real = CardRail.charge_authorization
+
+    def slow(self, **kwargs):
+        time.sleep(0.8)
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(CardRail, "charge_authorization", slow)
+    sub = subscribe(acme.merchant.id, clock=HALF)
+    gold = _plan(acme.merchant.id, 3_000_000, name="Gold")
+    platinum = _plan(acme.merchant.id, 4_500_000, name="Platinum")
+    answers: dict[str, int] = {}
+
+    def change(plan, delay):
+        try:
+            time.sleep(delay)
+            answers[plan.pk] = api.post(f"/v1/subscriptions/{sub.id}/change",
+                                        {"planId": plan.pk}, format="json").status_code
+        finally:
+            for conn in connections.all():
+                conn.close()
+
+    threads = [threading.Thread(target=change, args=(gold, 0)),
+               threading.Thread(target=change, args=(platinum, 0.3))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == {gold.pk: 200, platinum.pk: 409}
+    with mode_context("test"):
+        paid = PaymentAttempt.objects.filter(invoice__subscription_id=sub.pk,
+                                             invoice__purpose="proration")
+        assert [(p.amount, p.status) for p in paid] == [(750_000, "succeeded")]
+    assert _reload(sub).plan_id == gold.pk
