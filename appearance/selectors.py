@@ -11,6 +11,7 @@ TTL bounds how long a lost update could linger.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.urls import reverse
 from appearance.models import StoreConfig, StoreConfigVersion
 from appearance.theme import palette
 from appearance.tokens import DEFAULTS, FONTS, pay_label
+from duro.cache import cache_get
 
 CACHE_TTL = 24 * 3600
 
@@ -77,6 +79,7 @@ class Appearance:
         }
 
 
+@functools.lru_cache(maxsize=4096)
 def _theme_url(merchant_id: str, version: int | None) -> str | None:
     if version is None:
         return None
@@ -85,7 +88,7 @@ def _theme_url(merchant_id: str, version: int | None) -> str | None:
 
 def published_state(merchant_id: str) -> dict:
     """``{"version": n | None, "tokens": {...}}`` from the cache, or one core query."""
-    state = cache.get(cache_key(merchant_id))
+    state = cache_get(cache_key(merchant_id))
     if state is None:
         row = (StoreConfig.objects.select_related("published")
                .filter(merchant_id=merchant_id).first())

@@ -13,6 +13,8 @@ can only ever hold ``:root{…}`` with known properties.
 
 from __future__ import annotations
 
+import functools
+
 from appearance.contrast import AA_NORMAL_TEXT, contrast_ratio, mix, readable_on
 from appearance.tokens import FONTS, HEX
 
@@ -30,15 +32,24 @@ def _muted(text: str, background: str, surface: str) -> str:
 
 
 def palette(tokens: dict) -> dict[str, str]:
-    """The CSS custom properties of a token set, in ``static/checkout/checkout.css`` names."""
-    brand, accent = tokens["brand_color"], tokens["accent_color"]
-    bg, surface, text = tokens["background_color"], tokens["surface_color"], tokens["text_color"]
+    """The CSS custom properties of a token set, in ``static/checkout/checkout.css`` names.
+
+    Worked out once per distinct set in a process (every hosted page and hydrate shows it;
+    the contrast arithmetic cost as much as the page's database read)."""
+    return dict(_palette(tokens["brand_color"], tokens["accent_color"],
+                         tokens["background_color"], tokens["surface_color"],
+                         tokens["text_color"], int(tokens["radius"]), tokens["font"]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _palette(brand: str, accent: str, bg: str, surface: str, text: str, radius: int,
+             font: str) -> tuple[tuple[str, str], ...]:
     for value in (brand, accent, bg, surface, text):
         if not HEX.match(value):  # belt and braces: never emit anything but a colour
             raise ValueError(f"Not a validated colour: {value!r}")
     error = ERROR_ON_LIGHT if contrast_ratio(ERROR_ON_LIGHT, surface) >= AA_NORMAL_TEXT else (
         ERROR_ON_DARK)
-    return {
+    return tuple({
         "--duro-brand": brand,
         "--duro-brand-text": readable_on(brand),
         "--duro-accent": accent,
@@ -49,9 +60,9 @@ def palette(tokens: dict) -> dict[str, str]:
         "--duro-muted": _muted(text, bg, surface),
         "--duro-error": error,
         "--duro-border": mix(text, surface, 0.3),
-        "--duro-radius": f"{int(tokens['radius'])}px",
-        "--duro-font": FONTS[tokens["font"]][1],
-    }
+        "--duro-radius": f"{radius}px",
+        "--duro-font": FONTS[font][1],
+    }.items())
 
 
 def theme_css(tokens: dict) -> str:

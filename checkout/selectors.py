@@ -12,15 +12,41 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from appearance.selectors import cache_key as appearance_key
+from billing.processors.connections import cache_key as processor_key
+from billing.rails.switches import cache_key as rails_key
 from checkout.models import CheckoutSession
 from checkout.tokens import mode_of_token
+from duro.db import PARAM, CompiledRead, unpinged
 from duro.errors import Invalid, NotFound
-from duro.modes import set_mode
+from duro.modes import LIVE, current_mode, set_mode
+from duro.origins import cache_key as origins_key
+from duro.tax import cache_key as tax_key
+
+_BY_TOKEN = CompiledRead(lambda: CheckoutSession.objects.select_related("plan", "coupon")
+                         .filter(token=PARAM)[:1])
 
 
 def session_by_token(token: str) -> CheckoutSession | None:
-    """One query on the current mode's store: the session, its plan and coupon."""
-    return CheckoutSession.objects.select_related("plan", "coupon").filter(token=token).first()
+    """One query on the current mode's store: the session, its plan and coupon.
+
+    The hottest read Duro makes (hydrate, the hosted page): compiled once per process, and
+    sent without the connection's health-check ``SELECT 1`` (a connection that died while
+    idle is opened again and the read repeated, :func:`duro.db.unpinged`).
+    """
+    return unpinged(lambda: _BY_TOKEN.first(token))
+
+
+def page_cache_keys(session: CheckoutSession) -> list[str]:
+    """The merchant's cached settings that hydrate and the hosted page read (to be fetched
+    together, :func:`duro.cache.read_together`): appearance, rails switched off, VAT, the
+    origins that may frame the page and, live, the connected processor."""
+    merchant_id, mode = session.merchant_id, current_mode()
+    keys = [appearance_key(merchant_id), rails_key(merchant_id=merchant_id, mode=mode),
+            tax_key(merchant_id), origins_key(merchant_id=merchant_id, mode=mode)]
+    if mode == LIVE:
+        keys.append(processor_key(merchant_id))
+    return keys
 
 
 def session_for_token(token: str) -> CheckoutSession:

@@ -56,9 +56,10 @@ from checkout.ratelimit import (
     identity_ask_wait,
     step_lookup_allowed,
 )
-from checkout.selectors import session_for_token
+from checkout.selectors import page_cache_keys, session_for_token
 from checkout.sessions import session_coupon_apply
 from checkout.simulate import session_simulate
+from duro.cache import read_together
 from duro.errors import DuroError, Gone, NotFound, RateLimited
 from duro.modes import current_mode
 from duro.money import format_amount
@@ -127,17 +128,26 @@ def hosted_headers(response, *, targets: list[str] | None = None, ancestors: str
 
 
 def _load(request, token: str) -> CheckoutSession | None:
+    session = _session_or_none(token)
+    if session is not None:
+        _frame_policy(request, session)
+    return session
+
+
+def _session_or_none(token: str) -> CheckoutSession | None:
     try:
-        session = session_for_token(token)
+        return session_for_token(token)
     except NotFound:
         return None
+
+
+def _frame_policy(request, session: CheckoutSession) -> None:
     request.checkout_session = session
     # Who may frame the page (the inline SDK): the merchant's origins, from the cache.
     mode = current_mode()
     allowed = checkout_origins(merchant_id=session.merchant_id, mode=mode)
     request.frame_origins = [*allowed, *(TEST_MODE_ORIGINS if mode == "test" else ())]
     request.frame_ancestors = frame_ancestors(allowed, mode=mode)
-    return session
 
 
 def page_context(session: CheckoutSession | None, *, appearance: Appearance) -> dict:
@@ -279,9 +289,16 @@ def _not_found(request):
 @sensitive_post_parameters("card_number", "card_cvc", "card_expiry")
 @csrf_protect
 def checkout_page(request, token: str):
-    session = _load(request, token)
+    session = _session_or_none(token)
     if session is None:
         return _not_found(request)
+    # The merchant's cached settings the page reads, in one cache round trip.
+    with read_together(page_cache_keys(session)):
+        _frame_policy(request, session)
+        return _checkout_page(request, session)
+
+
+def _checkout_page(request, session: CheckoutSession):
     if request.method == "GET":
         return _state_page(request, session)
     if request.POST.get("action") == "apply_coupon":

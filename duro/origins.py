@@ -26,6 +26,7 @@ import re
 from django.core.cache import cache
 from django.db import transaction
 
+from duro.cache import cache_get
 from duro.errors import Invalid
 from duro.models import Merchant
 
@@ -116,7 +117,7 @@ def checkout_origins(*, merchant_id: str, mode: str, fresh: bool = False) -> tup
     if fresh:
         return tuple(_stored(merchant_id, mode))
     key = cache_key(merchant_id=merchant_id, mode=mode)
-    origins = cache.get(key)
+    origins = cache_get(key)
     if origins is None:
         origins = _stored(merchant_id, mode)
         cache.add(key, origins, CACHE_TTL)

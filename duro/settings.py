@@ -137,6 +137,8 @@ if not _cache_url and _broker_env.startswith("redis"):
     _cache_url = _broker_env.rsplit("/", 1)[0] + "/" + str(env.int("CACHE_REDIS_DB", default=2))
 if _cache_url:
     CACHES = {"default": env.cache_url_config(_cache_url)}
+    if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        CACHES["default"]["BACKEND"] = "duro.cache.RedisCache"  # keeps its Redis clients
 else:
     CACHES = {
         "default": {

@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.cache import cache
 from django.db import transaction
 
+from duro.cache import cache_get_many
 from duro.errors import Invalid
 from duro.models import Merchant
 
@@ -123,7 +124,7 @@ def tax_details_many(merchant_ids) -> dict[str, TaxDetails]:
     ids = sorted(set(merchant_ids))
     if not ids:
         return {}
-    cached = cache.get_many([cache_key(mid) for mid in ids])
+    cached = cache_get_many([cache_key(mid) for mid in ids])
     found: dict[str, TaxDetails] = {}
     missing = []
     for mid in ids:

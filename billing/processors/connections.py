@@ -46,6 +46,7 @@ from billing.processors.paystack import (
     ProcessorUnavailable,
 )
 from billing.rails.base import ChargeResult, RefundResult
+from duro.cache import cache_get
 from duro.crypto import SecretUnreadable, secret_decrypt, secret_encrypt, secret_rotate
 from duro.errors import Invalid
 from duro.modes import LIVE
@@ -153,7 +154,7 @@ PROCESSORS: dict[str, Processor] = {
 CACHE_TTL = 24 * 3600
 
 
-def _cache_key(merchant_id: str) -> str:
+def cache_key(merchant_id: str) -> str:
     return f"duro:processor:{merchant_id}"
 
 
@@ -162,8 +163,8 @@ def connected_processor(merchant_id: str) -> Processor | None:
     on the token's store (the live USSD banks): from the shared cache, which a connect or a
     disconnect refreshes after commit; a cold cache costs one query on the live store. Pays
     decide from the row itself (:func:`connection_of`, :func:`processor_for`)."""
-    key = _cache_key(merchant_id)
-    name = cache.get(key)
+    key = cache_key(merchant_id)
+    name = cache_get(key)
     if name is None:
         name = (ProcessorConnection.objects.using(STORE).filter(merchant_id=merchant_id)
                 .values_list("processor", flat=True).first()) or ""
@@ -172,7 +173,7 @@ def connected_processor(merchant_id: str) -> Processor | None:
 
 
 def _cached_after_commit(merchant_id: str, name: str) -> None:
-    key = _cache_key(merchant_id)
+    key = cache_key(merchant_id)
     cache.delete(key)  # a reader meanwhile fills it with what it read; set wins after commit
     transaction.on_commit(lambda: cache.set(key, name, CACHE_TTL), using=STORE)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from django.core.cache import cache
 
 from billing.models import RailSettings
+from duro.cache import cache_get
 from duro.modes import mode_context
 
 CACHE_TTL = 24 * 3600
@@ -41,7 +42,7 @@ def rails_switched_off(*, merchant_id: str, mode: str, fresh: bool = False) -> f
     if fresh:
         return frozenset(_stored(merchant_id, mode))
     key = cache_key(merchant_id=merchant_id, mode=mode)
-    off = cache.get(key)
+    off = cache_get(key)
     if off is None:
         off = _stored(merchant_id, mode)
         cache.add(key, off, CACHE_TTL)
