@@ -12,6 +12,8 @@ country (:func:`duro.regions.region_for`)::
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
@@ -28,6 +30,7 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+@functools.lru_cache(maxsize=64)
 def phone_example(region: str = DEFAULT_REGION) -> str:
     """A mobile number as people in ``region`` write it, for placeholders and hints."""
     example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)

@@ -68,7 +68,9 @@ from duro.regions import region_for
 from duro.tax import vat_rate_text
 
 EXPIRY_WARNING = timedelta(minutes=10)
-CARD_MARKS = ("visa", "mastercard", "verve")  # the cards shown as accepted, own drawn marks
+# The cards shown as accepted (our own drawn marks): the icon and its text.
+CARD_MARKS = (("checkout/icons/visa.svg", "Visa"), ("checkout/icons/mastercard.svg", "Mastercard"),
+              ("checkout/icons/verve.svg", "Verve"))
 FIELD_OF = {"card.number": "card_number", "card.exp_month": "card_expiry",
             "card.exp_year": "card_expiry", "card.cvc": "card_cvc", "ussd.bank": "ussd_bank",
             "mobile_money.provider": "mobile_money_provider",
