@@ -117,8 +117,9 @@ class CompiledRead:
         # The stubs describe Django 6 (a fetch_mode argument); 5.2 takes three.
         populators = get_related_populators(  # type: ignore[call-arg]
             info, compiler.select, alias)
-        compiled = (compiler, sql, list(params), slots, info["model"], start, end, names,
-                    populators)
+        converters = compiler.get_converters([s[0] for s in compiler.select[:compiler.col_count]])
+        compiled = (compiler, converters, sql, list(params), slots, info["model"], start, end,
+                    names, populators)
         self._compiled[alias] = compiled
         return compiled
 
@@ -126,7 +127,7 @@ class CompiledRead:
         """The first row for these parameter values, or ``None``; on the current mode's store."""
         alias = current_mode()
         compiled = self._compiled.get(alias) or self._compile(alias)
-        compiler, sql, params, slots, model, start, end, names, populators = compiled
+        compiler, converters, sql, params, slots, model, start, end, names, populators = compiled
         params = list(params)
         for slot, value in zip(slots, values, strict=True):
             params[slot] = value
@@ -135,7 +136,8 @@ class CompiledRead:
             row = cursor.fetchone()
         if row is None:
             return None
-        row = next(iter(compiler.results_iter([[row]])))
+        if converters:
+            row = next(iter(compiler.apply_converters([row], converters)))
         obj = model.from_db(alias, names, row[start:end])
         for populator in populators:
             populator.populate(row, obj)
