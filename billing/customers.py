@@ -7,6 +7,7 @@ Blacklisting, which also stops a customer's subscriptions, is in :mod:`billing.s
 from __future__ import annotations
 
 from django.db import IntegrityError
+from django.db.models import Case, Q, Value, When
 
 from billing.models import Card, Customer
 from billing.rails.base import CardDetails
@@ -15,20 +16,26 @@ from duro.db import atomic
 
 def customer_find_by_contact(*, merchant_id: str, email: str, phone: str) -> Customer | None:
     """``findByContact``: the merchant's customer with this email (case-insensitive),
-    else with this phone (E.164). Both are already normalised by the caller."""
-    customers = Customer.objects.filter(merchant_id=merchant_id)
-    if email:
-        found = customers.filter(email=email).first()
-        if found:
-            return found
+    else with this phone (E.164), the oldest first. Both are already normalised by the
+    caller. One query: a match by email sorts before any match by phone."""
+    match = Q(email=email) if email else Q()
     if phone:
-        return customers.filter(phone=phone).order_by("created_at").first()
-    return None
+        match = match | Q(phone=phone) if email else Q(phone=phone)
+    if not match:
+        return None
+    by_email = Case(When(email=email, then=Value(0)), default=Value(1)) if email else Value(0)
+    return (Customer.objects.filter(match, merchant_id=merchant_id)
+            .order_by(by_email, "created_at").first())
 
 
-def customer_resolve(*, merchant_id: str, email: str, phone: str) -> Customer:
-    """Reuse the customer found by contact, or create one; a concurrent creator wins cleanly."""
-    found = customer_find_by_contact(merchant_id=merchant_id, email=email, phone=phone)
+def customer_resolve(*, merchant_id: str, email: str, phone: str,
+                     found: Customer | None = None) -> tuple[Customer, bool]:
+    """Reuse the customer found by contact, or create one; a concurrent creator wins
+    cleanly. ``found``: the customer the pay's claim found by this contact (customers
+    are never deleted, so it still is the answer) — not looked up again. Returns the
+    customer and whether this transaction created it."""
+    if found is None:
+        found = customer_find_by_contact(merchant_id=merchant_id, email=email, phone=phone)
     if found:
         changed = []
         if email and not found.email:
@@ -39,26 +46,30 @@ def customer_resolve(*, merchant_id: str, email: str, phone: str) -> Customer:
             changed.append("phone")
         if changed:
             found.save(update_fields=changed)
-        return found
+        return found, False
     try:
         with atomic():
-            return Customer.objects.create(merchant_id=merchant_id, email=email, phone=phone)
+            return Customer.objects.create(merchant_id=merchant_id, email=email,
+                                           phone=phone), True
     except IntegrityError:
-        return Customer.objects.get(merchant_id=merchant_id, email=email)
+        return Customer.objects.get(merchant_id=merchant_id, email=email), False
 
 
-def card_save(*, customer: Customer, rail: str, card: CardDetails, authorization: str) -> Card:
+def card_save(*, customer: Customer, rail: str, card: CardDetails, authorization: str,
+              new_customer: bool = False) -> Card:
     """The customer's saved card for a successful charge, inside the caller's transaction.
 
     A card the customer saved before (same fingerprint) is that row, with the newest
     authorization, expiry and brand; a card without a fingerprint is always a new row.
+    A customer this transaction created (``new_customer``) has no card yet and no other
+    transaction can add one to it before commit: the row is inserted without looking.
     """
     fields = {"rail": rail, "brand": card.brand, "last4": card.last4,
               "exp_month": card.exp_month, "exp_year": card.exp_year,
               "authorization": authorization}
-    if not card.fingerprint:
+    if not card.fingerprint or new_customer:
         return Card.objects.create(merchant_id=customer.merchant_id, customer=customer,
-                                   **fields)
+                                   fingerprint=card.fingerprint, **fields)
     mine = Card.objects.select_for_update().filter(customer=customer,
                                                    fingerprint=card.fingerprint)
     saved = mine.first()

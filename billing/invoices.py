@@ -22,14 +22,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connections
 from django.db.models import F
 
 from billing.models import Customer, Invoice, InvoiceCounter, Subscription
 from billing.plan_switch import pending_plan_switch
 from billing.pricing import Price, price_lines, subscription_price
 from duro.db import atomic, in_atomic
+from duro.modes import current_mode
 from duro.tax import tax_details, tax_details_many
 
 logger = logging.getLogger(__name__)
@@ -45,13 +47,8 @@ def invoice_numbers_reserve(*, merchant_id: str, count: int) -> range:
     """``count`` consecutive numbers for this merchant, held until the transaction ends."""
     _require_atomic()
     for _ in range(2):
-        updated = InvoiceCounter.objects.filter(pk=merchant_id).update(
-            last_number=F("last_number") + count
-        )
-        if updated:
-            last = InvoiceCounter.objects.filter(pk=merchant_id).values_list(
-                "last_number", flat=True
-            ).get()
+        last = _counter_advance(merchant_id, count)
+        if last is not None:
             return range(last - count + 1, last + 1)
         try:
             with atomic():  # a savepoint: a racing insert may win
@@ -60,6 +57,21 @@ def invoice_numbers_reserve(*, merchant_id: str, count: int) -> range:
         except IntegrityError:
             continue  # the other transaction made the row: increment it instead
     raise RuntimeError(f"Could not take an invoice number for {merchant_id}.")
+
+
+def _counter_advance(merchant_id: str, count: int) -> int | None:
+    """The merchant's counter moved on by ``count`` and read back in one statement
+    (``UPDATE … RETURNING``, which the ORM cannot write); None when it has no row yet."""
+    connection = connections[current_mode()]
+    quote, meta = connection.ops.quote_name, InvoiceCounter._meta
+    column = quote(cast(str, meta.get_field("last_number").column))
+    key = quote(cast(str, meta.pk.column))
+    with connection.cursor() as cursor:
+        cursor.execute(  # names from _meta only
+            f"UPDATE {quote(meta.db_table)} SET {column} = {column} + %s "  # noqa: S608
+            f"WHERE {key} = %s RETURNING {column}", [count, merchant_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def invoice_number_next(*, merchant_id: str) -> int:
@@ -72,14 +84,19 @@ def invoice_create(*, merchant_id: str, customer: Customer,
                    description: str = "", period_start: datetime | None = None,
                    period_end: datetime | None = None, status: str = Invoice.Status.OPEN,
                    paid_at: datetime | None = None, price: Price | None = None,
-                   vat_rate: Decimal | None = None, coupon_code: str = "") -> Invoice:
+                   vat_rate: Decimal | None = None, coupon_code: str = "",
+                   savepoint: bool = True, **fields) -> Invoice:
     """A numbered invoice. Must run inside ``duro.db.atomic()``.
 
     ``price`` (billing.pricing, its total ``amount``) writes its lines; without it the
     invoice is its amount alone. The seller is snapshot from the merchant's tax details.
+    ``fields``: more of the invoice's own (a checkout's receipt outbox row, reference,
+    metadata), written with it.
 
     A second invoice for the same subscription and period start violates
-    ``invoice_one_per_period`` (IntegrityError): the caller treats it as done.
+    ``invoice_one_per_period`` (IntegrityError): the caller treats it as done. A caller
+    for whom that cannot happen (a subscription this transaction just opened, or none)
+    passes ``savepoint=False`` and saves the savepoint's two round trips.
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
         raise ValueError("amount must be a whole number of minor units (0 for a trial)")
@@ -90,12 +107,12 @@ def invoice_create(*, merchant_id: str, customer: Customer,
         merchant_id=merchant_id, customer=customer, subscription=subscription,
         amount=amount, currency=currency, description=description,
         period_start=period_start, period_end=period_end, status=status, paid_at=paid_at,
-        seller=tax_details(merchant_id).seller(),
+        seller=tax_details(merchant_id).seller(), **fields,
     )
     if price is not None:
         price_lines(invoice, price, coupon_code=coupon_code, vat_rate=vat_rate)
     # A savepoint around number and row: a collision gives the number back, keeps the outer tx.
-    with atomic():
+    with atomic(savepoint=savepoint):
         invoice.number = invoice_number_next(merchant_id=merchant_id)
         invoice.save(force_insert=True)
         return invoice

@@ -11,6 +11,7 @@ ids are handed to Celery. A lost message is found again by the sweep.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 from django.utils import timezone
@@ -38,15 +39,17 @@ EVENT_TYPES = (
 )
 
 
-def _fan_out(event: Event, mode: str) -> list[Delivery]:
-    endpoints = WebhookEndpoint.objects.filter(
-        merchant_id=event.merchant_id, status=WebhookEndpoint.Status.ENABLED
-    )
+def _fan_out(events: list[Event], mode: str) -> list[Delivery]:
+    """Deliveries of one merchant's events to its endpoints: one query for the endpoints,
+    one insert for the deliveries."""
+    endpoints = list(WebhookEndpoint.objects.filter(
+        merchant_id=events[0].merchant_id, status=WebhookEndpoint.Status.ENABLED
+    ))
     now = timezone.now()
     deliveries = [
         Delivery(merchant_id=event.merchant_id, event=event, endpoint=endpoint,
                  next_attempt_at=now, enqueued_at=now)
-        for endpoint in endpoints if endpoint.subscribes_to(event.type)
+        for event in events for endpoint in endpoints if endpoint.subscribes_to(event.type)
     ]
     if deliveries:
         Delivery.objects.bulk_create(deliveries)
@@ -56,13 +59,27 @@ def _fan_out(event: Event, mode: str) -> list[Delivery]:
 
 
 def event_emit(*, merchant_id: str, type: str, data: dict) -> Event:
-    if type not in EVENT_TYPES:
-        raise ValueError(f"Unknown event type {type!r}")
-    mode = current_mode()
-    with atomic():
-        event = Event.objects.create(merchant_id=merchant_id, type=type, mode=mode, data=data)
-        _fan_out(event, mode)
+    [event] = events_emit(merchant_id=merchant_id, types=[type], data=data)
     return event
+
+
+def events_emit(*, merchant_id: str, types: list[str], data: dict) -> list[Event]:
+    """Several events of one merchant with the same data (a first pay's
+    ``subscription_created`` and ``subscription_payment_success``), in the order given:
+    one insert for the events, one for their deliveries, no savepoint (``bulk_create``
+    joins the caller's transaction and fails it whole)."""
+    for type_ in types:
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"Unknown event type {type_!r}")
+    mode = current_mode()
+    now = timezone.now()
+    with atomic(savepoint=False):
+        events = Event.objects.bulk_create([  # a microsecond apart: listed in this order
+            Event(merchant_id=merchant_id, type=type_, mode=mode, data=data,
+                  created_at=now + timedelta(microseconds=n))
+            for n, type_ in enumerate(types)])
+        _fan_out(events, mode)
+    return events
 
 
 TEST_EVENT_TYPE = "webhook_test"  # sent to one endpoint on request; no subscriber chooses it
@@ -91,4 +108,4 @@ def event_resend(*, event: Event) -> list[Delivery]:
     enabled and subscribed *now*; earlier deliveries are left as they are."""
     mode = current_mode()
     with atomic():
-        return _fan_out(event, mode)
+        return _fan_out([event], mode)
