@@ -277,7 +277,7 @@ def _template_rows(database_url: str) -> dict[str, tuple[list[str], list]]:
     rows = {}
     with psycopg.connect(database_url, options="-c search_path=test") as conn:
         for table in PGBENCH_TABLES:
-            cursor = conn.execute(f"SELECT * FROM {table} LIMIT 1")  # noqa: S608
+            cursor = conn.execute(f"SELECT * FROM {table} LIMIT 1")
             rows[table] = ([c.name for c in cursor.description], list(cursor.fetchone()))
     return rows
 
@@ -371,8 +371,8 @@ def _pgbench(database_url: str, sessions: int, clients: int, seconds: int) -> fl
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(script)
     out = subprocess.run(
-        ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(clients), "-T", str(seconds),
-         "-f", f.name, database_url], capture_output=True, text=True)
+        ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(clients),
+         "-T", str(seconds), "-f", f.name, database_url], capture_output=True, text=True)
     if out.returncode:
         sys.exit(f"pgbench failed ({f.name}):\n{out.stderr[-2000:]}")
     os.unlink(f.name)
@@ -408,7 +408,7 @@ def main() -> None:
 
     cache.clear()  # rate-limit counters of an earlier run
     warm = 20
-    tokens = _seed(warm + args.counted + args.show_statements + args.sessions)
+    tokens = _seed(2 * warm + args.counted + args.show_statements + args.sessions)
     _, database = _db_url()
     port = _free_port()
 
@@ -431,10 +431,10 @@ def main() -> None:
     # 2. The timed run, statement logging off.
     server = _gunicorn(port, args.workers)
     try:
-        _drive(port, [], args.clients)
+        _drive(port, tokens[-warm:], args.clients)  # connections opened, code warm
         spies = _spies(server, args.profile, args.profile_format) if args.profile else []
         seconds, latencies, failures = _drive(
-            port, tokens[warm + args.counted + args.show_statements:], args.clients)
+            port, tokens[warm + args.counted + args.show_statements:-warm], args.clients)
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)

@@ -49,7 +49,7 @@ def payment_confirmed(*, attempt_id: str, result: ChargeResult) -> None:
         raise ValueError(f"No such payment attempt: {attempt_id!r}")
     if session_id:
         assert _session_settler is not None, "checkout registers its settle when it starts"
-        _session_settler(attempt_id=attempt_id, result=result)
+        _session_settler(attempt_id=attempt_id, result=result, session_id=session_id)
     else:
         [settled] = payments_settle([Outcome(attempt_id, result)])
         if settled.applied and settled.status == "succeeded" and settled.invoice is not None:

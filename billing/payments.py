@@ -46,7 +46,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
-from django.db.models import prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -86,7 +86,7 @@ from billing.selectors import dunning_days_for
 from duro.db import after_commit, atomic, update_rows
 from duro.modes import current_mode
 from duro.money import format_amount
-from webhooks.events import event_emit
+from webhooks.events import event_emit, events_emit
 
 S = Subscription.Status
 A = PaymentAttempt.Status
@@ -112,6 +112,12 @@ class Order:
     vat_rate: Decimal | None = None
     # The coupon the charge was priced with (billing.coupons): redeemed when it succeeds.
     coupon_id: str | None = None
+    # The caller read under its lock that nothing has paid this order yet (checkout: its
+    # session is not completed), so no other attempt needs looking for (_order_paid_by).
+    unpaid: bool = False
+    # The customer the pay's claim found by this contact and recorded on the attempt:
+    # reused, not looked up again (customers are never deleted).
+    customer: Customer | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,10 @@ class Outcome:
     # reused instead of joined again. Every row decided on is still re-read under lock.
     invoice: Invoice | None = None
     subscription: Subscription | None = None
+    # The attempt itself, when the caller already holds it locked and re-read in this
+    # transaction (checkout's settle locks its session and the session's payment): it is
+    # not locked and read a second time.
+    attempt: PaymentAttempt | None = None
 
 
 @dataclass
@@ -166,15 +176,18 @@ def payments_settle(outcomes: list[Outcome], *, now: datetime | None = None,
     now = now or timezone.now()
     if not outcomes:
         return []
-    ids = [o.attempt_id for o in outcomes]
-    with atomic():
+    held = {o.attempt_id: o.attempt for o in outcomes if o.attempt is not None}
+    ids = [o.attempt_id for o in outcomes if o.attempt_id not in held]
+    # No savepoint when the caller's transaction is open: any error here ends it anyway.
+    with atomic(savepoint=False):
         owners = _owners(outcomes)
         subs = _lock_subscriptions(outcomes, sorted({sub for _, sub in owners.values() if sub}))
         invoice_ids = sorted({inv for inv, _ in owners.values() if inv})
         invoices = {i.pk: i for i in Invoice.objects.select_for_update()
                     .filter(pk__in=invoice_ids).order_by("pk")} if invoice_ids else {}
         attempts = {a.pk: a for a in PaymentAttempt.objects.select_for_update()
-                    .filter(pk__in=ids).order_by("pk")}
+                    .filter(pk__in=ids).order_by("pk")} if ids else {}
+        attempts.update(held)
         batch = _Batch(now=now, subs=subs, invoices=invoices)
         settlements = []
         for outcome in outcomes:
@@ -189,6 +202,8 @@ def _owners(outcomes: list[Outcome]) -> dict[str, tuple[str | None, str | None]]
     known: dict[str, tuple[str | None, str | None]] = {
         o.attempt_id: (o.invoice.pk, o.invoice.subscription_id)
         for o in outcomes if o.invoice is not None}
+    known.update({o.attempt_id: (None, None) for o in outcomes  # a held order's attempt
+                  if o.invoice is None and o.attempt is not None and not o.attempt.invoice_id})
     unknown = [o.attempt_id for o in outcomes if o.attempt_id not in known]
     if unknown:
         known.update({pk: (inv, sub) for pk, inv, sub in PaymentAttempt.objects
@@ -270,7 +285,8 @@ class _Batch:
         if invoice is None:
             if outcome.order is None:
                 raise ValueError(f"Attempt {attempt.pk} pays no invoice and no order was given.")
-            if result.succeeded and (paid_by := _order_paid_by(attempt)) is not None:
+            if result.succeeded and not outcome.order.unpaid and (
+                    paid_by := _order_paid_by(attempt)) is not None:
                 _refund_duplicate(settlement, outcome.order, paid_by, now=self.now)
             elif result.succeeded:
                 _fulfil_order(settlement, outcome.order, result, price=price, now=self.now,
@@ -473,12 +489,12 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
                   now: datetime, fulfil: Fulfil | None) -> None:
     """A first payment succeeded: the customer, card, subscription and paid invoice."""
     attempt = settlement.attempt
-    customer = customer_resolve(merchant_id=order.merchant_id, email=order.email,
-                                phone=order.phone)
+    customer, created = customer_resolve(merchant_id=order.merchant_id, email=order.email,
+                                         phone=order.phone, found=order.customer)
     card = None
     if result.authorization and result.card:
         card = card_save(customer=customer, rail=attempt.rail, card=result.card,
-                         authorization=result.authorization)
+                         authorization=result.authorization, new_customer=created)
     plan = order.plan
     # The coupon counts one redemption now, under its row lock. It is honoured even if it
     # expired, was deactivated or ran out since the claim: the charge was priced with it,
@@ -507,18 +523,21 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
                             percent_off=coupon.percent_off if coupon else None,
                             amount_off=(coupon.amount_off or 0) if coupon else 0),
         vat_rate=order.vat_rate, coupon_code=coupon.code if coupon else "",
+        savepoint=False,  # its subscription (if any) was opened just now: no collision
+        receipt_status="pending",  # the receipt email's outbox row
+        checkout_reference=order.reference, receipt_email=order.email,
+        metadata=order.metadata,
     )
-    invoice.receipt_status = "pending"  # the receipt email's outbox row
-    invoice.checkout_reference, invoice.receipt_email = order.reference, order.email
-    invoice.metadata = order.metadata
-    invoice.save(update_fields=["receipt_status", "checkout_reference", "receipt_email",
-                                "metadata"])
     attempt.status = A.SUCCEEDED
     attempt.customer, attempt.invoice, attempt.paid_at = customer, invoice, now
-    attempt.save()
+    attempt.save(update_fields=["status", "customer", "invoice", "paid_at", "amount",
+                                "rail_reference", "card_brand", "card_last4",
+                                "card_exp_month", "card_exp_year", "updated_at"])
     settlement.customer, settlement.subscription, settlement.invoice = (customer, subscription,
                                                                         invoice)
-    prefetch_related_objects([attempt], "refunds")  # none yet; read once for every payload
+    # A payment that succeeded just now has no refunds yet: none to read for its payloads
+    # (an empty queryset is prefetched without a query).
+    prefetch_related_objects([attempt], Prefetch("refunds", queryset=Refund.objects.none()))
     extra = fulfil(settlement) if fulfil is not None else {}
     data = {"customer": customer_payload(customer),
             "subscription": subscription_payload(subscription) if subscription else None,
@@ -526,8 +545,7 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
             "payment": payment_payload(attempt), "metadata": order.metadata, **extra}
     types = (["subscription_created", "subscription_payment_success"] if subscription
              else ["payment_success"])
-    for type_ in types:
-        event_emit(merchant_id=order.merchant_id, type=type_, data=data)
+    events_emit(merchant_id=order.merchant_id, types=types, data=data)
     settlement.events.extend(types)
     # The receipt goes out now; if the broker is down it stays pending for the sweep.
     after_commit(partial(receipt_enqueue, current_mode(), invoice.id), what="receipt email")

@@ -60,9 +60,9 @@ from checkout.outcomes import PayOutcome, outcome_of
 from checkout.payloads import session_payload
 from checkout.pricing import charge_price, charge_subtotal, session_vat_rate
 from checkout.ratelimit import coupon_try_wait, pay_budgets, pay_spend, pay_wait
-from checkout.selectors import session_for_token
+from checkout.selectors import token_mode_set
 from duro.db import atomic
-from duro.errors import Gone, Invalid, PaymentRefused, RateLimited
+from duro.errors import Gone, Invalid, NotFound, PaymentRefused, RateLimited
 from duro.modes import LIVE, current_mode
 from duro.regions import region_for
 
@@ -99,12 +99,12 @@ def checkout_pay(*, token: str, ip: str, request: PayRequest) -> PayOutcome:
     ``Invalid`` (bad fields), ``Gone`` (expired) or ``PaymentRefused``; nothing
     was charged then.
     """
-    session = session_for_token(token)
+    token_mode_set(token)  # the session itself is first read under its lock, by the claim
     if request.coupon_code and (wait := coupon_try_wait(token)):
         raise RateLimited("Too many promo codes tried; try again in "
                           f"{wait} seconds.", retry_after=wait)
     return within_pay_budgets(token=token, ip=ip, request=request,
-                              pay=lambda: session_pay(session_id=session.id, request=request))
+                              pay=lambda: session_pay(token=token, request=request))
 
 
 def within_pay_budgets(*, token: str, ip: str, request: PayRequest, pay: Callable[[], T]) -> T:
@@ -146,23 +146,32 @@ def _clean_contact(request: PayRequest, *, region: str) -> tuple[str, str]:
     return email, phone
 
 
-def _lock(session_id: str) -> CheckoutSession:
-    """The session under its row lock, with its latest payment re-read and locked too.
+def _lock(session_id: str | None = None, *, token: str | None = None) -> CheckoutSession:
+    """The session (by id, or by its public token) under its row lock, with its latest
+    payment re-read and locked too, and that payment's customer (not locked: shown, and
+    reused by the settle, never decided on).
 
     The payment is read by a second statement on purpose: after waiting for the lock,
     PostgreSQL re-checks only the locked row, and a payment joined into the same
     ``SELECT … FOR UPDATE OF`` would still show its state from before the wait (an OTP
     step taken for a payment still processing)."""
-    session = (CheckoutSession.objects.select_for_update(of=("self",))
-               .select_related("plan").get(pk=session_id))
+    rows = CheckoutSession.objects.select_for_update(of=("self",)).select_related("plan")
+    session = (rows.get(pk=session_id) if session_id is not None
+               else rows.filter(token=token).first())
+    if session is None:
+        raise NotFound("No such checkout session.")
     if session.payment_id:
-        session.payment = PaymentAttempt.objects.select_for_update().get(pk=session.payment_id)
+        session.payment = (PaymentAttempt.objects.select_for_update(of=("self",))
+                           .select_related("customer").get(pk=session.payment_id))
     return session
 
 
-def session_pay(*, session_id: str, request: PayRequest,
+def session_pay(*, token: str, request: PayRequest,
                 now: datetime | None = None) -> PayOutcome:
-    """Pay a session: API.md §5. Safe to call any number of times, concurrently."""
+    """Pay a session: API.md §5. Safe to call any number of times, concurrently.
+
+    Two transactions, the claim and the settle, with the charge between them (none held
+    while the rail is asked); a session that is no longer open answers from the claim."""
     mode = current_mode()
     now = now or timezone.now()
     try:
@@ -172,12 +181,13 @@ def session_pay(*, session_id: str, request: PayRequest,
 
 
     # Phase 1: claim.
-    claimed = _claim(session_id=session_id, request=request, rail=rail, now=now)
+    claimed = _claim(token=token, request=request, rail=rail, now=now)
     if isinstance(claimed, PayOutcome):
         return claimed
     if claimed is None:  # another pay holds the session: answer with its outcome
-        return _outcome_when_settled(session_id)
-    attempt, step, expires_at, token, email, saved = claimed
+        return _outcome_when_settled(token)
+    attempt, step, session, saved = claimed
+    email, expires_at = session.customer_email, session.expires_at
 
     # Phase 2: charge (no transaction held).
     try:
@@ -209,22 +219,23 @@ def session_pay(*, session_id: str, request: PayRequest,
         result = ChargeResult(status="failed", failure_code=exc.code, failure_message=exc.message)
 
     # Phase 3: settle.
-    return attempt_settle(attempt_id=attempt.id, result=result, now=now)
+    return attempt_settle(attempt_id=attempt.id, result=result, now=now, session_id=session.id)
 
 
-def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: datetime
-           ) -> PayOutcome | tuple[PaymentAttempt, str, datetime, str, str, Card | None] | None:
+def _claim(*, token: str, request: PayRequest, rail: PaymentRail, now: datetime
+           ) -> PayOutcome | tuple[PaymentAttempt, str, CheckoutSession, Card | None] | None:
     """Phase 1, under the session's row lock. Returns the earlier outcome (completed),
     None when another pay is in flight, or the attempt to charge, the step of a pending
-    one it completes ("otp", "pin", "card_pin"; "" for a new charge), the session's expiry,
-    token, the payer's email and the saved card to charge (a pay with a saved card)."""
+    one it completes ("otp", "pin", "card_pin"; "" for a new charge), the session as the
+    claim left it (its expiry, token and the payer's email) and the saved card to charge
+    (a pay with a saved card)."""
     answered = request.otp is not None or request.pin is not None
     saved: Card | None = None
     if request.saved_card and (answered or rail.identifier != "card"):
         raise Invalid("A saved card pays with rail \"card\" and nothing else.",
                       code="invalid_saved_card", param="savedCard")
     with atomic():
-        session = _lock(session_id)
+        session = _lock(token=token)
         if session.status == CheckoutSession.Status.COMPLETED:
             return outcome_of(session)
         if session.status == CheckoutSession.Status.PROCESSING:
@@ -304,7 +315,7 @@ def _claim(*, session_id: str, request: PayRequest, rail: PaymentRail, now: date
         session.save(update_fields=["status", "payment", "customer_email", "customer_phone",
                                     "coupon"])
     step = (pending_otp.step or "otp") if attempt is pending_otp else ""
-    return attempt, step, session.expires_at, session.token, session.customer_email, saved
+    return attempt, step, session, saved
 
 
 def coupons_in_flight(coupon: Coupon, *, session_id: str, now: datetime) -> int:
@@ -423,43 +434,53 @@ def _charge_amount(session: CheckoutSession) -> int:
     return charge_price(session).total
 
 
-def _outcome_when_settled(session_id: str) -> PayOutcome:
+def _outcome_when_settled(token: str) -> PayOutcome:
     """Wait briefly for a concurrent pay to settle, then answer with the session's outcome."""
     deadline = time.monotonic() + settings.DURO_PAY_WAIT_SECONDS
     pause = 0.05
     while True:
-        session = CheckoutSession.objects.select_related("payment").get(pk=session_id)
+        session = CheckoutSession.objects.select_related("payment").get(token=token)
         if session.status != CheckoutSession.Status.PROCESSING or time.monotonic() > deadline:
             return outcome_of(session)
         time.sleep(pause)
         pause = min(pause * 1.5, 0.5)  # back off: the waiters must not starve the payer
 
 
-def attempt_settle(*, attempt_id: str, result: ChargeResult, now: datetime | None = None
-                   ) -> PayOutcome:
+def attempt_settle(*, attempt_id: str, result: ChargeResult, now: datetime | None = None,
+                   session_id: str | None = None) -> PayOutcome:
     """Phase 3: the rail's answer through billing's settlement path, and the session's
-    own part (complete, or reopen), in one transaction."""
+    own part (complete, or reopen), in one transaction. ``session_id``: the attempt's
+    session, when the caller knows it (the pay that claimed it)."""
     now = now or timezone.now()
     with atomic():
-        session_id = (PaymentAttempt.objects.filter(pk=attempt_id)
-                      .values_list("session_id", flat=True).get())
+        if session_id is None:
+            session_id = (PaymentAttempt.objects.filter(pk=attempt_id)
+                          .values_list("session_id", flat=True).get())
         session = _lock(session_id)
+        # The session's latest payment is locked and re-read with it: billing decides
+        # from that copy instead of locking the row again. An older attempt (replaced by a
+        # newer pay) is locked by billing itself.
+        held = session.payment if session.payment_id == attempt_id else None
         order = Order(merchant_id=session.merchant_id, email=session.customer_email,
                       phone=session.customer_phone, plan=session.plan,
                       description=session.description, metadata=session.metadata,
                       reference=session.reference, subtotal=charge_subtotal(session),
-                      vat_rate=session_vat_rate(session), coupon_id=session.coupon_id)
+                      vat_rate=session_vat_rate(session), coupon_id=session.coupon_id,
+                      # Completed is the one state a paid order leaves its session in.
+                      unpaid=session.status != CheckoutSession.Status.COMPLETED,
+                      customer=held.customer if held is not None else None)
 
         def complete(settled: Settlement) -> dict:
             session.status = CheckoutSession.Status.COMPLETED
             session.customer, session.subscription = settled.customer, settled.subscription
             session.invoice, session.payment = settled.invoice, settled.attempt
             session.completed_at = now
-            session.save()
+            session.save(update_fields=["status", "customer", "subscription", "invoice",
+                                        "payment", "completed_at"])
             return {"session": session_payload(session), "metadata": session.metadata}
 
-        [settled] = payments_settle([Outcome(attempt_id, result, order=order)], now=now,
-                                    fulfil=complete)
+        [settled] = payments_settle([Outcome(attempt_id, result, order=order, attempt=held)],
+                                    now=now, fulfil=complete)
         declined = settled.status in (A.REQUIRES_OTP, A.FAILED)
         if settled.applied and (declined or settled.unapplied) and (
                 session.status == CheckoutSession.Status.PROCESSING

@@ -56,8 +56,10 @@ def pay_wait(budgets: list[Budget], *, now: float | None = None) -> int:
     """Seconds until every budget has room again; 0 when the pay may go ahead."""
     window = settings.DURO_PAY_RATE_WINDOW
     now = time.time() if now is None else now
+    keys = {bucket: _key(bucket, window, now) for bucket, _ in budgets}
+    spent = cache.get_many(list(keys.values()))  # one round trip for every budget
     for bucket, limit in budgets:
-        if (cache.get(_key(bucket, window, now)) or 0) >= limit:
+        if (spent.get(keys[bucket]) or 0) >= limit:
             return max(1, window - int(now) % window)
     return 0
 

@@ -49,12 +49,17 @@ def page_cache_keys(session: CheckoutSession) -> list[str]:
     return keys
 
 
-def session_for_token(token: str) -> CheckoutSession:
-    """The session a public token names, with the mode set from the token's prefix."""
+def token_mode_set(token: str) -> None:
+    """Set the mode a public token's prefix names; a token of no known shape is not found."""
     mode = mode_of_token(token)
     if mode is None:
         raise NotFound("No such checkout session.")
     set_mode(mode)
+
+
+def session_for_token(token: str) -> CheckoutSession:
+    """The session a public token names, with the mode set from the token's prefix."""
+    token_mode_set(token)
     session = session_by_token(token)
     if session is None:
         raise NotFound("No such checkout session.")
