@@ -147,17 +147,47 @@ def _gunicorn(port: int, workers: int) -> subprocess.Popen:
 
 def _spies(server: subprocess.Popen, folder: str, kind: str) -> list[subprocess.Popen]:
     """py-spy recording each worker of ``server`` until interrupted: a flame graph (svg)
-    or collapsed stacks (txt, one stack and its sample count a line)."""
+    or collapsed stacks (txt, one stack and its sample count a line). Waits for
+    PostgreSQL and Redis release the GIL and are left out: what remains is the
+    workers' own CPU time."""
     Path(folder).mkdir(parents=True, exist_ok=True)
     pids = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
                           text=True).stdout.split()
     spies = [subprocess.Popen([str(ROOT / ".venv/bin/py-spy"), "record", "--pid", pid,
                                "-o", f"{folder}/worker-{pid}.{kind}", "--rate", "200",
+                               "--gil",  # only samples holding the GIL: Python's CPU time
                                "--format", "raw" if kind == "txt" else "flamegraph"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for pid in pids]
     time.sleep(1)  # attached before the clock starts
     return spies
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _server_pids(server: subprocess.Popen) -> tuple[list[int], list[int]]:
+    """The gunicorn workers, and the PostgreSQL backends serving the benchmark database."""
+    import psycopg
+
+    workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(server.pid)],
+                                              capture_output=True, text=True).stdout.split()]
+    base, name = _db_url()
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        backends = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
+            "pg_backend_pid()", [name]).fetchall()]
+    return workers, backends
 
 
 def _stop(server: subprocess.Popen) -> None:
@@ -433,8 +463,11 @@ def main() -> None:
     try:
         _drive(port, tokens[-warm:], args.clients)  # connections opened, code warm
         spies = _spies(server, args.profile, args.profile_format) if args.profile else []
+        workers, backends = _server_pids(server)
+        cpu = _cpu_seconds(workers), _cpu_seconds(backends)
         seconds, latencies, failures = _drive(
             port, tokens[warm + args.counted + args.show_statements:-warm], args.clients)
+        cpu = _cpu_seconds(workers) - cpu[0], _cpu_seconds(backends) - cpu[1]
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
@@ -453,6 +486,8 @@ def main() -> None:
     print(f"throughput        {rate:.1f} pays/s")
     print(f"latency p50       {statistics.median(latencies):.1f} ms")
     print(f"latency p99       {percentile(latencies, 99):.1f} ms")
+    print(f"CPU per pay       {cpu[0] / len(latencies) * 1000:.1f} ms in gunicorn workers, "
+          f"{cpu[1] / len(latencies) * 1000:.1f} ms in PostgreSQL backends")
     print(f"at the server     {counted['statements']:.1f} statements per pay, "
           f"{counted['transactions']:.1f} transactions (BEGIN; {counted['commits']:.1f} "
           f"COMMIT), {counted['savepoints']:.1f} SAVEPOINT/RELEASE, "

@@ -85,11 +85,12 @@ def invoice_create(*, merchant_id: str, customer: Customer,
                    period_end: datetime | None = None, status: str = Invoice.Status.OPEN,
                    paid_at: datetime | None = None, price: Price | None = None,
                    vat_rate: Decimal | None = None, coupon_code: str = "",
-                   savepoint: bool = True, **fields) -> Invoice:
+                   seller: dict | None = None, savepoint: bool = True, **fields) -> Invoice:
     """A numbered invoice. Must run inside ``duro.db.atomic()``.
 
     ``price`` (billing.pricing, its total ``amount``) writes its lines; without it the
-    invoice is its amount alone. The seller is snapshot from the merchant's tax details.
+    invoice is its amount alone. The seller is snapshot from the merchant's tax details
+    (``seller``: as the caller already read them).
     ``fields``: more of the invoice's own (a checkout's receipt outbox row, reference,
     metadata), written with it.
 
@@ -107,7 +108,7 @@ def invoice_create(*, merchant_id: str, customer: Customer,
         merchant_id=merchant_id, customer=customer, subscription=subscription,
         amount=amount, currency=currency, description=description,
         period_start=period_start, period_end=period_end, status=status, paid_at=paid_at,
-        seller=tax_details(merchant_id).seller(), **fields,
+        seller=seller if seller is not None else tax_details(merchant_id).seller(), **fields,
     )
     if price is not None:
         price_lines(invoice, price, coupon_code=coupon_code, vat_rate=vat_rate)

@@ -110,6 +110,7 @@ class Order:
     # merchant's VAT rate: the invoice's lines (billing.pricing). None: the charge alone.
     subtotal: int | None = None
     vat_rate: Decimal | None = None
+    seller: dict | None = None  # the merchant's tax details as read with vat_rate (duro.tax)
     # The coupon the charge was priced with (billing.coupons): redeemed when it succeeds.
     coupon_id: str | None = None
     # The caller read under its lock that nothing has paid this order yet (checkout: its
@@ -523,6 +524,7 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
                             percent_off=coupon.percent_off if coupon else None,
                             amount_off=(coupon.amount_off or 0) if coupon else 0),
         vat_rate=order.vat_rate, coupon_code=coupon.code if coupon else "",
+        seller=order.seller,
         savepoint=False,  # its subscription (if any) was opened just now: no collision
         receipt_status="pending",  # the receipt email's outbox row
         checkout_reference=order.reference, receipt_email=order.email,

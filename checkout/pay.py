@@ -58,13 +58,14 @@ from checkout.identity import identity_for_proof, saved_card_for
 from checkout.models import CheckoutSession
 from checkout.outcomes import PayOutcome, outcome_of
 from checkout.payloads import session_payload
-from checkout.pricing import charge_price, charge_subtotal, session_vat_rate
+from checkout.pricing import charge_price, charge_subtotal
 from checkout.ratelimit import coupon_try_wait, pay_budgets, pay_spend, pay_wait
 from checkout.selectors import token_mode_set
 from duro.db import atomic
 from duro.errors import Gone, Invalid, NotFound, PaymentRefused, RateLimited
 from duro.modes import LIVE, current_mode
 from duro.regions import region_for
+from duro.tax import tax_details
 
 logger = logging.getLogger(__name__)
 
@@ -461,11 +462,12 @@ def attempt_settle(*, attempt_id: str, result: ChargeResult, now: datetime | Non
         # from that copy instead of locking the row again. An older attempt (replaced by a
         # newer pay) is locked by billing itself.
         held = session.payment if session.payment_id == attempt_id else None
+        tax = tax_details(session.merchant_id)  # the VAT line and the seller: one cache read
         order = Order(merchant_id=session.merchant_id, email=session.customer_email,
                       phone=session.customer_phone, plan=session.plan,
                       description=session.description, metadata=session.metadata,
                       reference=session.reference, subtotal=charge_subtotal(session),
-                      vat_rate=session_vat_rate(session), coupon_id=session.coupon_id,
+                      vat_rate=tax.vat_rate, seller=tax.seller(), coupon_id=session.coupon_id,
                       # Completed is the one state a paid order leaves its session in.
                       unpaid=session.status != CheckoutSession.Status.COMPLETED,
                       customer=held.customer if held is not None else None)

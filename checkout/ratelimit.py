@@ -22,9 +22,10 @@ import hashlib
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from billing.rails.cards import card_digits, card_fingerprint
+from duro.cache import RedisCache
 
 Budget = tuple[str, int]  # (bucket, limit)
 
@@ -68,8 +69,12 @@ def pay_spend(budgets: list[Budget], *, now: float | None = None) -> None:
     """Count one pay that reached the rail against every budget."""
     window = settings.DURO_PAY_RATE_WINDOW
     now = time.time() if now is None else now
-    for bucket, _ in budgets:
-        _count(_key(bucket, window, now), timeout=window + 1)
+    keys = [_key(bucket, window, now) for bucket, _ in budgets]
+    if isinstance(caches["default"], RedisCache):  # every budget in one round trip
+        caches["default"].incr_many(keys, timeout=window + 1)
+        return
+    for key in keys:
+        _count(key, timeout=window + 1)
 
 
 def _count(key: str, *, timeout: int) -> None:
