@@ -18,7 +18,7 @@ from django.conf import settings
 from billing.cycle import BillingCycle, local_date, local_midnight, subscription_start
 from billing.models import Card, Customer, Invoice, Plan, Subscription
 from billing.schedule import next_attempt_for, retry_at
-from billing.selectors import merchant_timezones
+from duro.merchants import merchant_timezones
 
 S = Subscription.Status
 RENEWABLE = (S.TRIALING, S.ACTIVE, S.PAST_DUE, S.NON_RENEWING)

@@ -20,8 +20,6 @@ from django.db.models.functions import TruncDate
 
 from billing.models import DunningPolicy, Invoice, PaymentAttempt, Refund, Subscription
 from duro.errors import NotFound
-from duro.models import Merchant
-from duro.regions import DEFAULT_TIMEZONE
 
 
 def subscription_list(*, merchant_id: str, status: str | None = None,
@@ -110,13 +108,6 @@ def refund_get(*, merchant_id: str, refund_id: str) -> Refund:
     if refund is None:
         raise NotFound(f"No such refund: {refund_id!r}.", param="id")
     return refund
-
-
-def merchant_timezones(merchant_ids) -> dict[str, str]:
-    """Each merchant's IANA zone (core store); the default for a merchant not found."""
-    ids = set(merchant_ids)
-    found = dict(Merchant.objects.filter(pk__in=ids).values_list("id", "timezone"))
-    return {mid: found.get(mid) or DEFAULT_TIMEZONE for mid in ids}
 
 
 def dunning_days_for(merchant_ids) -> dict[str, list[int]]:

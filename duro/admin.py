@@ -17,6 +17,7 @@ from django.utils.http import urlsafe_base64_encode
 from duro.dashboard.tenancy import EDIT, MerchantScopedAdmin, access, membership_of, merchant_id_for
 from duro.errors import Invalid
 from duro.keys import key_create, key_revoke, key_roll
+from duro.merchants import merchant_timezone_changed
 from duro.models import ApiKey, Membership, Merchant
 from duro.modes import peek_mode
 from duro.origins import checkout_origins_set, checkout_origins_validate
@@ -98,6 +99,7 @@ class MerchantAdmin(MerchantScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        merchant_timezone_changed(obj)
         checkout_origins_set(merchant_id=obj.pk, mode=form.mode,
                              origins=form.cleaned_data["allowed_origins"])
         tax_details_set(merchant_id=obj.pk, details=form.tax_details())

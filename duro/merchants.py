@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -68,3 +69,41 @@ def merchant_create(
         Membership.objects.create(user=user, merchant=merchant, role=Membership.Role.OWNER)
         keys = merchant_keys_create(merchant=merchant)
     return NewMerchant(merchant=merchant, admin_user=username, password=password, keys=keys)
+
+
+# --- time zones, cached ---------------------------------------------------------------
+# A first pay opens its subscription in the merchant's zone (billing.periods). The zone
+# lives on the core row; like the tax details (duro.tax) it is read from the Django cache
+# so that a pay touches only its mode's store. The admin's merchant form is the one place
+# it changes: it drops the cached value in its transaction and writes the new one after
+# commit.
+ZONE_TTL = 24 * 3600
+
+
+def _zone_key(merchant_id: str) -> str:
+    return f"duro:tz:{merchant_id}"
+
+
+def merchant_timezones(merchant_ids) -> dict[str, str]:
+    """Each merchant's IANA zone: one cache read, one core query for those not cached;
+    the default zone for a merchant not found."""
+    ids = sorted(set(merchant_ids))
+    cached = cache.get_many([_zone_key(mid) for mid in ids])
+    zones = {mid: cached[_zone_key(mid)] for mid in ids if _zone_key(mid) in cached}
+    missing = [mid for mid in ids if mid not in zones]
+    if missing:
+        found = dict(Merchant.objects.filter(pk__in=missing).values_list("id", "timezone"))
+        stored = {mid: found.get(mid) or DEFAULT_TIMEZONE for mid in missing}
+        for mid in found:
+            cache.add(_zone_key(mid), stored[mid], ZONE_TTL)  # never over a newer value
+        zones.update(stored)
+    return zones
+
+
+def merchant_timezone_changed(merchant: Merchant) -> None:
+    """Call in the transaction that saved ``merchant``: its cached zone is dropped now and
+    the new one written after commit."""
+    key = _zone_key(merchant.pk)
+    cache.delete(key)
+    zone = merchant.timezone or DEFAULT_TIMEZONE
+    transaction.on_commit(lambda: cache.set(key, zone, ZONE_TTL), using="default")

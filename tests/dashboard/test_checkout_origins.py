@@ -84,3 +84,29 @@ def test_the_owner_sets_the_tax_details_on_the_same_page(two_merchants,
     page = client.get(_url(a.merchant)).content.decode()
     assert 'value="7.5"' in page and "12 Marina, Lagos" in page
     assert tax_details(b.merchant.id).vat_rate is None
+
+
+def test_a_zone_changed_on_the_merchant_page_is_the_next_pays(two_merchants,
+                                                            django_capture_on_commit_callbacks):
+    """The zone a first pay opens its subscription in is read from the cache: the page's
+    change reaches the next pay, cached before or not."""
+    from rest_framework.test import APIClient
+
+    from billing.models import Subscription
+    from checkout.models import CheckoutSession
+    from duro.merchants import merchant_timezones
+    from duro.modes import mode_context
+    from tests.checkout.factories import make_session, pay
+    from tests.conftest import client_for
+
+    a, _ = two_merchants
+    assert merchant_timezones([a.merchant.id]) == {a.merchant.id: "Africa/Lagos"}  # cached
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client(a).post(_url(a.merchant), _form(a.merchant,
+                                                                timezone="Europe/London"))
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    session = make_session(client_for(a.keys["test"]["secret"]))
+    assert pay(APIClient(), session["token"]).json()["data"]["status"] == "completed"
+    with mode_context("test"):
+        paid = CheckoutSession.objects.get(pk=session["id"])
+        assert Subscription.objects.get(pk=paid.subscription_id).time_zone == "Europe/London"
