@@ -238,7 +238,8 @@ class _Batch:
         self.now = now
         self.subs = subs
         self.invoices = invoices
-        self.policies = dunning_days_for({s.merchant_id for s in subs.values()})
+        # A first pay has no subscription yet: no schedule to read (not even compiled).
+        self.policies = dunning_days_for({s.merchant_id for s in subs.values()}) if subs else {}
         self.changed_attempts: list[PaymentAttempt] = []
         self.changed_invoices: list[Invoice] = []
         self.changed_subs: list[Subscription] = []
