@@ -59,9 +59,10 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def broker_purge() -> None:
-    """Drop messages left over by earlier tests (their rows are gone)."""
+    """Drop messages left over by earlier tests (their rows are gone), in every queue."""
     with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
+        for queue in celery_app.conf.task_queues:
+            conn.default_channel.queue_purge(queue.name)
 
 
 class Worker:
