@@ -8,8 +8,8 @@ Three phases, all against one local receiver (a separate process on
    as fast as the receiver answers: the ceiling for this machine.
 2. **worker, backlog** — ``--events`` events are written (one delivery each)
    and queued with the worker stopped; then a real Celery worker (prefork,
-   ``--concurrency`` processes, consuming every queue ``./dev up`` does)
-   starts, and deliveries/s is counted from the first arrival to the last.
+   ``--concurrency`` processes, every queue as under ``./dev up``) starts,
+   and deliveries/s is counted from the first arrival to the last.
 3. **worker, sustained** — events are emitted at ``--rate`` per second for
    ``--seconds``, each in its own small transaction as a pay would, and
    created→received is the time from the commit to the receiver's clock.
@@ -66,9 +66,6 @@ from webhooks.endpoints import endpoint_create  # noqa: E402
 from webhooks.events import event_emit  # noqa: E402
 from webhooks.models import Event, WebhookEndpoint  # noqa: E402
 from webhooks.signing import sign_all  # noqa: E402
-
-QUEUES = ("celery", "webhooks")  # every queue a Duro worker consumes
-
 
 # --- The receiver: its own process, so that its GIL is not the emitter's ----------
 
@@ -198,7 +195,7 @@ def signed_requests(events: list[Event], endpoint: WebhookEndpoint):
 def worker_start(concurrency: int) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "duro", "worker", "--pool", "prefork",
-         "--concurrency", str(concurrency), "-Q", ",".join(QUEUES), "--without-heartbeat",
+         "--concurrency", str(concurrency), "--without-heartbeat",
          "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
         cwd=ROOT, env={**os.environ, "LOG_LEVEL": "WARNING"}, start_new_session=True,
         stdout=subprocess.DEVNULL,  # the banner; warnings and errors go to stderr
@@ -242,8 +239,8 @@ def main() -> None:
     with mode_context("test"):
         endpoint = endpoint_create(merchant_id=merchant.id, url=url, events=["*"])
     with celery_app.connection_for_write() as conn:
-        for queue in QUEUES:
-            conn.default_channel.queue_purge(queue)
+        for queue in celery_app.conf.task_queues:
+            conn.default_channel.queue_purge(queue.name)
 
     # Phase 2's backlog is written first (queued, no worker yet); phase 1 sends its bodies.
     events = [emit(merchant.id, n) for n in range(args.events)]
@@ -258,7 +255,8 @@ def main() -> None:
         if args.py_spy:
             time.sleep(3)  # the pool processes exist once the worker has booted
             profiler = subprocess.Popen(
-                [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--pid", str(worker.pid),
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses",
+                 "--pid", str(worker.pid),
                  "--output", args.py_spy, "--rate", "200", "--nonblocking",
                  "--format", "flamegraph" if args.py_spy.endswith(".svg") else "raw"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -287,7 +285,7 @@ def main() -> None:
         receiver.close()
 
     latencies = [(stream[i] - committed[i]) * 1000 for i in committed if i in stream]
-    print(f"receiver          HTTP/1.1 keep-alive, 127.0.0.1, separate process")
+    print("receiver          HTTP/1.1 keep-alive, 127.0.0.1, separate process")
     print(f"raw httpx loop    {raw:7.0f} deliveries/s  ({args.concurrency} processes, "
           f"{args.events} signed bodies, {raw_connections} TCP connections)")
     print(f"celery worker     {delivered:7.0f} deliveries/s  (prefork x{args.concurrency}, "
