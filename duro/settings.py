@@ -287,6 +287,8 @@ DURO_IDEMPOTENCY_TTL_HOURS = env.int("DURO_IDEMPOTENCY_TTL_HOURS", default=24)
 DURO_WEBHOOK_TIMEOUT = env.float("DURO_WEBHOOK_TIMEOUT", default=15.0)
 DURO_WEBHOOK_LEASE_SECONDS = env.int("DURO_WEBHOOK_LEASE_SECONDS", default=120)
 DURO_WEBHOOK_MAX_COUNTDOWN = env.int("DURO_WEBHOOK_MAX_COUNTDOWN", default=300)
+# One task delivers up to this many due deliveries (its own, topped up with others due).
+DURO_WEBHOOK_BATCH = env.int("DURO_WEBHOOK_BATCH", default=50)
 DURO_WEBHOOK_ROTATION_GRACE_HOURS = env.int("DURO_WEBHOOK_ROTATION_GRACE_HOURS", default=24)
 # Test-mode endpoints may point at loopback (a receiver on the developer's machine) only
 # when the operator allows it; never in live mode.

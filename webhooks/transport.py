@@ -19,7 +19,10 @@ receiver may see it twice: deliveries are at least once, by event id).
 from __future__ import annotations
 
 import contextlib
+import heapq
 import http.client
+import itertools
+import os
 import select
 import socket
 import ssl
@@ -128,15 +131,14 @@ class _Deadline:
 
     def __init__(self, timeout: float):
         self._lock = threading.Lock()
-        self._stopped = self.expired = False
+        self.stopped = self.expired = False
         self.conn: http.client.HTTPConnection | None = None
-        self._timer = threading.Timer(timeout, self._cut)
-        self._timer.daemon = True
-        self._timer.start()
+        self.at = time.monotonic() + timeout
+        _watchdog.watch(self)
 
-    def _cut(self) -> None:
+    def cut(self) -> None:
         with self._lock:
-            if self._stopped:
+            if self.stopped:
                 return
             self.expired = True
             sock = self.conn.sock if self.conn is not None else None
@@ -146,10 +148,55 @@ class _Deadline:
 
     def stop(self) -> bool:
         """Disarm; True when the request finished before the deadline."""
-        self._timer.cancel()
         with self._lock:
-            self._stopped = True
+            self.stopped = True
             return not self.expired
+
+
+class _Watchdog:
+    """One thread per process cuts the requests that pass their deadline.
+
+    A timer thread per request cost more than the request itself: starting a
+    thread waits until it runs, which on a busy machine is a scheduler's turn.
+    """
+
+    def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # threads do not survive a fork
+
+    def _reset(self) -> None:
+        self._wake = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: _Deadline) -> None:
+        with self._wake:
+            while self._heap and self._heap[0][2].stopped:
+                heapq.heappop(self._heap)
+            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="webhook-deadlines",
+                                                daemon=True)
+                self._thread.start()
+            if self._heap[0][2] is deadline:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while True:
+                    while self._heap and self._heap[0][2].stopped:
+                        heapq.heappop(self._heap)
+                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                    if wait is not None and wait <= 0:
+                        due = heapq.heappop(self._heap)[2]
+                        break
+                    self._wake.wait(wait)
+            due.cut()
+
+
+_watchdog = _Watchdog()
 
 
 def _exchange(conn: http.client.HTTPConnection, target: Target, body: bytes,
