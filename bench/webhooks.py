@@ -1,18 +1,19 @@
 """Benchmark of webhook delivery against its own bare baseline, a raw HTTP loop.
 
 Three phases, all against one local receiver (a separate process on
-127.0.0.1, HTTP/1.1 with keep-alive, counting TCP connections):
+127.0.0.1, HTTP/1.1 with keep-alive, counting TCP connections), with a real
+Celery worker (prefork, ``--concurrency`` processes, every queue as under
+``./dev up``) running and warmed up by one delivery:
 
-1. **raw loop** — ``--concurrency`` processes, each with one ``httpx.Client``,
-   POST the same signed bodies the worker will send (built by the same code)
-   as fast as the receiver answers: the ceiling for this machine.
-2. **worker, backlog** — ``--events`` events are written (one delivery each)
-   and queued with the worker stopped; then a real Celery worker (prefork,
-   ``--concurrency`` processes, every queue as under ``./dev up``) starts,
-   and deliveries/s is counted from the first arrival to the last.
-3. **worker, sustained** — events are emitted at ``--rate`` per second for
+1. **worker, backlog** — ``--events`` events (one delivery each) are written
+   in one transaction, so that they are all due at once, and queued after
+   its commit; deliveries/s is counted from the first arrival to the last.
+2. **worker, sustained** — events are emitted at ``--rate`` per second for
    ``--seconds``, each in its own small transaction as a pay would, and
    created→received is the time from the commit to the receiver's clock.
+3. **raw loop** (worker stopped) — ``--concurrency`` processes, each with one
+   ``httpx.Client``, POST the backlog's bodies, signed by the same code as
+   the worker's, as fast as the receiver answers: the ceiling here.
 
 It prints both rates, their ratio and the latency percentiles. Use a database
 and broker of its own (it migrates the database and purges the queues)::
@@ -22,7 +23,7 @@ and broker of its own (it migrates the database and purges the queues)::
     .venv/bin/python bench/webhooks.py --events 2000 --rate 200 --seconds 20
 
 ``--py-spy FILE.svg`` records the worker (and its pool processes) with
-py-spy during the backlog phase (a flame graph; any other suffix: collapsed
+py-spy during the backlog (a flame graph; any other suffix: collapsed
 stacks, one line each, to read as text).
 """
 
@@ -64,7 +65,7 @@ from duro.modes import mode_context  # noqa: E402
 from webhooks.delivery import delivery_headers, event_body  # noqa: E402
 from webhooks.endpoints import endpoint_create  # noqa: E402
 from webhooks.events import event_emit  # noqa: E402
-from webhooks.models import Event, WebhookEndpoint  # noqa: E402
+from webhooks.models import Delivery, Event, WebhookEndpoint  # noqa: E402
 from webhooks.signing import sign_all  # noqa: E402
 
 # --- The receiver: its own process, so that its GIL is not the emitter's ----------
@@ -221,16 +222,26 @@ def percentile(values: list[float], p: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=2000, help="backlog size (phases 1, 2)")
+    parser.add_argument("--events", type=int, default=2000, help="backlog (phases 1 and 3)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
-    parser.add_argument("--rate", type=float, default=200, help="events/s emitted in phase 3")
-    parser.add_argument("--seconds", type=float, default=20, help="length of phase 3")
-    parser.add_argument("--py-spy", metavar="FILE", help="record the worker in phase 2")
+    parser.add_argument("--rate", type=float, default=200, help="events/s emitted in phase 2")
+    parser.add_argument("--seconds", type=float, default=20, help="length of phase 2")
+    parser.add_argument("--emitters", type=int, default=4, help="threads emitting in phase 2")
+    parser.add_argument("--py-spy", metavar="FILE", help="record the worker in phase 1")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
 
     for alias in ("default", "test", "live"):
         call_command("migrate", database=alias, verbosity=0, interactive=False)
+    with mode_context("test"):  # what earlier runs left behind is not this run's work
+        WebhookEndpoint.objects.update(status=WebhookEndpoint.Status.DISABLED)
+        Delivery.objects.filter(status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.CANCELED, next_attempt_at=None)
+    # Earlier runs' dead rows would slow this one's due-delivery scans until autovacuum
+    # gets to them (or forever, where it is off): every run starts from a vacuumed table.
+    with connections["test"].cursor() as cursor:
+        for model in (Delivery, Event):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
     receiver = Receiver()
     url = f"{receiver.base}/hooks"
     stamp = time.time_ns()
@@ -239,27 +250,28 @@ def main() -> None:
     with mode_context("test"):
         endpoint = endpoint_create(merchant_id=merchant.id, url=url, events=["*"])
     with celery_app.connection_for_write() as conn:
-        for queue in celery_app.conf.task_queues:
-            conn.default_channel.queue_purge(queue.name)
-
-    # Phase 2's backlog is written first (queued, no worker yet); phase 1 sends its bodies.
-    events = [emit(merchant.id, n) for n in range(args.events)]
-    with mode_context("test"):
-        requests = signed_requests(events, endpoint)
-    raw = raw_rate(url, requests, args.concurrency)
-    _, raw_connections = receiver.take()
+        for queue in celery_app.conf.task_queues or [celery_app.conf.task_default_queue]:
+            conn.default_channel.queue_purge(getattr(queue, "name", queue))
 
     worker = worker_start(args.concurrency)
     profiler = None
     try:
+        emit(merchant.id, -1)  # the worker is up (and connected) once this one arrives
+        receiver.wait_for(1, timeout=120)
         if args.py_spy:
-            time.sleep(3)  # the pool processes exist once the worker has booted
             profiler = subprocess.Popen(
                 [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses",
                  "--pid", str(worker.pid),
                  "--output", args.py_spy, "--rate", "200", "--nonblocking",
                  "--format", "flamegraph" if args.py_spy.endswith(".svg") else "raw"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)  # attached
+        # Phase 2: the backlog appears at once (one commit), its messages right after.
+        with mode_context("test"), transaction.atomic(using="test"):
+            events = [event_emit(merchant_id=merchant.id, type="payment_success",
+                                 data={"n": n, "metadata": {"orderId": f"ord_{n}"}})
+                      for n in range(args.events)]
+            requests = signed_requests(events, endpoint)  # phase 1's bodies
         arrivals, worker_connections = receiver.wait_for(args.events, timeout=600)
         if profiler:
             profiler.send_signal(signal.SIGINT)
@@ -267,19 +279,32 @@ def main() -> None:
         first, last = min(arrivals.values()), max(arrivals.values())
         delivered = (len(arrivals) - 1) / (last - first)
 
-        # Phase 3: a steady stream, one small transaction per event.
+        # Phase 2: a steady stream, one small transaction per event, from a few threads
+        # (as from several web workers) so that one slow commit does not hold the rest.
         committed: dict[str, float] = {}
         interval = 1 / args.rate
-        started = time.perf_counter()
         total = int(args.rate * args.seconds)
-        for n in range(total):
-            pause = started + n * interval - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            event = emit(merchant.id, args.events + n)
-            committed[event.id] = time.time()
+        started = time.perf_counter()
+
+        def emitter(first: int) -> None:
+            for n in range(first, total, args.emitters):
+                pause = started + n * interval - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                event = emit(merchant.id, args.events + n)
+                committed[event.id] = time.time()
+            connections.close_all()
+
+        threads = [threading.Thread(target=emitter, args=(k,)) for k in range(args.emitters)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         emit_took = time.perf_counter() - started
         stream, _ = receiver.wait_for(total, timeout=120)
+        worker_stop(worker)
+        raw = raw_rate(url, requests, args.concurrency)  # with the worker stopped
+        _, raw_connections = receiver.take()
     finally:
         worker_stop(worker)
         receiver.close()
@@ -292,7 +317,7 @@ def main() -> None:
           f"{len(arrivals)}/{args.events} arrived, {worker_connections} TCP connections)")
     print(f"ratio             {delivered / raw:7.2f}  (worker / raw loop)")
     print(f"sustained         {total / emit_took:7.0f} events/s emitted for {emit_took:.1f} s, "
-          f"one per transaction; {len(stream)}/{total} arrived")
+          f"one per transaction ({args.emitters} threads); {len(stream)}/{total} arrived")
     if latencies:
         print(f"created→received  p50 {statistics.median(latencies):.0f} ms, "
               f"p99 {percentile(latencies, 99):.0f} ms, max {max(latencies):.0f} ms")

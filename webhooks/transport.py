@@ -169,6 +169,7 @@ class _Watchdog:
         self._heap: list[tuple[float, int, _Deadline]] = []
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
+        self._sleeping_until: float | None = None  # None: until told
 
     def watch(self, deadline: _Deadline) -> None:
         with self._wake:
@@ -179,7 +180,8 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="webhook-deadlines",
                                                 daemon=True)
                 self._thread.start()
-            if self._heap[0][2] is deadline:
+            # Deadlines mostly come in order: the thread is woken only for an earlier one.
+            if self._sleeping_until is None or deadline.at < self._sleeping_until:
                 self._wake.notify()
 
     def _run(self) -> None:
@@ -188,11 +190,13 @@ class _Watchdog:
                 while True:
                     while self._heap and self._heap[0][2].stopped:
                         heapq.heappop(self._heap)
-                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
-                    if wait is not None and wait <= 0:
+                    now = time.monotonic()
+                    if self._heap and self._heap[0][0] <= now:
                         due = heapq.heappop(self._heap)[2]
                         break
-                    self._wake.wait(wait)
+                    self._sleeping_until = self._heap[0][0] if self._heap else None
+                    self._wake.wait(self._heap[0][0] - now if self._heap else None)
+                    self._sleeping_until = None
             due.cut()
 
 
