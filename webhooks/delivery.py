@@ -1,16 +1,18 @@
-"""Delivering one event to one endpoint, retrying on schedule, and the sweep.
+"""Delivering events to endpoints in batches, retrying on schedule, and the sweep.
 
-A delivery runs in three atomic phases so that no transaction is held open
-during the HTTP call:
+A batch of deliveries runs in three atomic phases so that no transaction is
+held open during the HTTP calls:
 
-1. **claim** — lock the row (``select_for_update``, ``skip_locked`` where the
-   database has it), check it is pending, due and not leased, and take a
-   lease (``locked_until``);
-2. **send** — resolve and re-check the URL (SSRF guard), sign the exact
-   bytes, POST them (no redirects, hard timeout);
-3. **record** — write the :class:`DeliveryAttempt`, then succeed, schedule
-   the next retry (``next_attempt_at``) or give up; a ``410`` or three days
-   of failures disable the endpoint and tell the merchant by email.
+1. **claim** — lock the rows (``select_for_update``, ``skip_locked`` where
+   the database has it), keep those pending, due and not leased, and take a
+   lease (``locked_until``) on them, in one transaction;
+2. **send** — one after the other: resolve and re-check the URL (SSRF guard),
+   sign the exact bytes, POST them (no redirects, hard timeout); a send
+   starts only while the lease still covers a whole attempt;
+3. **record** — in one transaction, write each :class:`DeliveryAttempt`,
+   then succeed, schedule the next retry (``next_attempt_at``) or give up; a
+   ``410`` or three days of failures disable the endpoint and tell the
+   merchant by email.
 
 :func:`deliveries_sweep` re-queues every due, unleased delivery: the
 database, not the broker, is the source of truth. Every function takes
@@ -210,22 +212,23 @@ Sent = tuple[Delivery, PostResult, datetime]  # a delivery, what came back, when
 
 def _record(sent: list[Sent], rand: Callable[[], float]
             ) -> list[tuple[Delivery, timedelta | None]]:
-    """Phase 3, one transaction for the batch: keep every attempt, then decide each
-    delivery from its row re-read under lock. Rows are locked in one order (deliveries
-    by id, then endpoints by id) so that two batches never wait on each other in a cycle.
+    """Phase 3, one transaction for the batch: re-read the rows under lock, keep every
+    attempt and decide each delivery from its row. Rows are locked in one order
+    (deliveries by id, then endpoints by id) so that two batches never wait on each
+    other in a cycle.
     """
     with atomic():
+        rows = {d.pk: d for d in Delivery.objects.select_for_update()
+                .filter(pk__in=[d.pk for d, _, _ in sent]).order_by("pk")}
+        sent = [(rows[d.pk], r, at) for d, r, at in sent if d.pk in rows]  # not deleted since
         DeliveryAttempt.objects.bulk_create([
             DeliveryAttempt(delivery_id=d.pk, attempted_at=at, status_code=r.status_code,
                             duration_ms=r.duration_ms, response_body=r.body[:1024],
                             error=r.error or ("" if _ok(r) else f"HTTP {r.status_code}"))
             for d, r, at in sent])
-        rows = {d.pk: d for d in Delivery.objects.select_for_update()
-                .filter(pk__in=[d.pk for d, _, _ in sent]).order_by("pk")}
         by_endpoint: dict[str, list[Sent]] = {}
         for delivery, result, at in sent:
-            by_endpoint.setdefault(delivery.endpoint_id, []).append(
-                (rows[delivery.pk], result, at))
+            by_endpoint.setdefault(delivery.endpoint_id, []).append((delivery, result, at))
         outcomes: list[tuple[Delivery, timedelta | None]] = []
         for endpoint_id in sorted(by_endpoint):
             group = by_endpoint[endpoint_id]
