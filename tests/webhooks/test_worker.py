@@ -2,13 +2,13 @@
 mid-batch, a broker that is down when the event is emitted. Nothing is lost."""
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 from standardwebhooks.webhooks import Webhook
 
 from duro.celery import app as celery_app
 from duro.modes import mode_context
 from tests.webhooks.factories import endpoint_make, pay_emit
-from tests.worker import wait_for
+from tests.worker import wait_for, worker_sessions
 from webhooks.delivery import deliveries_sweep
 from webhooks.events import event_emit
 from webhooks.models import Delivery
@@ -142,19 +142,6 @@ def test_broker_down_during_a_real_pay_then_the_webhook_arrives(acme, api, recei
     assert all(b["data"]["metadata"] == {"orderId": "ord_outage"} for b in bodies)
 
 
-def _worker_backends() -> set[tuple[int, object]]:
-    """The (pid, backend_start) of every session on the test database but ours."""
-    ours = set()
-    for alias in ("default", "test", "live"):
-        with connections[alias].cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            ours.add(cursor.fetchone()[0])
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pid, backend_start FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND backend_type = 'client backend'")
-        return {row for row in cursor.fetchall() if row[0] not in ours}
-
-
 @pytest.mark.postgres
 def test_the_worker_keeps_its_database_and_http_connections_across_tasks(
         acme, keepalive_receiver, worker):
@@ -170,10 +157,10 @@ def test_the_worker_keeps_its_database_and_http_connections_across_tasks(
         wait_for(recorded, message=f"delivery {n} recorded")
 
     emit_and_wait(0)
-    after_first = _worker_backends()
+    after_first = worker_sessions()
     for n in range(1, 6):
         emit_and_wait(n)
     assert after_first, "the worker closed its database connections after the task"
-    assert _worker_backends() == after_first  # the same sessions: no reconnect per task
+    assert worker_sessions() == after_first  # the same sessions: no reconnect per task
     assert len(keepalive_receiver.at("/a")) == 6
     assert keepalive_receiver.connections == 1
