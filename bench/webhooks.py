@@ -205,8 +205,12 @@ def worker_start(concurrency: int) -> subprocess.Popen:
 
 def worker_stop(worker: subprocess.Popen) -> None:
     if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGQUIT)
-        worker.wait(timeout=30)
+        os.killpg(worker.pid, signal.SIGQUIT)  # cold shutdown: fast
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a prefork pool can hang in its own shutdown
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=15)
 
 
 def emit(merchant_id: str, n: int) -> Event:
