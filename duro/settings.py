@@ -16,6 +16,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -164,6 +165,11 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# Webhook deliveries have a queue of their own: they never wait behind a batch of
+# renewals or emails, and an operator can give them workers of their own
+# (``celery -A duro worker -Q webhooks``). A worker started without -Q consumes both.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("webhooks"))
+CELERY_TASK_ROUTES = {"webhooks.deliver": {"queue": "webhooks"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -283,6 +289,8 @@ DURO_IDEMPOTENCY_TTL_HOURS = env.int("DURO_IDEMPOTENCY_TTL_HOURS", default=24)
 DURO_WEBHOOK_TIMEOUT = env.float("DURO_WEBHOOK_TIMEOUT", default=15.0)
 DURO_WEBHOOK_LEASE_SECONDS = env.int("DURO_WEBHOOK_LEASE_SECONDS", default=120)
 DURO_WEBHOOK_MAX_COUNTDOWN = env.int("DURO_WEBHOOK_MAX_COUNTDOWN", default=300)
+# One task delivers up to this many due deliveries (its own, topped up with others due).
+DURO_WEBHOOK_BATCH = env.int("DURO_WEBHOOK_BATCH", default=50)
 DURO_WEBHOOK_ROTATION_GRACE_HOURS = env.int("DURO_WEBHOOK_ROTATION_GRACE_HOURS", default=24)
 # Test-mode endpoints may point at loopback (a receiver on the developer's machine) only
 # when the operator allows it; never in live mode.

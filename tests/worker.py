@@ -52,16 +52,33 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         url = urlsplit(os.environ["DATABASE_URL"])
         test_name = connections["default"].settings_dict["NAME"]
         env["DATABASE_URL"] = urlunsplit(url._replace(path=f"/{test_name}"))
+        env["PGAPPNAME"] = WORKER_APP_NAME  # libpq names the worker's sessions
     else:
         env["DURO_SQLITE_TEST_FILES"] = "1"
     env.update(extra or {})
     return env
 
 
+WORKER_APP_NAME = "duro-test-worker"  # the workers' sessions, as PostgreSQL names them
+
+
+def worker_sessions() -> set[tuple[int, object]]:
+    """On PostgreSQL, the (pid, backend_start) of every session the test workers hold on
+    the test database (they keep their connections between tasks)."""
+    if not settings.USING_POSTGRES:
+        return set()
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pid, backend_start FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND application_name = %s",
+                       [WORKER_APP_NAME])
+        return set(cursor.fetchall())
+
+
 def broker_purge() -> None:
-    """Drop messages left over by earlier tests (their rows are gone)."""
+    """Drop messages left over by earlier tests (their rows are gone), in every queue."""
     with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
+        for queue in celery_app.conf.task_queues:
+            conn.default_channel.queue_purge(queue.name)
 
 
 class Worker:
@@ -123,6 +140,11 @@ def worker_factory():
     yield start
     for w in started:
         w.stop()
+    if started:
+        # PostgreSQL ends a dead worker's sessions a moment after it exits; the test
+        # database cannot be dropped (nor the next test's sessions counted) before that.
+        wait_for(lambda: not worker_sessions(), timeout=10,
+                 message="the stopped workers' database sessions to end")
 
 
 @pytest.fixture

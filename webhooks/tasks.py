@@ -7,14 +7,18 @@ Retries are not Celery retries: the schedule lives in the database
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from duro.tasks import ModeTask
-from webhooks.delivery import deliveries_sweep, delivery_attempt
+from webhooks.delivery import deliveries_attempt, deliveries_sweep
 
 
 @shared_task(base=ModeTask, name="webhooks.deliver")
-def deliver(mode: str, delivery_id: str) -> None:
-    delivery_attempt(delivery_id=delivery_id)
+def deliver(mode: str, *delivery_ids: str) -> None:
+    """Deliver these ids, topped up with other due deliveries to a batch of
+    ``DURO_WEBHOOK_BATCH`` (a backlog drains in batches, whatever its messages)."""
+    deliveries_attempt(delivery_ids=delivery_ids,
+                       top_up=settings.DURO_WEBHOOK_BATCH - len(delivery_ids))
 
 
 @shared_task(base=ModeTask, name="webhooks.sweep")

@@ -13,3 +13,10 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
+
+
+@pytest.fixture
+def keepalive_receiver():
+    r = Receiver(keep_alive=True)
+    yield r
+    r.close()

@@ -2,11 +2,16 @@
 
 ``receiver.script("/hooks", [500, 500, 200])`` answers the next requests to
 ``/hooks`` with those statuses (then 200); a step may be a dict with
-``status``, ``sleep`` (seconds) and ``location`` (for redirects).
+``status``, ``sleep`` (seconds) and ``location`` (for redirects), or
+``"drop"``: read the request and close the connection without an answer.
+
+``Receiver(keep_alive=True)`` speaks HTTP/1.1 and keeps connections open, as
+most real receivers do; ``connections`` counts the TCP connections accepted.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -23,19 +28,32 @@ class Received:
 
 
 class Receiver:
-    def __init__(self):
+    def __init__(self, *, keep_alive: bool = False):
         self.requests: list[Received] = []
+        self.connections = 0
         self.scripts: dict[str, list] = defaultdict(list)
         self.default_sleep = 0.0
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self):
+                super().setup()
+                # The answer leaves as headers, then body: no 40 ms wait on a kept connection.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with receiver.lock:
+                    receiver.connections += 1
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.lock:
                     steps = receiver.scripts[self.path]
                     step = steps.pop(0) if steps else 200
+                if step == "drop":
+                    self.close_connection = True
+                    return
                 step = step if isinstance(step, dict) else {"status": step}
                 time.sleep(step.get("sleep", receiver.default_sleep))
                 with receiver.lock:

@@ -8,7 +8,7 @@ from standardwebhooks.webhooks import Webhook
 from duro.celery import app as celery_app
 from duro.modes import mode_context
 from tests.webhooks.factories import endpoint_make, pay_emit
-from tests.worker import wait_for
+from tests.worker import wait_for, worker_sessions
 from webhooks.delivery import deliveries_sweep
 from webhooks.events import event_emit
 from webhooks.models import Delivery
@@ -140,3 +140,27 @@ def test_broker_down_during_a_real_pay_then_the_webhook_arrives(acme, api, recei
              message="the pay's events after the broker came back")
     bodies = [json.loads(r.body) for r in receiver.at("/orders")]
     assert all(b["data"]["metadata"] == {"orderId": "ord_outage"} for b in bodies)
+
+
+@pytest.mark.postgres
+def test_the_worker_keeps_its_database_and_http_connections_across_tasks(
+        acme, keepalive_receiver, worker):
+    endpoint_make(acme.merchant.id, keepalive_receiver.url("/a"), events=["payment_success"])
+
+    def emit_and_wait(n: int) -> None:
+        with mode_context("test"):
+            event_emit(merchant_id=acme.merchant.id, type="payment_success", data={"n": n})
+
+        def recorded():
+            with mode_context("test"):
+                return Delivery.objects.filter(status="succeeded").count() == n + 1
+        wait_for(recorded, message=f"delivery {n} recorded")
+
+    emit_and_wait(0)
+    after_first = worker_sessions()
+    for n in range(1, 6):
+        emit_and_wait(n)
+    assert after_first, "the worker closed its database connections after the task"
+    assert worker_sessions() == after_first  # the same sessions: no reconnect per task
+    assert len(keepalive_receiver.at("/a")) == 6
+    assert keepalive_receiver.connections == 1
