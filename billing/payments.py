@@ -86,7 +86,8 @@ from billing.selectors import dunning_days_for
 from duro.db import after_commit, atomic, update_rows
 from duro.modes import current_mode
 from duro.money import format_amount
-from webhooks.events import event_emit
+from webhooks.events import event_emit, events_emit
+from webhooks.models import Event
 
 S = Subscription.Status
 A = PaymentAttempt.Status
@@ -400,12 +401,14 @@ class _Batch:
         notices_open(self.notices)
         # Their refunds, in one query (a payment settled just now has none yet).
         prefetch_related_objects([attempt for *_, attempt in self.events], "refunds")
+        events = []
         for type_, sub, invoice, attempt in self.events:
             # A first attempt is the invoice's only payment; a retry reads them all.
             first = ":" not in attempt.idempotency_key
-            event_emit(merchant_id=sub.merchant_id, type=type_, data=renewal_payload(
+            events.append(Event(merchant_id=sub.merchant_id, type=type_, data=renewal_payload(
                 subscription=sub, invoice=invoice, payment=attempt,
-                payments=[attempt] if first else None))
+                payments=[attempt] if first else None)))
+        events_emit(events)  # one insert for the batch
 
 
 def _unique(rows: list) -> list:

@@ -7,10 +7,12 @@ of the merchant subscribed to the type (or ``*``); after commit the delivery
 ids are handed to Celery. A lost message is found again by the sweep.
 
     event_emit(merchant_id=m.id, type="payment_success", data={...})
+    events_emit([Event(merchant_id=m.id, type="subscription_payment_success", data={...}), …])
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from functools import partial
 
 from django.utils import timezone
@@ -38,15 +40,21 @@ EVENT_TYPES = (
 )
 
 
-def _fan_out(event: Event, mode: str) -> list[Delivery]:
-    endpoints = WebhookEndpoint.objects.filter(
-        merchant_id=event.merchant_id, status=WebhookEndpoint.Status.ENABLED
-    )
+def _fan_out(events: list[Event], mode: str) -> list[Delivery]:
+    """A delivery of each event to each endpoint of its merchant that wants it: one read of
+    the endpoints and one insert, however many events."""
+    endpoints: dict[str, list[WebhookEndpoint]] = defaultdict(list)
+    for endpoint in WebhookEndpoint.objects.filter(
+        merchant_id__in={event.merchant_id for event in events},
+        status=WebhookEndpoint.Status.ENABLED,
+    ):
+        endpoints[endpoint.merchant_id].append(endpoint)
     now = timezone.now()
     deliveries = [
         Delivery(merchant_id=event.merchant_id, event=event, endpoint=endpoint,
                  next_attempt_at=now, enqueued_at=now)
-        for endpoint in endpoints if endpoint.subscribes_to(event.type)
+        for event in events for endpoint in endpoints[event.merchant_id]
+        if endpoint.subscribes_to(event.type)
     ]
     if deliveries:
         Delivery.objects.bulk_create(deliveries)
@@ -56,13 +64,26 @@ def _fan_out(event: Event, mode: str) -> list[Delivery]:
 
 
 def event_emit(*, merchant_id: str, type: str, data: dict) -> Event:
-    if type not in EVENT_TYPES:
-        raise ValueError(f"Unknown event type {type!r}")
-    mode = current_mode()
-    with atomic():
-        event = Event.objects.create(merchant_id=merchant_id, type=type, mode=mode, data=data)
-        _fan_out(event, mode)
+    [event] = events_emit([Event(merchant_id=merchant_id, type=type, data=data)])
     return event
+
+
+def events_emit(events: list[Event]) -> list[Event]:
+    """Several unsaved events (``merchant_id``, ``type``, ``data``) written at once: a batch
+    job (the renewal engine) pays one insert and one endpoint read, not four statements an
+    event."""
+    if not events:
+        return []
+    unknown = {event.type for event in events} - set(EVENT_TYPES)
+    if unknown:
+        raise ValueError(f"Unknown event type {sorted(unknown)[0]!r}")
+    mode = current_mode()
+    for event in events:
+        event.mode = mode
+    with atomic():
+        Event.objects.bulk_create(events)
+        _fan_out(events, mode)
+    return events
 
 
 TEST_EVENT_TYPE = "webhook_test"  # sent to one endpoint on request; no subscriber chooses it
@@ -91,4 +112,4 @@ def event_resend(*, event: Event) -> list[Delivery]:
     enabled and subscribed *now*; earlier deliveries are left as they are."""
     mode = current_mode()
     with atomic():
-        return _fan_out(event, mode)
+        return _fan_out([event], mode)
