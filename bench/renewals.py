@@ -190,13 +190,14 @@ BARE = {
         numbered AS (SELECT due.id, due.current_period_end, bumped.base + row_number()
                      OVER (PARTITION BY due.merchant_id ORDER BY due.id) AS number
                      FROM due JOIN bumped USING (merchant_id))
-        INSERT INTO billing_invoice SELECT (jsonb_populate_record(NULL::billing_invoice,
+        INSERT INTO billing_invoice SELECT renewal.*
+        FROM numbered JOIN billing_invoice i ON i.subscription_id = numbered.id
+        CROSS JOIN LATERAL jsonb_populate_record(NULL::billing_invoice,
             to_jsonb(i) || jsonb_build_object(
                 'id', 'inv_r' || substr(numbered.id, 5), 'number', numbered.number,
                 'status', 'open', 'paid_at', NULL, 'created_at', now(),
                 'period_start', numbered.current_period_end,
-                'period_end', numbered.current_period_end + interval '1 month'))).*
-        FROM numbered JOIN billing_invoice i ON i.subscription_id = numbered.id""",
+                'period_end', numbered.current_period_end + interval '1 month')) AS renewal""",
     "insert the attempts (card)": f"""
         INSERT INTO billing_paymentattempt (id, merchant_id, session_id, rail, status, amount,
             currency, card_brand, card_last4, rail_reference, failure_code, failure_message,
