@@ -86,7 +86,8 @@ from billing.selectors import dunning_days_for
 from duro.db import after_commit, atomic, update_rows
 from duro.modes import current_mode
 from duro.money import format_amount
-from webhooks.events import event_emit, events_emit
+from webhooks.events import events_emit
+from webhooks.models import Event
 
 S = Subscription.Status
 A = PaymentAttempt.Status
@@ -418,12 +419,14 @@ class _Batch:
         notices_open(self.notices)
         # Their refunds, in one query (a payment settled just now has none yet).
         prefetch_related_objects([attempt for *_, attempt in self.events], "refunds")
+        events = []
         for type_, sub, invoice, attempt in self.events:
             # A first attempt is the invoice's only payment; a retry reads them all.
             first = ":" not in attempt.idempotency_key
-            event_emit(merchant_id=sub.merchant_id, type=type_, data=renewal_payload(
+            events.append(Event(merchant_id=sub.merchant_id, type=type_, data=renewal_payload(
                 subscription=sub, invoice=invoice, payment=attempt,
-                payments=[attempt] if first else None))
+                payments=[attempt] if first else None)))
+        events_emit(events)  # one insert for the batch
 
 
 def _unique(rows: list) -> list:
@@ -548,7 +551,7 @@ def _fulfil_order(settlement: Settlement, order: Order, result: ChargeResult, *,
             "payment": payment_payload(attempt), "metadata": order.metadata, **extra}
     types = (["subscription_created", "subscription_payment_success"] if subscription
              else ["payment_success"])
-    events_emit(merchant_id=order.merchant_id, types=types, data=data)
+    events_emit([Event(merchant_id=order.merchant_id, type=type_, data=data) for type_ in types])
     settlement.events.extend(types)
     # The receipt goes out now; if the broker is down it stays pending for the sweep.
     after_commit(partial(receipt_enqueue, current_mode(), invoice.id), what="receipt email")

@@ -54,9 +54,11 @@ from billing.payments import Outcome, payments_settle
 from billing.periods import period_end_step
 from billing.rails import RailError, get_rail
 from billing.rails.base import ChargeResult
+from billing.selectors import invoice_payments
 from duro.db import atomic, claimable, update_rows
 from duro.modes import current_mode
-from webhooks.events import event_emit
+from webhooks.events import events_emit
+from webhooks.models import Event
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +149,10 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
         last = (due_at, subs[-1].pk)
         to_charge: list[Subscription] = []
         notices: list[CustomerNotice] = []  # the customers' emails, written with the changes
+        events: list[Event] = []  # and the merchants' events, written at once
         for sub in subs:
-            if not _settle_without_money(sub, now=now, report=report, notices=notices):
+            if not _settle_without_money(sub, now=now, report=report, notices=notices,
+                                         events=events):
                 to_charge.append(sub)
         # Only a retry, or a claim whose runner died (its lease ran out), has an open invoice.
         resumed = {s.pk for s in to_charge
@@ -156,14 +160,19 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
         # No reusable authorization: no charge, the customer pays on the invoice's page.
         by_invoice = [s for s in to_charge if needs_invoice_page(s)]
         to_charge = [s for s in to_charge if not needs_invoice_page(s)]
-        for type_, sub, invoice in invoice_renewals_step(by_invoice, resumed=resumed, now=now,
-                                                          lease_until=now + LEASE):
+        steps = invoice_renewals_step(by_invoice, resumed=resumed, now=now,
+                                      lease_until=now + LEASE)
+        # What the customer tried on the page, for the events: only an invoice opened before
+        # this claim (a reminder's) can have a payment, read for the batch at once.
+        tried = invoice_payments([invoice.pk for _, sub, invoice in steps if sub.pk in resumed])
+        for type_, sub, invoice in steps:
             counter = "canceled" if type_ == "subscription_canceled" else "failed"
             setattr(report, counter, getattr(report, counter) + 1)
-            _emit(sub, type_, invoice)
+            events.append(_event(sub, type_, invoice, payments=tried.get(invoice.pk, [])))
             if type_ == "subscription_canceled":  # the link was emailed; it went unpaid
                 notices.append(notice_canceled(sub, why=CANCELED_UNPAID, invoice=invoice))
         notices_open(notices)
+        events_emit(events)
         for sub in to_charge:  # leased: no other runner claims it while we charge
             sub.next_attempt_at = now + LEASE
         renewals = _open_invoices(to_charge, resumed=resumed)
@@ -172,17 +181,17 @@ def _claim(*, now: datetime, batch: int, subscription_id: str | None,
 
 
 def _settle_without_money(sub: Subscription, *, now: datetime, report: RunReport,
-                          notices: list[CustomerNotice]) -> bool:
+                          notices: list[CustomerNotice], events: list[Event]) -> bool:
     """The step that moves no money (:func:`billing.periods.period_end_step`), with its
-    event and its customer email. True when the subscription needs nothing more in this
-    step."""
+    event and its customer email (added to ``events`` and ``notices``). True when the
+    subscription needs nothing more in this step."""
     event = period_end_step(sub, now=now)
     if event is None:
         return False
     counter = {"subscription_canceled": "canceled", "subscription_completed": "completed",
                "subscription_trial_will_end": "notices"}[event]
     setattr(report, counter, getattr(report, counter) + 1)
-    _emit(sub, event)
+    events.append(_event(sub, event))
     if event == "subscription_canceled":
         notices.append(notice_canceled(sub, why=CANCELED_AT_PERIOD_END))
     elif event == "subscription_trial_will_end":
@@ -263,11 +272,9 @@ def _settle(renewals: list[Renewal], *, now: datetime, report: RunReport) -> Non
             report.canceled += 1
 
 
-def _emit(sub: Subscription, type_: str, invoice: Invoice | None = None,
-          payment: PaymentAttempt | None = None) -> None:
-    # A first attempt is the invoice's only payment; a retry reads them all.
-    first = payment is not None and ":" not in payment.idempotency_key
-    payments = [payment] if first and payment is not None else None
-    event_emit(merchant_id=sub.merchant_id, type=type_,
-               data=renewal_payload(subscription=sub, invoice=invoice, payment=payment,
-                                    payments=payments))
+def _event(sub: Subscription, type_: str, invoice: Invoice | None = None, *,
+           payments: list[PaymentAttempt] | None = None) -> Event:
+    """An engine's event, rendered now and written with the batch (``events_emit``);
+    ``payments``: all of the invoice's, when the caller has read them."""
+    return Event(merchant_id=sub.merchant_id, type=type_,
+                 data=renewal_payload(subscription=sub, invoice=invoice, payments=payments))

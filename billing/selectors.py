@@ -5,6 +5,7 @@
     payments = payment_list(merchant_id=m.id, status="requires_action")  # the API's statuses
     refund = refund_get(merchant_id=m.id, refund_id="re_…")
     payment_stats(merchant_id=m.id, since=now - timedelta(days=30))  # the dashboard's figures
+    invoice_payments(["inv_…", …])    # {invoice id: its payments}, for many invoices at once
 
 The dashboard's stats take ``merchant_id=None`` for every merchant (operators).
 """
@@ -108,6 +109,17 @@ def refund_get(*, merchant_id: str, refund_id: str) -> Refund:
     if refund is None:
         raise NotFound(f"No such refund: {refund_id!r}.", param="id")
     return refund
+
+
+def invoice_payments(invoice_ids) -> dict[str, list[PaymentAttempt]]:
+    """The payments of each invoice with their refunds, oldest first (as an invoice's
+    representation lists them), in one query for the lot (two when any has a payment)."""
+    found: dict[str, list[PaymentAttempt]] = {pk: [] for pk in invoice_ids}
+    if found:
+        for payment in (PaymentAttempt.objects.filter(invoice__in=list(found))
+                        .prefetch_related("refunds").order_by("created_at", "id")):
+            found[str(payment.invoice_id)].append(payment)
+    return found
 
 
 def dunning_days_for(merchant_ids) -> dict[str, list[int]]:

@@ -7,10 +7,12 @@ of the merchant subscribed to the type (or ``*``); after commit the delivery
 ids are handed to Celery. A lost message is found again by the sweep.
 
     event_emit(merchant_id=m.id, type="payment_success", data={...})
+    events_emit([Event(merchant_id=m.id, type="subscription_payment_success", data={...}), …])
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
 from functools import partial
 
@@ -40,16 +42,20 @@ EVENT_TYPES = (
 
 
 def _fan_out(events: list[Event], mode: str) -> list[Delivery]:
-    """Deliveries of one merchant's events to its endpoints: one query for the endpoints,
-    one insert for the deliveries."""
-    endpoints = list(WebhookEndpoint.objects.filter(
-        merchant_id=events[0].merchant_id, status=WebhookEndpoint.Status.ENABLED
-    ))
+    """A delivery of each event to each endpoint of its merchant that wants it: one read of
+    the endpoints and one insert, however many events."""
+    endpoints: dict[str, list[WebhookEndpoint]] = defaultdict(list)
+    for endpoint in WebhookEndpoint.objects.filter(
+        merchant_id__in={event.merchant_id for event in events},
+        status=WebhookEndpoint.Status.ENABLED,
+    ):
+        endpoints[endpoint.merchant_id].append(endpoint)
     now = timezone.now()
     deliveries = [
         Delivery(merchant_id=event.merchant_id, event=event, endpoint=endpoint,
                  next_attempt_at=now, enqueued_at=now)
-        for event in events for endpoint in endpoints if endpoint.subscribes_to(event.type)
+        for event in events for endpoint in endpoints[event.merchant_id]
+        if endpoint.subscribes_to(event.type)
     ]
     if deliveries:
         Delivery.objects.bulk_create(deliveries)
@@ -59,25 +65,27 @@ def _fan_out(events: list[Event], mode: str) -> list[Delivery]:
 
 
 def event_emit(*, merchant_id: str, type: str, data: dict) -> Event:
-    [event] = events_emit(merchant_id=merchant_id, types=[type], data=data)
+    [event] = events_emit([Event(merchant_id=merchant_id, type=type, data=data)])
     return event
 
 
-def events_emit(*, merchant_id: str, types: list[str], data: dict) -> list[Event]:
-    """Several events of one merchant with the same data (a first pay's
-    ``subscription_created`` and ``subscription_payment_success``), in the order given:
-    one insert for the events, one for their deliveries, no savepoint (``bulk_create``
-    joins the caller's transaction and fails it whole)."""
-    for type_ in types:
-        if type_ not in EVENT_TYPES:
-            raise ValueError(f"Unknown event type {type_!r}")
+def events_emit(events: list[Event]) -> list[Event]:
+    """Several unsaved events (``merchant_id``, ``type``, ``data``) written at once, in the
+    order given (a microsecond apart): one insert for the events, one endpoint read and one
+    insert for their deliveries, however many (a first pay's two events, a renewal batch's
+    hundreds). No savepoint: ``bulk_create`` joins the caller's transaction and fails it
+    whole."""
+    if not events:
+        return []
+    unknown = {event.type for event in events} - set(EVENT_TYPES)
+    if unknown:
+        raise ValueError(f"Unknown event type {sorted(unknown)[0]!r}")
     mode = current_mode()
     now = timezone.now()
+    for n, event in enumerate(events):
+        event.mode, event.created_at = mode, now + timedelta(microseconds=n)
     with atomic(savepoint=False):
-        events = Event.objects.bulk_create([  # a microsecond apart: listed in this order
-            Event(merchant_id=merchant_id, type=type_, mode=mode, data=data,
-                  created_at=now + timedelta(microseconds=n))
-            for n, type_ in enumerate(types)])
+        Event.objects.bulk_create(events)
         _fan_out(events, mode)
     return events
 

@@ -6,13 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from kombu.exceptions import OperationalError
 
 from billing import tasks
+from billing.attempts import attempt_open
 from billing.models import DunningPolicy, Invoice, PaymentAttempt, SandboxCharge, Subscription
 from billing.renewals import renewals_run
 from duro.modes import mode_context
 from tests.billing.conftest import event_types, subscribe
+from webhooks.models import Event
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -108,6 +112,47 @@ def test_each_dunning_step_emails_a_reminder_then_the_subscription_is_canceled(m
     with mode_context("test"):
         assert PaymentAttempt.objects.count() == 0
     assert run(RENEWAL + 40 * DAY).claimed == 0
+
+
+def test_a_reminders_event_lists_what_the_customer_tried_on_the_page(merchant, run, sent):
+    sub = subscribe_without_card(merchant.id)
+    run(RENEWAL + timedelta(minutes=1))
+    invoice = state(sub)[1]
+    with mode_context("test"):  # a transfer opened on the invoice's page, never sent
+        tried = attempt_open(merchant_id=merchant.id, rail="bank_transfer",
+                             amount=invoice.amount, currency="NGN", invoice=invoice)
+        PaymentAttempt.objects.filter(pk=tried.pk).update(status="failed",
+                                                          failure_code="transfer_expired")
+    run(RENEWAL + DAY + timedelta(minutes=1))   # day 1: reminder 1
+    with mode_context("test"):
+        first, reminder = Event.objects.order_by("created_at", "id")
+    assert first.data["invoice"]["payments"] == []
+    [payment] = reminder.data["invoice"]["payments"]
+    assert (payment["id"], payment["status"], payment["rail"]) == (tried.pk, "failed",
+                                                                   "bank_transfer")
+
+
+def _statements_to_renew(merchant, count: int) -> list[str]:
+    subs = [subscribe_without_card(merchant.id) for _ in range(count)]
+    with mode_context("test"), CaptureQueriesContext(connections["test"]) as store:
+        report = renewals_run(now=RENEWAL + timedelta(minutes=1))
+    assert (report.claimed, report.failed) == (count, count)
+    with mode_context("test"):
+        assert Invoice.objects.filter(subscription__in=subs, status="open",
+                                      hosted_token__startswith="in_test_").count() == count
+    return [q["sql"] for q in store.captured_queries]
+
+
+@pytest.mark.postgres
+def test_the_invoice_path_costs_the_same_statements_for_one_renewal_or_a_batch(merchant):
+    """A batch's statements do not depend on its size: the claim, the invoices numbered and
+    inserted, their links and the subscriptions written (one pipelined ``executemany``
+    each), the events inserted at once; no statement per invoice (its payments, its event,
+    the endpoints) as there used to be five."""
+    one = _statements_to_renew(merchant, 1)
+    batch = _statements_to_renew(merchant, 6)  # the first one is not due again for a day
+    assert len(batch) == len(one)
+    assert not [sql for sql in batch if 'FROM "billing_paymentattempt"' in sql]
 
 
 def test_the_merchants_own_schedule_sets_the_reminders(merchant, run, sent):

@@ -13,7 +13,8 @@ from duro.modes import mode_context
 from tests.webhooks.factories import endpoint_make, pay_emit
 from webhooks.delivery import RETRY_SCHEDULE, deliveries_sweep, delivery_attempt, retry_delay
 from webhooks.endpoints import endpoint_rotate_secret
-from webhooks.models import Delivery, WebhookEndpoint
+from webhooks.events import events_emit
+from webhooks.models import Delivery, Event, WebhookEndpoint
 from webhooks.signing import verify
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -198,6 +199,27 @@ def test_disabled_or_unsubscribed_endpoints_get_no_deliveries(acme, receiver):
     endpoint_make(mid, receiver.url("/other"), events=["subscription_canceled"])
     pay_emit(mid)
     assert deliveries() == []
+
+
+def test_a_batch_of_events_reaches_each_merchants_own_endpoints_in_one_insert(
+        acme, make_merchant, receiver, django_assert_num_queries):
+    other = make_merchant().merchant.id
+    mid = acme.merchant.id
+    mine = endpoint_make(mid, receiver.url("/all"))
+    picky = endpoint_make(mid, receiver.url("/failed"), events=["subscription_payment_failed"])
+    theirs = endpoint_make(other, receiver.url("/theirs"))
+    batch = [Event(merchant_id=m, type=t, data={"n": n}) for n, (m, t) in enumerate(
+        [(mid, "subscription_payment_success"), (other, "subscription_payment_success"),
+         (mid, "subscription_payment_failed")])]
+    with mode_context("test"), django_assert_num_queries(5, using="test"):
+        # savepoint, the events, the endpoints, the deliveries, release
+        events_emit(batch)
+    got = {(d.event_id, d.endpoint_id) for d in deliveries()}
+    assert got == {(batch[0].pk, mine.pk), (batch[1].pk, theirs.pk), (batch[2].pk, mine.pk),
+                   (batch[2].pk, picky.pk)}
+    with mode_context("test"):
+        assert {e.pk: e.data["n"] for e in Event.objects.all()} == {
+            e.pk: n for n, e in enumerate(batch)}
 
 
 def test_sweep_requeues_due_unleased_and_skips_leased(acme, receiver, settings):
