@@ -10,7 +10,10 @@ Celery worker (prefork, ``--concurrency`` processes, every queue as under
    its commit; deliveries/s is counted from the first arrival to the last.
 2. **worker, sustained** — events are emitted at ``--rate`` per second for
    ``--seconds``, each in its own small transaction as a pay would, and
-   created→received is the time from the commit to the receiver's clock.
+   created→received is the time from the commit to the receiver's clock; at
+   the same time customers pay ``--pays`` times a second over HTTP (Duro under
+   gunicorn, 2 workers, the sandbox card), and their events' created→received
+   is printed too.
 3. **raw loop** (worker stopped) — ``--concurrency`` processes, each with one
    ``httpx.Client``, POST the backlog's bodies, signed by the same code as
    the worker's, as fast as the receiver answers: the ceiling here.
@@ -59,6 +62,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connections, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.pay import CARD, _free_port, _gunicorn, _stop  # noqa: E402
+from billing.plans import plan_create  # noqa: E402
+from checkout.sessions import session_create  # noqa: E402
 from duro.celery import app as celery_app  # noqa: E402
 from duro.merchants import merchant_create  # noqa: E402
 from duro.modes import mode_context  # noqa: E402
@@ -219,6 +225,20 @@ def emit(merchant_id: str, n: int) -> Event:
                           data={"n": n, "metadata": {"orderId": f"ord_{n}"}})
 
 
+PAYERS = 2  # HTTP clients paying in phase 2
+
+
+def sessions_for(merchant, count: int) -> list[str]:
+    """``count`` open sessions of a monthly plan of ``merchant``; their tokens."""
+    if not count:
+        return []
+    with mode_context("test"):
+        plan = plan_create(merchant_id=merchant.id, name="Gold", amount=1_500_000,
+                           interval="monthly")
+        return [session_create(merchant=merchant, plan_id=plan.id).token
+                for _ in range(count)]
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -231,6 +251,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200, help="events/s emitted in phase 2")
     parser.add_argument("--seconds", type=float, default=20, help="length of phase 2")
     parser.add_argument("--emitters", type=int, default=4, help="threads emitting in phase 2")
+    parser.add_argument("--pays", type=float, default=20,
+                        help="pays/s over HTTP (gunicorn) during phase 2; 0 for none")
     parser.add_argument("--py-spy", metavar="FILE", help="record the worker in phase 1")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
@@ -284,10 +306,14 @@ def main() -> None:
         delivered = (len(arrivals) - 1) / (last - first)
 
         # Phase 2: a steady stream, one small transaction per event, from a few threads
-        # (as from several web workers) so that one slow commit does not hold the rest.
+        # (as from several web workers) so that one slow commit does not hold the rest,
+        # while customers pay over HTTP (each pay emits two events of its own).
         committed: dict[str, float] = {}
         interval = 1 / args.rate
         total = int(args.rate * args.seconds)
+        tokens = sessions_for(merchant, int(args.pays * args.seconds))
+        server = _gunicorn(port := _free_port(), 2) if tokens else None
+        paid: list[bool] = []
         started = time.perf_counter()
 
         def emitter(first: int) -> None:
@@ -299,13 +325,31 @@ def main() -> None:
                 committed[event.id] = time.time()
             connections.close_all()
 
+        def payer(first: int) -> None:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+                for n in range(first, len(tokens), PAYERS):
+                    pause = started + n / args.pays - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)
+                    answer = http.post(f"/v1/public/checkout/{tokens[n]}/pay", json={
+                        "email": f"payer{n}.{stamp}@bench.example", "rail": "card",
+                        "card": CARD})
+                    paid.append(answer.status_code == 200)
+
         threads = [threading.Thread(target=emitter, args=(k,)) for k in range(args.emitters)]
+        threads += [threading.Thread(target=payer, args=(k,)) for k in range(PAYERS * bool(tokens))]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         emit_took = time.perf_counter() - started
-        stream, _ = receiver.wait_for(total, timeout=120)
+        if server:
+            _stop(server)
+        with mode_context("test"):
+            pay_events = dict(Event.objects.filter(
+                merchant_id=merchant.id, type__startswith="subscription_").values_list(
+                "id", "created_at"))
+        stream, _ = receiver.wait_for(total + len(pay_events), timeout=120)
         worker_stop(worker)
         raw = raw_rate(url, requests, args.concurrency)  # with the worker stopped
         _, raw_connections = receiver.take()
@@ -321,10 +365,19 @@ def main() -> None:
           f"{len(arrivals)}/{args.events} arrived, {worker_connections} TCP connections)")
     print(f"ratio             {delivered / raw:7.2f}  (worker / raw loop)")
     print(f"sustained         {total / emit_took:7.0f} events/s emitted for {emit_took:.1f} s, "
-          f"one per transaction ({args.emitters} threads); {len(stream)}/{total} arrived")
+          f"one per transaction ({args.emitters} threads); "
+          f"{sum(i in stream for i in committed)}/{total} arrived")
     if latencies:
         print(f"created→received  p50 {statistics.median(latencies):.0f} ms, "
               f"p99 {percentile(latencies, 99):.0f} ms, max {max(latencies):.0f} ms")
+    if tokens:
+        waits = [(stream[i] - at.timestamp()) * 1000 for i, at in pay_events.items()
+                 if i in stream]
+        print(f"while paying      {sum(paid)}/{len(tokens)} pays completed at "
+              f"{len(paid) / emit_took:.0f} pays/s over HTTP (gunicorn x2); their "
+              f"{len(waits)}/{len(pay_events)} events created→received "
+              f"p50 {statistics.median(waits):.0f} ms, p99 {percentile(waits, 99):.0f} ms "
+              "(from the event's own timestamp, just before its commit)")
 
 
 if __name__ == "__main__":
