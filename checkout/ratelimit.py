@@ -105,21 +105,22 @@ def identity_ask_wait(token: str, *, now: float | None = None) -> int:
     (``DURO_IDENTITY_ASKS_PER_TOKEN`` an hour, whatever the emails); 0 counts this ask.
     It caps the emails one session can send and the rows it can write; the answer is the
     same for known and unknown emails, so it tells nothing about them."""
-    now = time.time() if now is None else now
-    key = _key(f"identity-ask:{token}", 3600, now)
-    if (cache.get(key) or 0) >= settings.DURO_IDENTITY_ASKS_PER_TOKEN:
-        return max(1, 3600 - int(now) % 3600)
-    _count(key, timeout=3601)
-    return 0
+    return _hourly_wait(f"identity-ask:{token}", settings.DURO_IDENTITY_ASKS_PER_TOKEN, now)
 
 
 def coupon_try_wait(token: str, *, now: float | None = None) -> int:
     """Seconds before this checkout session may try another promo code (the page's Apply,
     or a pay naming a code): ``DURO_COUPON_TRIES_PER_TOKEN`` an hour, so that a session is
     no oracle for guessing a merchant's codes; 0 counts this try."""
+    return _hourly_wait(f"coupon-try:{token}", settings.DURO_COUPON_TRIES_PER_TOKEN, now)
+
+
+def _hourly_wait(bucket: str, limit: int, now: float | None) -> int:
+    """Seconds until ``bucket`` may be used again (``limit`` uses in the current clock
+    hour); 0 counts this use."""
     now = time.time() if now is None else now
-    key = _key(f"coupon-try:{token}", 3600, now)
-    if (cache.get(key) or 0) >= settings.DURO_COUPON_TRIES_PER_TOKEN:
+    key = _key(bucket, 3600, now)
+    if (cache.get(key) or 0) >= limit:
         return max(1, 3600 - int(now) % 3600)
     _count(key, timeout=3601)
     return 0
