@@ -50,6 +50,27 @@ def test_hydrate_is_one_query_on_the_token_store(api, acme):
     assert data["appearance"]["colors"]["brand"] == "#7b1fa2"
 
 
+def snake_keys(value, path="") -> list[str]:
+    """The paths of keys written in snake_case anywhere in ``value``."""
+    if isinstance(value, dict):
+        return [found for key, item in value.items()
+                for found in ([f"{path}.{key}"] if "_" in key else [])
+                + snake_keys(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [found for item in value for found in snake_keys(item, path)]
+    return []
+
+
+def test_hydrate_writes_every_key_in_camel_case(api, acme):
+    """Hydrate is rendered as its payload is written (no camelizing renderer, for speed):
+    a snake_case key added to it would reach the page and the SDK as it is."""
+    session = make_session(api, allowCoupons=True, customerEmail="ada@example.com")
+    response = APIClient().get(f"/v1/public/checkout/{session['token']}")
+    assert response.status_code == 200
+    assert snake_keys(response.json()) == []
+    assert snake_keys({"a_b": {"c": [{"d_e": 1}]}}) == [".a_b", ".a_b.c.d_e"]
+
+
 def test_live_token_reads_only_the_live_store(live_api):
     session = make_session(live_api, successUrl="https://shop.example/ok",
                            cancelUrl="https://shop.example/no")
